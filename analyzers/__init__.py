@@ -1,0 +1,34 @@
+"""Arabic text analysis for Kashaf: normalize → tokenize → stopwords → light stem → root.
+
+Every stage is a plain function that can be called and shown on its own
+(``kashaf analyze``); the Whoosh analyzers in ``analyzers.whoosh_analysis``
+are built from the same functions.
+"""
+
+from analyzers.normalize import normalize
+from analyzers.roots import root
+from analyzers.stem import light_stem
+from analyzers.stopwords import is_stopword
+from analyzers.tokenize import Token, tokenize
+
+__all__ = ["Token", "analyze", "is_stopword", "light_stem", "normalize", "root", "tokenize"]
+
+
+def analyze(text: str) -> list[dict]:
+    """Every stage for every token of ``text``, as ``kashaf analyze --json`` prints it.
+
+    >>> analyze("الرقّة")[0]["normalized"]
+    'الرقه'
+    """
+    return [
+        {
+            "token": t.text,
+            "start": t.start,
+            "end": t.end,
+            "normalized": normalize(t.text),
+            "stopword": is_stopword(t.text),
+            "stem": light_stem(t.text),
+            "root": root(t.text),
+        }
+        for t in tokenize(text)
+    ]
