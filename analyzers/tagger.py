@@ -1,0 +1,357 @@
+"""Mention tagger: finds gazetteer places and armed groups in Arabic text.
+
+One left-to-right pass over ``tokenize()`` tokens, matched after ``normalize()``
+against an index of every Arabic name and alias built once. Rules (docs/entities.md):
+
+* longest match wins; a name may span tokens separated by spaces and tatweel only (a quote
+  inside ends it); a name never carries tanween (درعًا "a shield" is not درعا);
+* the first word may carry glued clitics و ف + ب ك ل (بالرقة، وإدلب، وللرقة): the mention
+  starts after them, so ``text[start:end]`` is the name as written (for لل + an ال-name the
+  span starts at the article's lam: للرقة → لرقة);
+* names marked ``needs_context`` (الباب، القصير، حماة، الميادين …) count only after a cue
+  word (مدينة، بلدة، ريف، محافظة، حي …), in a list after an accepted name, or (unless marked
+  ``!``) near an unambiguous mention of the same kind and country, which also picks between
+  places of two countries sharing a name (دوما);
+* a name shared along one hierarchy (حلب the governorate and the city) resolves by the cue:
+  محافظة/ريف → governorate, منطقة → district, ناحية → subdistrict, else the most specific;
+* overrides (ignore / merge) from entity_overrides.tsv are applied last.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+from analyzers.gazetteer import Entity, ancestors, entities, name_key, overrides
+from analyzers.normalize import MARKS_RE, normalize
+from analyzers.tokenize import tokenize
+
+
+class Mention(NamedTuple):
+    """A place or group named in the text; ``text[start:end] == surface``."""
+
+    entity_id: str
+    kind: str
+    start: int
+    end: int
+    surface: str
+
+
+# Cue words before an ambiguous place (normalized, clitics removed) → preferred levels.
+_PLACE_CUES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("محافظه", "محافظات"), ("governorate",)),
+    **dict.fromkeys(("ريف", "ارياف", "ريفي", "بريف"), ("governorate", "district", "locality")),
+    **dict.fromkeys(("منطقه", "مناطق", "منطقتي"), ("district", "region", "locality", "site")),
+    **dict.fromkeys(("ناحيه", "نواحي"), ("subdistrict", "locality")),
+    **dict.fromkeys(
+        ("مدينه", "مدينتي", "مدن", "بلده", "بلدتي", "بلدات", "قريه", "قريتي", "قري", "بلدتا", "مدينتا"),
+        ("locality",),
+    ),
+    **dict.fromkeys(("حي", "احياء", "حيي"), ("neighbourhood",)),
+    **dict.fromkeys(("مخيم", "مخيمات"), ("site", "neighbourhood")),
+    **dict.fromkeys(
+        (
+            "شمال",
+            "جنوب",
+            "شرق",
+            "غرب",
+            "شمالي",
+            "جنوبي",
+            "شرقي",
+            "غربي",
+            "اطراف",
+            "محيط",
+            "ضواحي",
+            "مشارف",
+            "مدخل",
+            "مداخل",
+        ),
+        (),
+    ),
+}
+_GROUP_CUES = frozenset(
+    (
+        "تنظيم",
+        "جبهه",
+        "حركه",
+        "فصيل",
+        "فصائل",
+        "ميليشيا",
+        "ميليشيات",
+        "مليشيا",
+        "مليشيات",
+        "عناصر",
+        "عنصر",
+        "مقاتلي",
+        "مقاتلو",
+        "مسلحي",
+        "مسلحو",
+        "قوات",
+        "كتائب",
+        "قياديين",
+        "قيادي",
+        "زعيم",
+        "متحدث",
+    )
+)
+# Default preference when no cue: the most specific place.
+_SPECIFIC_FIRST = (
+    "neighbourhood",
+    "site",
+    "locality",
+    "subdistrict",
+    "region",
+    "district",
+    "governorate",
+    "country",
+)
+_WINDOW = 12  # tokens either side in which an unambiguous mention vouches for an ambiguous one
+# Words of one name are separated by spaces (and tatweel/invisible marks) only: a quote inside
+# (تنظيم "الدولة الإسلامية") ends the longer name, so the quoted name is matched on its own.
+_GAP_RE = re.compile(r"[\s\u0640\u200c-\u200f]*")
+_TANWEEN_RE = re.compile("[\u064b-\u064d]")
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ك", "ل")
+
+
+class _Name(NamedTuple):
+    rest: tuple[str, ...]  # normalized tokens after the first
+    ids: tuple[str, ...]
+    key: str  # the whole normalized name, space-joined
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, tuple[_Name, ...]]:
+    """First normalized token → names starting with it, longest first."""
+    by_key: dict[tuple[str, ...], list[str]] = {}
+    for e in entities().values():
+        for n in e.names_ar:
+            key = name_key(n)
+            if key and e.id not in by_key.setdefault(key, []):
+                by_key[key].append(e.id)
+    index: dict[str, list[_Name]] = {}
+    for key, ids in by_key.items():
+        index.setdefault(key[0], []).append(_Name(key[1:], tuple(sorted(ids)), " ".join(key)))
+    return {k: tuple(sorted(v, key=lambda n: -len(n.rest))) for k, v in index.items()}
+
+
+@lru_cache(maxsize=100_000)
+def _first_forms(word: str) -> tuple[tuple[str, int], ...]:
+    """(name-start form, number of clitic letters stripped) for a normalized token.
+
+    >>> _first_forms("وللرقه")
+    (('وللرقه', 0), ('للرقه', 1), ('لرقه', 2), ('الرقه', 2))
+    """
+    forms = [(word, 0)]
+    if word[:1] in "وفبكل":
+        for conj in _CONJ:
+            for prep in _PREP:
+                p = conj + prep
+                if p and word.startswith(p) and len(word) - len(p) >= 2:
+                    rest = word[len(p) :]
+                    forms.append((rest, len(p)))
+                    if prep == "ل" and rest.startswith("ل"):
+                        forms.append(("ا" + rest, len(p)))  # لل = ل + ال (the alef is dropped)
+    return tuple(forms)
+
+
+def _skip_letters(token: str, n: int) -> int:
+    """Character offset in ``token`` after its first ``n`` letters (and the marks on them)."""
+    i = seen = 0
+    while i < len(token) and seen < n:
+        if not MARKS_RE.match(token[i]):
+            seen += 1
+        i += 1
+    while i < len(token) and MARKS_RE.match(token[i]):
+        i += 1
+    return i
+
+
+def _strip_clitics(word: str) -> str:
+    for conj in _CONJ:
+        for prep in _PREP:
+            p = conj + prep
+            rest = word[len(p) :]
+            if p and word.startswith(p) and (rest in _PLACE_CUES or rest in _GROUP_CUES):
+                return rest
+    return word
+
+
+class _Match(NamedTuple):
+    first: int  # token index
+    last: int  # token index (inclusive)
+    ids: tuple[str, ...]
+    key: str
+    clitic: int
+
+
+def _matches(text: str, tokens: list, norms: list[str]) -> list[_Match]:
+    index = _index()
+    out: list[_Match] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        best: _Match | None = None
+        for form, clitic in _first_forms(norms[i]):
+            for name in index.get(form, ()):
+                last = i + len(name.rest)
+                if best and last <= best.last:
+                    continue
+                if last >= n or not all(norms[i + 1 + k] == w for k, w in enumerate(name.rest)):
+                    continue
+                if any(
+                    not _GAP_RE.fullmatch(text[tokens[k].end : tokens[k + 1].start]) for k in range(i, last)
+                ):
+                    continue
+                best = _Match(i, last, name.ids, name.key, clitic)
+        if best:
+            out.append(best)
+            i = best.last + 1
+        else:
+            i += 1
+    return out
+
+
+def _cue(norms: list[str], i: int) -> str | None:
+    if i == 0:
+        return None
+    word = _strip_clitics(norms[i - 1])
+    return word if word in _PLACE_CUES or word in _GROUP_CUES else None
+
+
+def _pick(candidates: list[Entity], cue: str | None) -> Entity:
+    prefs = _PLACE_CUES.get(cue or "", ()) + _SPECIFIC_FIRST
+    # Syrian places first: a cue alone does not tell دوما in Rif Dimashq from دوما in the West Bank.
+    return min(
+        candidates,
+        key=lambda e: (
+            prefs.index(e.level) if e.level in prefs else len(prefs),
+            _country(e.id) != "sy",
+            e.id,
+        ),
+    )
+
+
+def _resolve(m: _Match, norms: list[str], cue: str | None) -> tuple[Entity, str]:
+    """The entity a match stands for and what it still needs: '' (nothing), 'near' or 'cue'."""
+    table = entities()
+    cands = [table[i] for i in m.ids]
+    places = [e for e in cands if e.kind == "place"]
+    groups = [e for e in cands if e.kind == "group"]
+    if places and (not groups or cue in _PLACE_CUES):
+        chosen = _pick(places, cue if cue in _PLACE_CUES else None)
+        # The cue must fit the place: حي الثورة is a neighbourhood, not the town called الثورة.
+        levels = _PLACE_CUES.get(cue or "")
+        cued = levels is not None and (not levels or any(e.level in levels for e in places))
+    else:
+        chosen = min(groups, key=lambda e: e.id)
+        cued = cue in _GROUP_CUES
+    # Context is judged on the default reading: دوما is Douma unless a neighbour points elsewhere.
+    if m.key not in chosen.needs_context or cued:
+        return chosen, ""
+    return chosen, "cue" if m.key in chosen.strict_context else "near"
+
+
+@lru_cache(maxsize=1)
+def _rules() -> tuple[dict[str, list[tuple[str, ...]]], dict[str, str]]:
+    ignore: dict[str, list[tuple[str, ...]]] = {}
+    merge: dict[str, str] = {}
+    for o in overrides():
+        if o.action == "ignore":
+            ignore.setdefault(o.entity_id, []).append(name_key(o.argument))
+        elif o.action == "merge":
+            merge[o.entity_id] = o.argument
+    return ignore, merge
+
+
+def _ignored(phrases: list[tuple[str, ...]], norms: list[str], m: _Match) -> bool:
+    for p in phrases:
+        for s in range(max(0, m.first - len(p) + 1), m.last + 1):
+            if tuple(norms[s : s + len(p)]) == p:
+                return True
+    return False
+
+
+def tag(text: str) -> list[Mention]:
+    """Places and groups named in ``text``, in text order. Deterministic.
+
+    >>> [(m.entity_id, m.surface) for m in tag("قصف بالرقة وقوات سوريا الديمقراطية لـ\\"داعش\\"")]
+    [('sy-raqqa-raqqa', 'الرقة'), ('sdf', 'قوات سوريا الديمقراطية'), ('isis', 'داعش')]
+    >>> tag("فتح الباب أمام الحوار")
+    []
+    >>> [m.entity_id for m in tag("معارك في مدينة الباب")]
+    ['sy-aleppo-bab']
+    """
+    if not text:
+        return []
+    tokens = tokenize(text)
+    norms = [normalize(t.text) for t in tokens]
+    found: list[tuple[_Match, Entity, str]] = []
+    cue = None
+    for m in _matches(text, tokens, norms):
+        if any(_TANWEEN_RE.search(tokens[k].text) for k in range(m.first, m.last + 1)):
+            continue  # names take no tanween: درعًا is "a shield", سوريًا "Syria-wise"
+        listed = bool(found) and found[-1][0].last + 1 == m.first and m.clitic and norms[m.first][0] in "وف"
+        # A coordinated name keeps the cue of the list it continues: ريف حلب وإدلب → both governorates.
+        if not listed:
+            cue = _cue(norms, m.first)
+        entity, needs = _resolve(m, norms, cue)
+        # ... and a name listed right after an accepted one of the same kind needs nothing more.
+        if needs and listed and not found[-1][2] and found[-1][1].kind == entity.kind:
+            needs = ""
+        found.append((m, entity, needs))
+    ignore, merge = _rules()
+    table = entities()
+    out: list[Mention] = []
+    for m, entity, needs in found:
+        if needs == "cue":
+            continue
+        if needs == "near" or len({_country(i) for i in m.ids}) > 1:
+            vouched = _vouch(m, entity, found)
+            if vouched is None and needs:
+                continue
+            entity = vouched or entity  # noqa: PLW2901 - the candidate a neighbour vouches for
+        if entity.id in ignore and _ignored(ignore[entity.id], norms, m):
+            continue
+        target = table[merge.get(entity.id, entity.id)]
+        first = tokens[m.first]
+        start = first.start + _skip_letters(first.text, m.clitic)
+        end = tokens[m.last].end
+        out.append(Mention(target.id, target.kind, start, end, text[start:end]))
+    return out
+
+
+def _country(entity_id: str) -> str:
+    chain = ancestors(entity_id)
+    return chain[-1] if chain else entity_id
+
+
+def _vouch(m: _Match, entity: Entity, found: list) -> Entity | None:
+    """The candidate an unambiguous mention of the same kind within the window vouches for.
+
+    For places the neighbour must be in the same country, which also picks between places of
+    different countries sharing a name (دوما in Rif Dimashq or in the West Bank).
+    """
+    table = entities()
+    cands = [entity, *(table[i] for i in m.ids if i != entity.id and table[i].kind == entity.kind)]
+    nearby = sorted(
+        (abs(o.first - m.first), o.first, oe.id)
+        for o, oe, needs in found
+        if not needs and o is not m and oe.kind == entity.kind and abs(o.first - m.first) <= _WINDOW
+    )
+    for _, _, other in nearby:
+        if entity.kind == "group":
+            return entity
+        for c in cands:
+            if _country(c.id) == _country(other):
+                return c
+    return None
+
+
+def tag_ids(text: str) -> set[str]:
+    """The set of entity ids mentioned in ``text``.
+
+    >>> sorted(tag_ids("اشتباكات في البو كمال وعين العرب"))
+    ['sy-aleppo-kobani', 'sy-deirezzor-abukamal']
+    """
+    return {m.entity_id for m in tag(text)}
