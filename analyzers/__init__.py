@@ -5,11 +5,17 @@ Every stage is a plain function that can be called and shown on its own
 are built from the same functions.
 """
 
+from analyzers.gazetteer import protected_names
 from analyzers.normalize import normalize
-from analyzers.roots import root
-from analyzers.stem import light_stem
+from analyzers.roots import protect, root
+from analyzers.stem import light_stem, register_known_words
 from analyzers.stopwords import is_stopword
 from analyzers.tokenize import Token, tokenize
+
+# Gazetteer names stay whole in the stem and root fields (بالرقة → رقه, not the
+# root رقق). Done at import so every process, indexer workers included, agrees.
+register_known_words(protected_names())
+protect(protected_names())
 
 __all__ = ["Token", "analyze", "is_stopword", "light_stem", "normalize", "root", "tokenize"]
 

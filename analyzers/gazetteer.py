@@ -277,6 +277,26 @@ def name_words() -> frozenset[str]:
     return frozenset(w for e in entities().values() for n in e.names_ar for w in name_key(n))
 
 
+@lru_cache(maxsize=1)
+def protected_names() -> frozenset[str]:
+    """Single-word names to keep whole in the stem and root fields (``الرقة`` → ``رقه``, not ``رقق``).
+
+    Words of multi-word names are left out (``قوات`` of ``قوات سوريا الديمقراطية``
+    must still be rooted), and so are names that are also common words and need
+    context to be read as names (``الباب``, ``حماة``).
+
+    >>> "القامشلي" in protected_names(), "قوات" in protected_names(), "الباب" in protected_names()
+    (True, False, False)
+    """
+    out = set()
+    for e in entities().values():
+        for name in e.names_ar:
+            key = name_key(name)
+            if len(key) == 1 and key[0] not in e.needs_context and not key[0].isdigit():
+                out.add(key[0])
+    return frozenset(out)
+
+
 def validate() -> list[str]:
     """Problems in the data files (empty list when they are consistent)."""
     table = entities()

@@ -192,7 +192,6 @@ def protect(words: Iterable[str]) -> None:
 
     >>> protect(["الرقّة", "لبنان"]); root("بالرقة"), root("الرقة"), root("ولبنان")
     ('رقه', 'رقه', 'لبنان')
-    >>> _clear_protected()
     """
     for word in words:
         name, article = _strip_name_clitics(normalize(word))

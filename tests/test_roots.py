@@ -23,9 +23,13 @@ DEV_ACCURACY_FLOOR = 0.851
 
 @pytest.fixture(autouse=True)
 def _no_protected_names():
+    # Start from no protected names, and give back the gazetteer's afterwards.
+    saved = set(roots._protected_bare), set(roots._protected_article)
     roots._clear_protected()
     yield
     roots._clear_protected()
+    roots._protected_bare.update(saved[0])
+    roots._protected_article.update(saved[1])
 
 
 @pytest.mark.parametrize(
