@@ -1,0 +1,388 @@
+"""``kashaf index``: read inputs, work out what changed, write and publish a new generation.
+
+Analysis runs in ``jobs`` worker processes (:func:`indexer.schema.analyze_doc`);
+one Whoosh writer and one SQLite connection in this process write the results.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from indexer import store
+from indexer.readers import Doc, Problem, iter_files, read_file
+from indexer.schema import SCHEMA_VERSION, analyze_doc, month_of, schema
+
+Progress = Callable[[int, int], None]  # (done, total)
+MAX_SHARDS = 8
+
+
+@dataclass
+class BuildReport:
+    """What a build did; ``generation`` is None when nothing had to be written."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    generation: int | None = None
+    documents: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No input problem that lost a document or a field."""
+        return not any(p.fatal for p in self.problems)
+
+    def summary(self) -> str:
+        """The closing line of ``kashaf index``."""
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"removed {self.removed}, failed {self.failed}; {self.documents} documents "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def _shown(f: Path) -> str:
+    """File name for messages: relative to the working directory when possible."""
+    try:
+        return str(f.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(f)
+
+
+def _analyze(doc: Doc) -> tuple[Doc, dict, list]:
+    postings, mentions = analyze_doc(doc.title, doc.text)
+    return doc, postings, mentions
+
+
+def _known(index_dir: Path, gen: int) -> tuple[dict[str, tuple[str, str]], str | None]:
+    """``{id: (hash, path)}`` and the schema version of a published generation."""
+    con = store.connect_ro(store.generation_dir(index_dir, gen) / store.DB)
+    try:
+        known = {r[0]: (r[1], r[2]) for r in con.execute("SELECT id, hash, path FROM docs")}
+        row = con.execute("SELECT value FROM info WHERE key = 'schema_version'").fetchone()
+        return known, (row[0] if row else None)
+    finally:
+        con.close()
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    p = Path(path)
+    return any(p == r or p.is_relative_to(r) for r in roots)
+
+
+def build(
+    paths: Iterable[Path],
+    index_dir: Path,
+    *,
+    rebuild: bool = False,
+    prune: bool = False,
+    jobs: int | None = None,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Index ``paths`` into ``index_dir`` incrementally; raises ``store.IndexBusy`` if locked."""
+    t0 = time.monotonic()
+    paths = [Path(p) for p in paths]
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport()
+    log = log or (lambda _msg: None)
+
+    def problem(p: Problem) -> None:
+        report.problems.append(p)
+        if on_problem:
+            on_problem(p)
+
+    with store.write_lock(index_dir, wait):
+        floor = max(store.generations(index_dir), default=0)
+        dropped = store.collect_garbage(index_dir)
+        if dropped:
+            log(f"removed leftover generation(s) {', '.join(map(str, dropped))}")
+        base = store.current_generation(index_dir)
+        known: dict[str, tuple[str, str]] = {}
+        if base is not None and not rebuild:
+            known, version = _known(index_dir, base)
+            if version != SCHEMA_VERSION:
+                log(f"index schema {version} != {SCHEMA_VERSION}: rebuilding from scratch")
+                rebuild, known = True, {}
+        if rebuild:
+            base = None
+
+        # 1. Read everything; keep only what has to be (re)written.
+        to_write: list[Doc] = []
+        seen: dict[str, str] = {}
+        bad_files: set[str] = set()
+        for f, root in iter_files(paths):
+            shown = _shown(f)
+            for item in read_file(f, root, shown):
+                if isinstance(item, Problem):
+                    problem(item)
+                    if item.level == "error":
+                        report.failed += 1
+                        bad_files.add(str(f.resolve()))
+                    continue
+                where = f"{shown}:{item.line}"
+                if item.id in seen:
+                    problem(
+                        Problem(
+                            shown,
+                            item.line,
+                            f"duplicate id {item.id!r} (first at {seen[item.id]}): skipped",
+                        )
+                    )
+                    report.failed += 1
+                    continue
+                seen[item.id] = where
+                old = known.get(item.id)
+                if old is None:
+                    report.added += 1
+                    to_write.append(item)
+                elif old != (item.content_hash(), item.path):
+                    report.updated += 1
+                    to_write.append(item)
+                else:
+                    report.unchanged += 1
+        removed: list[str] = []
+        if prune and known:
+            roots = [p.resolve() for p in paths]
+            removed = [
+                doc_id
+                for doc_id, (_h, path) in known.items()
+                if doc_id not in seen
+                and path not in bad_files
+                and (_under(path, roots) or not Path(path).exists())
+            ]
+        report.removed = len(removed)
+        if not to_write and not removed and base is not None:
+            report.documents = len(known)
+            report.seconds = time.monotonic() - t0
+            return report  # nothing changed: no new generation, no Whoosh write
+
+        # 2. Write a new generation: each Whoosh shard in its own process, SQLite here.
+        expected = len(known) + report.added - report.removed
+        n, gdir, linked = store.start_generation(index_dir, base, floor)
+        nshards = _shard_count(index_dir, base, jobs)
+        log(f"writing generation {n}: {len(to_write)} document(s) to analyze, {len(removed)} to remove")
+        con = store.open_build_db(gdir / store.DB)
+        con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(nshards),))
+        _write(gdir, nshards, base is None, con, to_write, removed, known, jobs, progress)
+
+        # 3. Verify, record, publish, collect garbage.
+        report.seconds = time.monotonic() - t0
+        report.documents = _verify(gdir, con, expected)
+        store.check_links_untouched(gdir, linked)
+        con.execute(
+            "INSERT INTO builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                n,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                round(report.seconds, 3),
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.removed,
+                report.failed,
+                report.documents,
+            ),
+        )
+        con.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        con.commit()
+        con.close()
+        store.publish(index_dir, n, {"documents": report.documents})
+        store.collect_garbage(index_dir)
+        report.generation = n
+        report.seconds = time.monotonic() - t0
+    return report
+
+
+def shard_of(doc_id: str, nshards: int) -> int:
+    """The shard a document lives in (stable across runs and machines).
+
+    >>> shard_of("000_02962da82e9d9d32", 1)
+    0
+    """
+    return zlib.crc32(doc_id.encode("utf-8")) % nshards
+
+
+def _shard_count(index_dir: Path, base: int | None, jobs: int | None) -> int:
+    """Kept from the previous generation; a new index gets one shard per job (at most 8:
+    every shard adds segments that each query has to visit)."""
+    if base is not None:
+        con = store.connect_ro(store.generation_dir(index_dir, base) / store.DB)
+        try:
+            row = con.execute("SELECT value FROM info WHERE key = 'shards'").fetchone()
+        finally:
+            con.close()
+        if row:
+            return int(row[0])
+    return min(jobs or os.cpu_count() or 1, MAX_SHARDS)
+
+
+# Work of the shard writers, inherited by the forked workers (nothing big is pickled).
+_WORK: dict[int, tuple[str, bool, list[str], list[Doc]]] = {}
+_DONE = None  # multiprocessing.Value: documents added so far, for the progress bar
+
+
+def _write_shard(k: int) -> tuple[int, int, list[tuple]]:
+    """Delete and add one shard's documents with its own Whoosh writer.
+
+    Returns (shard, documents added, mentions).
+    """
+    path, create, deletes, docs = _WORK[k]
+    ix = whoosh_index.create_in(path, schema()) if create else whoosh_index.open_dir(path, schema=schema())
+    writer = ix.writer(limitmb=128)
+    mentions: list[tuple] = []
+    try:
+        for doc_id in deletes:
+            writer.delete_by_term("id", doc_id)
+        for d in docs:
+            postings, found = analyze_doc(d.title, d.text)
+            fields = {"id": d.id, **postings}
+            if d.date:
+                fields["date"] = d.date
+                fields["month"] = month_of(d.date)
+            if d.source:
+                fields["source"] = d.source
+            writer.add_document(**fields)
+            mentions.extend((d.id, *m) for m in found)
+            if _DONE is not None:
+                with _DONE.get_lock():
+                    _DONE.value += 1
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    return k, len(docs), mentions
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: a worker must not outlive a killed build.
+
+    An orphaned shard writer would go on writing into a generation directory that
+    the next run removes and may create again under the same number.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _write(  # noqa: PLR0917 - one private call site
+    gdir: Path,
+    nshards: int,
+    create: bool,
+    con: sqlite3.Connection,
+    docs: list[Doc],
+    removed: list[str],
+    known: dict,
+    jobs: int | None,
+    progress: Progress | None,
+) -> None:
+    global _DONE  # noqa: PLW0603 - shared with the forked workers
+    work: dict[int, tuple[str, bool, list[str], list[Doc]]] = {}
+    for k in range(nshards):
+        path = gdir / store.WHOOSH / str(k)
+        path.mkdir(exist_ok=True)
+        work[k] = (str(path), create, [], [])
+    for doc_id in [*removed, *(d.id for d in docs if d.id in known)]:
+        work[shard_of(doc_id, nshards)][2].append(doc_id)  # removed, or the old version of an update
+    for d in docs:
+        work[shard_of(d.id, nshards)][3].append(d)
+    busy = [k for k, (_p, c, dels, ds) in work.items() if c or dels or ds]
+    _WORK.clear()
+    _WORK.update(work)
+    jobs = min(jobs or os.cpu_count() or 1, len(busy))
+    ctx = multiprocessing.get_context("fork")
+    _DONE = ctx.Value("l", 0)
+    try:
+        if jobs > 1 and len(docs) > 50:
+            pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+            pending = pool.map_async(_write_shard, busy, chunksize=1)
+        else:
+            pool, pending = None, None
+        _write_store(con, docs, removed, known)
+        if pending is None:
+            results = [_write_shard(k) for k in busy]  # small jobs: no processes to start
+        else:
+            while not pending.ready():
+                if progress:
+                    progress(_DONE.value, len(docs))
+                pending.wait(0.2)
+            results = pending.get()
+            pool.close()
+            pool.join()
+        if progress:
+            progress(len(docs), len(docs))
+    finally:
+        if pool is not None:
+            pool.terminate()
+        _WORK.clear()
+        _DONE = None
+    added = sum(r[1] for r in results)
+    if added != len(docs):
+        raise RuntimeError(f"shard writers added {added} documents, expected {len(docs)}")
+    con.executemany(
+        'INSERT INTO mentions (doc_id, entity_id, kind, start, "end", field) VALUES (?, ?, ?, ?, ?, ?)',
+        [m for r in results for m in r[2]],
+    )
+    con.commit()
+
+
+def _write_store(con: sqlite3.Connection, docs: list[Doc], removed: list[str], known: dict) -> None:
+    """The document store's side of the build (runs while the shard writers work)."""
+    for doc_id in [*removed, *(d.id for d in docs if d.id in known)]:
+        con.execute("DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
+    con.executemany("DELETE FROM docs WHERE id = ?", [(i,) for i in removed])
+    con.executemany(
+        "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                d.id,
+                d.title,
+                d.text,
+                d.date.isoformat() if d.date else None,
+                d.source,
+                d.url,
+                json.dumps(d.meta, ensure_ascii=False, default=str),
+                d.content_hash(),
+                d.path,
+                d.line,
+            )
+            for d in docs
+        ],
+    )
+
+
+def _verify(gdir: Path, con: sqlite3.Connection, expected: int) -> int:
+    """Whoosh and SQLite hold exactly the same ``expected`` documents, or raise."""
+    with store.open_searcher(store.open_shards(gdir)) as s:
+        w_ids = {f["id"] for f in s.reader().all_stored_fields()}
+        w_count = s.doc_count()
+    s_ids = {r[0] for r in con.execute("SELECT id FROM docs")}
+    if not (w_count == len(w_ids) == len(s_ids) == expected and w_ids == s_ids):
+        raise RuntimeError(
+            f"verification failed: whoosh {w_count} docs, sqlite {len(s_ids)}, expected {expected} "
+            "(the new generation was not published; the previous one is intact)"
+        )
+    return expected

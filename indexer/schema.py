@@ -1,0 +1,96 @@
+"""The Whoosh schema and the per-document analysis that feeds it.
+
+Documents are analyzed in worker processes (:func:`analyze_doc`) into Whoosh's
+own posting tuples; the single writer in the main process only adds them
+(:class:`PreText` / :class:`PreKeyword` accept an :class:`Analyzed` value).
+Queries and highlights still go through the real analyzers of the same fields.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from whoosh import fields
+
+from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyzer
+from indexer.entities import Mention, entities_for
+
+# Bump when analysis or schema changes: an index built by another version is rebuilt.
+SCHEMA_VERSION = "1"
+TEXT_FIELDS = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
+
+
+class Analyzed(list):
+    """Posting tuples ``(term bytes, freq, weight, value bytes)`` computed elsewhere."""
+
+
+class PreText(fields.TEXT):
+    """TEXT that takes :class:`Analyzed` postings as they are (analysis already done)."""
+
+    def index(self, value, **kwargs):
+        return value if isinstance(value, Analyzed) else super().index(value, **kwargs)
+
+
+class PreKeyword(fields.KEYWORD):
+    """KEYWORD that takes :class:`Analyzed` postings as they are."""
+
+    def index(self, value, **kwargs):
+        return value if isinstance(value, Analyzed) else super().index(value, **kwargs)
+
+
+@lru_cache(maxsize=1)
+def schema() -> fields.Schema:
+    """Title and body at three levels, plus id, date, month, source, place and group.
+
+    Exact fields keep positions and characters (phrases, highlights); stem and
+    root fields keep positions.
+    """
+    return fields.Schema(
+        id=fields.ID(unique=True, stored=True),
+        title_exact=PreText(analyzer=exact_analyzer(), phrase=True, chars=True),
+        title_stem=PreText(analyzer=stem_analyzer(), phrase=True),
+        title_root=PreText(analyzer=root_analyzer(), phrase=True),
+        body_exact=PreText(analyzer=exact_analyzer(), phrase=True, chars=True),
+        body_stem=PreText(analyzer=stem_analyzer(), phrase=True),
+        body_root=PreText(analyzer=root_analyzer(), phrase=True),
+        date=fields.DATETIME(sortable=True),
+        month=fields.ID(sortable=True),  # YYYY-MM, for the date facet
+        source=fields.ID(sortable=True),
+        place=PreKeyword(commas=True, scorable=False),
+        group=PreKeyword(commas=True, scorable=False),
+    )
+
+
+def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mention]]:
+    """Postings for the six text fields and the place/group keywords, plus mentions.
+
+    Pure and picklable: runs in worker processes.
+
+    >>> postings, mentions = analyze_doc("الرقّة", "انسحبت القوات من الرقة")
+    >>> sorted(t.decode() for t, *_ in postings["body_exact"])
+    ['الرقه', 'القوات', 'انسحبت', 'من']
+    >>> [t.decode() for t, *_ in postings["title_exact"]]
+    ['الرقه']
+    """
+    s = schema()
+    out: dict[str, Analyzed] = {}
+    for name, value in (("title", title), ("body", body)):
+        for level in ("exact", "stem", "root"):
+            fname = f"{name}_{level}"
+            out[fname] = Analyzed(s[fname].index(value)) if value else Analyzed()
+    places, groups, mentions = entities_for(title, body)
+    if places:
+        out["place"] = Analyzed(s["place"].index(",".join(places)))
+    if groups:
+        out["group"] = Analyzed(s["group"].index(",".join(groups)))
+    return out, mentions
+
+
+def month_of(date: datetime | None) -> str | None:
+    """``YYYY-MM`` for the date facet.
+
+    >>> month_of(datetime(2017, 6, 5))
+    '2017-06'
+    """
+    return date.strftime("%Y-%m") if date else None

@@ -1,0 +1,161 @@
+"""Index building on disk: generations, incremental runs, pruning, recovery, the writer lock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexer import store
+from indexer.build import build
+from indexer.search import search
+from tests.conftest import ROOT
+
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of the seeds."""
+    shutil.copytree(SEEDS, tmp_path / "in")
+    return tmp_path / "in"
+
+
+def ids(index_dir: Path, query: str, op: str = "and") -> list[str]:
+    return [h["id"] for h in search(index_dir, query, op=op, limit=50)["hits"]]
+
+
+def file_digests(directory: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_build_and_search_three_levels(tmp_path: Path) -> None:
+    report = build([SEEDS], tmp_path / "ix", jobs=1)
+    assert (report.added, report.documents, report.generation, report.ok) == (5, 5, 1, True)
+    # انسحاب (noun) finds seed 000, which only has the verb انسحبت / وانسحبت.
+    assert "000_02962da82e9d9d32" in ids(tmp_path / "ix", "انسحاب")
+    # الرقه (normalized spelling) finds الرقة; every seed mentions Raqqa or not, exact count checked.
+    raqqa = ids(tmp_path / "ix", "الرقه")
+    assert "000_02962da82e9d9d32" in raqqa and "002_bbbc06b0482fae28" in raqqa
+    # Stopwords alone match nothing; "and" needs every word, "or" any.
+    assert search(tmp_path / "ix", "من في على")["total"] == 0
+    both = set(ids(tmp_path / "ix", "الرقة موسكو"))
+    either = set(ids(tmp_path / "ix", "الرقة موسكو", op="or"))
+    assert both == {"002_bbbc06b0482fae28"} and both < either
+
+
+def test_exact_form_outranks_stem_and_title_outranks_body(tmp_path: Path) -> None:
+    src = tmp_path / "docs.jsonl"
+    rows = [
+        {"id": "stem", "title": "خبر", "text": "أعلنت القوات الانسحاب من المدينة"},
+        {"id": "exact", "title": "خبر", "text": "أعلنت القوات انسحبت من المدينة"},
+        {"id": "title", "title": "انسحبت القوات", "text": "أعلنت المصادر خبرا من المدينة"},
+    ]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    build([src], tmp_path / "ix", jobs=1)
+    assert ids(tmp_path / "ix", "انسحبت")[:2] == ["title", "exact"]
+
+
+def test_unchanged_run_writes_nothing(tmp_path: Path, corpus: Path) -> None:
+    ix = tmp_path / "ix"
+    build([corpus], ix, jobs=1)
+    before = file_digests(ix / "generations")
+    report = build([corpus], ix, jobs=1)
+    assert (report.generation, report.unchanged, report.added, report.updated) == (None, 5, 0, 0)
+    assert store.generations(ix) == [1] and store.current_generation(ix) == 1
+    assert file_digests(ix / "generations") == before
+
+
+def test_update_prune_and_previous_generation_untouched(tmp_path: Path, corpus: Path) -> None:
+    ix = tmp_path / "ix"
+    build([corpus], ix, jobs=1)
+    gen1 = file_digests(store.generation_dir(ix, 1))
+
+    seed = corpus / "003_e39c371191d3715e.txt"
+    seed.write_text(seed.read_text("utf-8") + "\nوأعلن الناطق باسم التحالف عن قمبيز جديد.\n", "utf-8")
+    report = build([corpus], ix, jobs=1)
+    assert (report.added, report.updated, report.unchanged, report.generation) == (0, 1, 4, 2)
+    assert ids(ix, "قمبيز") == ["003_e39c371191d3715e"]
+    assert search(ix, "الرقة", op="or")["total"] == search(ix, "الرقة", op="or")["total"]
+    # Whoosh wrote new files only: the hard-linked files of generation 1 are byte-identical.
+    assert file_digests(store.generation_dir(ix, 1)) == gen1
+
+    (corpus / "004_2c5a21b05fd5e448.txt").unlink()
+    assert build([corpus], ix, jobs=1).generation is None  # without --prune nothing is removed
+    report = build([corpus], ix, prune=True, jobs=1)
+    assert (report.removed, report.documents, report.generation) == (1, 4, 3)
+    with store.open_current(ix) as snap:
+        assert snap.db.execute("SELECT count(*) FROM docs").fetchone()[0] == 4
+        assert snap.searcher().doc_count() == 4
+    # The current generation and the one before it are kept; older ones are collected.
+    assert store.generations(ix) == [2, 3]
+
+
+def test_prune_keeps_documents_of_files_that_failed_to_read(tmp_path: Path, corpus: Path) -> None:
+    ix = tmp_path / "ix"
+    build([corpus], ix, jobs=1)
+    (corpus / "001_fc14a67cbc8c5e77.txt").write_bytes(b"\x00\x01\x02" * 100)  # now unreadable
+    report = build([corpus], ix, prune=True, jobs=1)
+    assert (report.removed, report.failed, report.ok) == (0, 1, False)
+    assert "001_fc14a67cbc8c5e77" in ids(ix, "حلب")
+
+
+def test_leftover_generation_of_a_killed_run_is_removed(tmp_path: Path, corpus: Path) -> None:
+    ix = tmp_path / "ix"
+    build([corpus], ix, jobs=1)
+    junk = store.generation_dir(ix, 2) / store.WHOOSH / "0"
+    junk.mkdir(parents=True)
+    (junk / "MAIN_half.seg").write_bytes(b"partial")
+    with store.open_current(ix) as snap:  # readers ignore it: CURRENT still names 1
+        assert snap.generation == 1
+    (corpus / "new.txt").write_text("عنوان جديد\nنص جديد عن قمبيز\n", "utf-8")
+    report = build([corpus], ix, jobs=1)
+    assert report.generation == 3 and store.generations(ix) == [1, 3]
+    assert ids(ix, "قمبيز") == ["new"]
+
+
+def test_rebuild_starts_from_scratch(tmp_path: Path, corpus: Path) -> None:
+    ix = tmp_path / "ix"
+    build([corpus], ix, jobs=1)
+    report = build([corpus / "000_02962da82e9d9d32.txt"], ix, rebuild=True, jobs=1)
+    assert (report.added, report.documents) == (1, 1)
+    assert ids(ix, "حلب", op="or") == ["000_02962da82e9d9d32"]
+
+
+def test_parallel_shards_give_the_same_results_as_one(tmp_path: Path) -> None:
+    src = tmp_path / "docs.jsonl"
+    lines = [
+        ln for f in sorted(SEEDS.glob("*.txt")) for ln in f.read_text("utf-8").splitlines() if len(ln) > 40
+    ]
+    rows = [
+        {"id": f"p{i}", "title": lines[i % len(lines)], "text": lines[(i * 7) % len(lines)]}
+        for i in range(120)
+    ]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    one = build([src], tmp_path / "one", jobs=1)
+    two = build([src], tmp_path / "two", jobs=2)
+    assert one.documents == two.documents == 120
+    assert len(store.shard_dirs(store.generation_dir(tmp_path / "two", 1))) == 2
+    for query in ("الرقة", "قوات النظام", "داعش حلب"):
+        a, b = (search(tmp_path / d, query, limit=200) for d in ("one", "two"))
+        assert a["total"] == b["total"] > 0
+        # Global statistics: the same documents get the same scores.
+        assert sorted((h["id"], h["score"]) for h in a["hits"]) == sorted(
+            (h["id"], h["score"]) for h in b["hits"]
+        )
+
+
+def test_writer_lock_is_exclusive(tmp_path: Path, corpus: Path) -> None:
+    ix = tmp_path / "ix"
+    ix.mkdir()
+    with store.write_lock(ix), pytest.raises(store.IndexBusy, match="--wait"):
+        build([corpus], ix, jobs=1)
+    assert store.current_generation(ix) is None
+    assert build([corpus], ix, jobs=1).documents == 5  # free again
