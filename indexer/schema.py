@@ -17,7 +17,7 @@ from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyz
 from indexer.entities import Mention, entities_for
 
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 TEXT_FIELDS = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
 
 
@@ -44,16 +44,17 @@ def schema() -> fields.Schema:
     """Title and body at three levels, plus id, date, month, source, place and group.
 
     Exact fields keep positions and characters (phrases, highlights); stem and
-    root fields keep positions.
+    root fields keep frequencies only: phrases are matched on exact forms, and
+    positions there would only cost writing time and disk.
     """
     return fields.Schema(
         id=fields.ID(unique=True, stored=True),
         title_exact=PreText(analyzer=exact_analyzer(), phrase=True, chars=True),
-        title_stem=PreText(analyzer=stem_analyzer(), phrase=True),
-        title_root=PreText(analyzer=root_analyzer(), phrase=True),
+        title_stem=PreText(analyzer=stem_analyzer(), phrase=False),
+        title_root=PreText(analyzer=root_analyzer(), phrase=False),
         body_exact=PreText(analyzer=exact_analyzer(), phrase=True, chars=True),
-        body_stem=PreText(analyzer=stem_analyzer(), phrase=True),
-        body_root=PreText(analyzer=root_analyzer(), phrase=True),
+        body_stem=PreText(analyzer=stem_analyzer(), phrase=False),
+        body_root=PreText(analyzer=root_analyzer(), phrase=False),
         date=fields.DATETIME(sortable=True),
         month=fields.ID(sortable=True),  # YYYY-MM, for the date facet
         source=fields.ID(sortable=True),
