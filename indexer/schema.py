@@ -15,9 +15,11 @@ from whoosh import fields
 
 from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyzer
 from indexer.entities import Mention, entities_for
+from indexer.postings import text_postings
 
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
 SCHEMA_VERSION = "2"
+LEVELS = ("exact", "stem", "root")
 TEXT_FIELDS = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
 
 
@@ -77,9 +79,8 @@ def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mentio
     s = schema()
     out: dict[str, Analyzed] = {}
     for name, value in (("title", title), ("body", body)):
-        for level in ("exact", "stem", "root"):
-            fname = f"{name}_{level}"
-            out[fname] = Analyzed(s[fname].index(value)) if value else Analyzed()
+        for level, postings in zip(LEVELS, text_postings(value), strict=True):
+            out[f"{name}_{level}"] = Analyzed(postings)
     places, groups, mentions = entities_for(title, body)
     if places:
         out["place"] = Analyzed(s["place"].index(",".join(places)))
