@@ -154,6 +154,7 @@ def _strip_pronoun(w: str) -> str:
     return w
 
 
+@lru_cache(maxsize=300_000)
 def _snowball_definite(w: str) -> str:
     """Snowball's noun suffix rules, always in its 'definite' mode, article removed again.
 
