@@ -22,7 +22,7 @@ from whoosh import index as whoosh_index
 
 from indexer import store
 from indexer.readers import Doc, Problem, iter_files, read_file
-from indexer.schema import SCHEMA_VERSION, analyze_doc, month_of, schema
+from indexer.schema import analysis_version, analyze_doc, month_of, schema
 
 Progress = Callable[[int, int], None]  # (done, total)
 MAX_SHARDS = 8
@@ -80,6 +80,30 @@ def _known(index_dir: Path, gen: int) -> tuple[dict[str, tuple[str, str]], str |
         con.close()
 
 
+def _stored_docs(index_dir: Path, gen: int, ids: set[str]) -> list[Doc]:
+    """Documents of a published generation, rebuilt from its store (for re-analysis)."""
+    con = store.connect_ro(store.generation_dir(index_dir, gen) / store.DB)
+    try:
+        rows = con.execute("SELECT id, title, body, date, source, url, meta, path, line FROM docs")
+        return [
+            Doc(
+                id=r["id"],
+                title=r["title"],
+                text=r["body"],
+                path=r["path"],
+                line=r["line"],
+                date=datetime.fromisoformat(r["date"]) if r["date"] else None,
+                source=r["source"],
+                url=r["url"],
+                meta=json.loads(r["meta"] or "{}"),
+            )
+            for r in rows
+            if r["id"] in ids
+        ]
+    finally:
+        con.close()
+
+
 def _under(path: str, roots: list[Path]) -> bool:
     p = Path(path)
     return any(p == r or p.is_relative_to(r) for r in roots)
@@ -117,12 +141,14 @@ def build(
             log(f"removed leftover generation(s) {', '.join(map(str, dropped))}")
         base = store.current_generation(index_dir)
         known: dict[str, tuple[str, str]] = {}
+        reanalyze = False  # analysis changed: every stored document is analyzed again
         if base is not None and not rebuild:
             known, version = _known(index_dir, base)
-            if version != SCHEMA_VERSION:
-                log(f"index schema {version} != {SCHEMA_VERSION}: rebuilding from scratch")
-                rebuild, known = True, {}
-        if rebuild:
+            if version != analysis_version():
+                log(f"analysis changed ({version} → {analysis_version()}): re-analyzing every document")
+                reanalyze = True
+        carried_from = base if reanalyze else None
+        if rebuild or reanalyze:
             base = None
 
         # 1. Read everything; keep only what has to be (re)written.
@@ -154,7 +180,7 @@ def build(
                 if old is None:
                     report.added += 1
                     to_write.append(item)
-                elif old != (item.content_hash(), item.path):
+                elif reanalyze or old != (item.content_hash(), item.path):
                     report.updated += 1
                     to_write.append(item)
                 else:
@@ -170,13 +196,21 @@ def build(
                 and (_under(path, roots) or not Path(path).exists())
             ]
         report.removed = len(removed)
+        if carried_from is not None:
+            # Documents not read this run keep their stored text and are analyzed again.
+            keep = set(known) - set(seen) - set(removed)
+            carried = _stored_docs(index_dir, carried_from, keep)
+            report.updated += len(carried)
+            to_write.extend(carried)
+            removed, known = [], {}
         if not to_write and not removed and base is not None:
             report.documents = len(known)
             report.seconds = time.monotonic() - t0
             return report  # nothing changed: no new generation, no Whoosh write
 
         # 2. Write a new generation: each Whoosh shard in its own process, SQLite here.
-        expected = len(known) + report.added - report.removed
+        # A fresh generation holds exactly what is written; an update, the rest too.
+        expected = len(to_write) if base is None else len(known) + report.added - report.removed
         n, gdir, linked = store.start_generation(index_dir, base, floor)
         nshards = _shard_count(index_dir, base, jobs)
         log(f"writing generation {n}: {len(to_write)} document(s) to analyze, {len(removed)} to remove")
@@ -202,7 +236,7 @@ def build(
                 report.documents,
             ),
         )
-        con.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        con.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (analysis_version(),))
         con.commit()
         con.close()
         store.publish(index_dir, n, {"documents": report.documents})

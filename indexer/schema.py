@@ -8,8 +8,10 @@ Queries and highlights still go through the real analyzers of the same fields.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
 
 from whoosh import fields
 
@@ -20,6 +22,24 @@ from indexer.postings import text_postings
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
 SCHEMA_VERSION = "2"
 LEVELS = ("exact", "stem", "root")
+
+
+@lru_cache(maxsize=1)
+def analysis_version() -> str:
+    """SCHEMA_VERSION plus a digest of every analysis data file (gazetteers, overrides,
+    stopwords, stemmer and root data): when a reviewer edits one, the next
+    ``kashaf index`` re-analyzes every stored document.
+
+    >>> analysis_version().startswith(SCHEMA_VERSION + ":")
+    True
+    """
+    digest = hashlib.sha256()
+    data = resources.files("analyzers") / "data"
+    for item in sorted(data.iterdir(), key=lambda p: p.name):
+        if item.is_file():
+            digest.update(item.name.encode() + b"\0" + item.read_bytes() + b"\0")
+    return f"{SCHEMA_VERSION}:{digest.hexdigest()[:16]}"
+
 TEXT_FIELDS = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
 
 

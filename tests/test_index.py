@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,25 @@ def test_writer_lock_is_exclusive(tmp_path: Path, corpus: Path) -> None:
         build([corpus], ix, jobs=1)
     assert store.current_generation(ix) is None
     assert build([corpus], ix, jobs=1).documents == 5  # free again
+
+
+def test_changed_analysis_reanalyzes_every_stored_document(tmp_path: Path, corpus: Path) -> None:
+    # An index written by another analysis version (e.g. before a reviewer edited the
+    # gazetteer or entity_overrides.tsv) is re-analyzed in full at the next run, even
+    # for documents whose files are not given this time: nothing is lost.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "extra.txt").write_text("عنوان\nقصفت طائرات قمبيز مواقع في دير الزور.\n", "utf-8")
+    ix = tmp_path / "ix"
+    build([corpus, other], ix, jobs=1)
+    gen = store.current_generation(ix)
+    db = store.generation_dir(ix, gen) / store.DB
+    with sqlite3.connect(db) as con:  # simulate an index built by an older version
+        con.execute("UPDATE info SET value = 'old' WHERE key = 'schema_version'")
+    report = build([other], ix, jobs=1)
+    assert (report.added, report.updated, report.removed, report.documents) == (0, 6, 0, 6)
+    assert ids(ix, "قمبيز") == ["extra"]
+    assert "000_02962da82e9d9d32" in ids(ix, "انسحاب")
+    again = build([other], ix, jobs=1)
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert store.current_generation(ix) == report.generation  # no new generation
