@@ -203,23 +203,54 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @OP_OPTION
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--place", multiple=True, help="Place id or name (repeatable: any); includes sub-places.")
+@click.option("--group", multiple=True, help="Group id or name (repeatable: any); includes sub-units.")
+@click.option("--with-successors", is_flag=True, help="--group also takes the groups' successors.")
+@click.option("--source", multiple=True, help="Source name (repeatable).")
+@click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
-def search(*, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool) -> None:
-    """Search for QUERY: each word matches its exact form, light stem or root."""
+def search(
+    *, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool, **filters
+) -> None:
+    """Search for QUERY: each word matches its exact form, light stem or root.
+
+    Operators: =word (exact form only), root:word / جذر:word, "a phrase", AND, OR,
+    NOT / -word, ( ); filters in the query: place: group: source: date:A..B from: to:
+    (see docs/search.md).
+    """
+    from indexer.query import QueryError
     from indexer.search import search as run_search
 
     with _open(index_dir) as snap:
-        result = run_search(snap, query, op=op, limit=limit, offset=offset)
+        try:
+            result = run_search(snap, query, op=op, limit=limit, offset=offset, **filters)
+        except QueryError as e:
+            raise click.UsageError(str(e)) from None
     if as_json:
         echo_json(result)
         return
     color = sys.stdout.isatty()
-    click.echo(f"{result['total']} hit(s) for {query!r} (--op {op})")
+    ex = result["explain"]
+    click.echo(f"{result['total']} hit(s) for {query!r} (--op {op}), read as: {ex['read_as'] or '-'}")
+    for note in ex["notes"]:
+        click.echo(f"note: {note}")
+    if result.get("suggestion"):
+        click.echo(f"did you mean: {result['suggestion']}")
     for rank, hit in enumerate(result["hits"], offset + 1):
-        click.echo(f"\n{rank:>3}. {hit['score']:8.3f}  {hit['id']}  {hit['date'] or ''}".rstrip())
+        levels = ",".join(hit.get("matched", []))
+        click.echo(f"\n{rank:>3}. {hit['score']:8.3f}  {hit['id']}  {hit['date'] or ''}  [{levels}]".rstrip())
         title = hit["title"] if len(hit["title"]) <= 100 else hit["title"][:99] + "…"
         click.echo(f"     {title}")
         click.echo(f"     {_terminal_snippet(hit['snippet'], color)}")
+    facets = result.get("facets") or {}
+    for name in ("place", "group"):
+        top = facets.get(name, [])[:8]
+        if top:
+            click.echo(f"\n{name}: " + ", ".join(f"{f['label']} ({f['count']})" for f in top))
+    if facets.get("date"):
+        click.echo("months: " + ", ".join(f"{d['month']} ({d['count']})" for d in facets["date"]))
 
 
 @main.command()
@@ -230,19 +261,49 @@ def search(*, query: str, index_dir: Path, op: str, limit: int, offset: int, as_
 def batch(queries, index_dir: Path, op: str, limit: int) -> None:
     """Run every query of QUERIES.tsv (qid<TAB>query a line) with one searcher.
 
-    Prints TSV rows qid<TAB>doc_id<TAB>rank<TAB>score.
+    Prints TSV rows qid<TAB>doc_id<TAB>rank<TAB>score. A query that cannot be read
+    is reported on standard error and has no rows.
     """
-    from indexer.search import search as run_search
+    from indexer.search import batch as run_batch
+
+    todo = []
+    for raw in queries:
+        line = raw.rstrip("\r\n")
+        if line.strip():
+            qid, _, query = line.partition("\t") if "\t" in line else (line, "", line)
+            todo.append((qid, query))
+    errors: dict[str, str] = {}
+    with _open(index_dir) as snap:
+        found = run_batch(snap, todo, op=op, limit=limit, errors=errors)
+    for qid, _query in todo:
+        if qid in errors:
+            click.echo(f"{qid}: {errors[qid]}", err=True)
+        for rank, (doc_id, score) in enumerate(found.get(qid, []), 1):
+            click.echo(f"{qid}\t{doc_id}\t{rank}\t{score:.4f}")
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("--kind", type=click.Choice(["place", "group"]), help="Only places or only groups.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--all", "show_all", is_flag=True, help="Also list entities no document names.")
+def entities(index_dir: Path, kind: str | None, as_json: bool, show_all: bool) -> None:
+    """Known places and armed groups with the number of documents counted for each.
+
+    Counts roll up: a report on البوكمال counts for دير الزور governorate and Syria.
+    """
+    from indexer.facets import entity_counts
+    from indexer.search import scored_searcher
 
     with _open(index_dir) as snap:
-        for raw in queries:
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            qid, _, query = line.partition("\t") if "\t" in line else (line, "", line)
-            result = run_search(snap, query, op=op, limit=limit, snippets=False)
-            for rank, hit in enumerate(result["hits"], 1):
-                click.echo(f"{qid}\t{hit['id']}\t{rank}\t{hit['score']:.4f}")
+        rows = entity_counts(scored_searcher(snap), kind)
+    if not show_all:
+        rows = [r for r in rows if r["count"]]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['kind']:<6} {r['count']:>7}  {r['id']:<34} {r['label']}  ({r['level']})")
 
 
 @main.command()

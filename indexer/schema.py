@@ -40,6 +40,7 @@ def analysis_version() -> str:
             digest.update(item.name.encode() + b"\0" + item.read_bytes() + b"\0")
     return f"{SCHEMA_VERSION}:{digest.hexdigest()[:16]}"
 
+
 TEXT_FIELDS = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
 
 

@@ -1,0 +1,245 @@
+"""The search core on a small real index: levels, operators, filters, aliases, explain,
+did-you-mean, ``matched`` and snippets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build
+from indexer.search import QueryError, search
+
+DOCS = [
+    # Three levels of one word, otherwise alike: exact انسحاب, stem (الانسحاب), root only (وانسحبت).
+    {"id": "lvl-exact", "title": "خبر", "text": "أعلن القائد انسحاب القوات أمس", "date": "2017-05-02"},
+    {"id": "lvl-stem", "title": "خبر", "text": "أعلن القائد الانسحاب للقوات أمس", "date": "2017-05-03"},
+    {"id": "lvl-root", "title": "خبر", "text": "أعلن القائد وانسحبت القوات أمس", "date": "2017-05-04"},
+    {
+        "id": "alias",
+        "title": "هجوم في الشرق",
+        "text": "هاجم عناصر تنظيم الدولة مواقع قرب مدينة البوكمال فجر اليوم",
+        "date": "2017-06-10",
+        "source": "BBC",
+    },
+    {
+        "id": "raqqa",
+        "title": "غارات جديدة",
+        "text": "قصفت الطائرات مدينة الرَّقّـــة وبالرقة سقط قتلى <b>مدنيون</b> & جرحى",
+        "date": "2017-08-15",
+        "source": "CNN",
+    },
+    {
+        "id": "nusra",
+        "title": "معارك إدلب",
+        "text": "اشتبك مقاتلو جبهة النصرة مع فصائل أخرى في مدينة إدلب",
+        "date": "2015-03-01",
+        "source": "BBC",
+    },
+    {
+        "id": "hts",
+        "title": "سيطرة على إدلب",
+        "text": "أعلنت هيئة تحرير الشام سيطرتها على مدينة إدلب بعد معارك",
+        "date": "2017-07-20",
+        "source": "BBC",
+    },
+    {
+        "id": "aleppo",
+        "title": "قوات النظام في حلب",
+        "text": "تقدمت قوات النظام في حلب الشرقية وقالت مصادر إن في حلب معارك عنيفة",
+        "date": "2016-12-01",
+        "source": "CNN",
+    },
+]
+
+
+def build_corpus(folder: Path) -> Path:
+    """The documents above, indexed for real (the tagger fills place/group)."""
+    src = folder / "docs.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in DOCS), "utf-8")
+    build([src], folder / "ix", jobs=1)
+    return folder / "ix"
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory) -> Path:
+    return build_corpus(tmp_path_factory.mktemp("search"))
+
+
+def ids(ix: Path, q: str, op: str = "and", **kw) -> list[str]:
+    return [h["id"] for h in search(ix, q, op=op, limit=50, **kw)["hits"]]
+
+
+# --- levels ----------------------------------------------------------------------------
+
+
+def test_exact_outranks_stem_outranks_root(ix: Path) -> None:
+    r = search(ix, "انسحاب", limit=10)
+    got = [h["id"] for h in r["hits"] if h["id"].startswith("lvl-")]
+    assert got == ["lvl-exact", "lvl-stem", "lvl-root"]
+    matched = {h["id"]: h["matched"] for h in r["hits"]}
+    assert matched["lvl-exact"] == ["exact"]
+    assert matched["lvl-stem"] == ["stem"]
+    assert matched["lvl-root"] == ["root"]
+
+
+def test_normalized_spelling_and_clitics_match(ix: Path) -> None:
+    assert "raqqa" in ids(ix, "الرقه")  # finds الرَّقّـــة and وبالرقة
+    assert set(ids(ix, "انسحاب")) >= {"lvl-exact", "lvl-stem", "lvl-root"}
+
+
+def test_exact_operator_and_root_operator(ix: Path) -> None:
+    assert ids(ix, "=انسحاب") == ["lvl-exact"]
+    assert set(ids(ix, "جذر:انسحاب")) == {"lvl-exact", "lvl-stem", "lvl-root"}
+    assert set(ids(ix, "root:سحب")) == {"lvl-exact", "lvl-stem", "lvl-root"}
+    r = search(ix, "root:سحب")
+    assert (
+        r["explain"]["words"][0] | {"level": "root", "exact": None, "stem": None} == r["explain"]["words"][0]
+    )
+
+
+def test_boolean_operators_and_parentheses(ix: Path) -> None:
+    assert set(ids(ix, "إدلب")) == {"nusra", "hts"}
+    assert ids(ix, "إدلب -النصرة") == ["hts"]
+    assert ids(ix, "إدلب NOT النصرة") == ["hts"]
+    assert set(ids(ix, "طائرات OR حلب")) == {"raqqa", "aleppo"}
+    assert ids(ix, "طائرات AND حلب") == []
+    assert set(ids(ix, "(طائرات OR حلب) AND مدينة")) == {"raqqa"}
+    # op=or ranks by any word; op=and needs all.
+    assert ids(ix, "طائرات حلب") == []
+    assert set(ids(ix, "طائرات حلب", op="or")) == {"raqqa", "aleppo"}
+
+
+def test_phrase_keeps_order_and_stopwords(ix: Path) -> None:
+    assert ids(ix, '"في حلب"') == ["aleppo"]
+    assert ids(ix, '"حلب في"') == []
+    assert ids(ix, '"قوات النظام في حلب"') == ["aleppo"]
+
+
+# --- entities --------------------------------------------------------------------------
+
+
+def test_a_group_name_finds_its_aliases(ix: Path) -> None:
+    # The report says تنظيم الدولة, never داعش.
+    r = search(ix, "داعش")
+    assert [h["id"] for h in r["hits"]] == ["alias"]
+    word = r["explain"]["words"][0]
+    assert [e["id"] for e in word["entities"]] == ["isis"]
+    assert "entity" in r["hits"][0]["matched"]
+    assert "<mark>تنظيم</mark> <mark>الدولة</mark>" in r["hits"][0]["snippet"]
+
+
+def test_multiword_name_is_one_unit(ix: Path) -> None:
+    r = search(ix, "هيئة تحرير الشام", op="or")
+    assert r["explain"]["words"][0]["name"] == "هيئة تحرير الشام"
+    assert ids(ix, "هيئة تحرير الشام")[0] == "hts"
+
+
+# --- filters ---------------------------------------------------------------------------
+
+
+def test_place_filter_includes_subplaces(ix: Path) -> None:
+    # البوكمال lies in دير الزور governorate, in Syria.
+    assert ids(ix, "", place=["sy-deirezzor"]) == ["alias"]
+    assert ids(ix, "place:sy-deirezzor") == ["alias"]
+    assert ids(ix, 'place:"دير الزور"') == ["alias"]
+    assert "alias" in ids(ix, "", place="sy")
+
+
+def test_group_filter_with_successors(ix: Path) -> None:
+    assert ids(ix, "إدلب", group=["nusra"]) == ["nusra"]
+    assert set(ids(ix, "إدلب", group=["nusra"], with_successors=True)) == {"nusra", "hts"}
+    assert ids(ix, "group:hts") == ["hts"]
+
+
+def test_source_and_date_filters_and_date_sort(ix: Path) -> None:
+    assert set(ids(ix, "إدلب", source=["BBC"])) == {"nusra", "hts"}
+    assert ids(ix, "source:CNN مدينة") == ["raqqa"]
+    assert ids(ix, "إدلب date:2017") == ["hts"]
+    assert ids(ix, "إدلب", date_from="2015-03", date_to="2015-03-01") == ["nusra"]
+    assert ids(ix, "انسحاب from:2017-05-03 to:2017-05-03") == ["lvl-stem"]
+    newest = ids(ix, "انسحاب", sort="date")
+    assert newest == ["lvl-root", "lvl-stem", "lvl-exact"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["date:2017-13", "from:yesterday", "place:atlantis", "group:nobody", "date:2018..2017", "x" * 5000],
+)
+def test_unreadable_queries_raise_a_clear_error(ix: Path, query: str) -> None:
+    with pytest.raises(QueryError) as exc:
+        search(ix, query)
+    assert str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "query", ['"الرقة', "((الرقة", "الرقة))", "AND", "OR OR", "NOT", "-", "=", "الرقة AND", '""', "()"]
+)
+def test_malformed_queries_are_read_leniently(ix: Path, query: str) -> None:
+    r = search(ix, query)
+    assert r["total"] >= 0 and isinstance(r["explain"]["notes"], list)
+    if "الرقة" in query:
+        assert "raqqa" in [h["id"] for h in r["hits"]]
+
+
+def test_did_you_mean(ix: Path) -> None:
+    r = search(ix, "مدينة البوكمل")
+    assert r["total"] == 0 and r["suggestion"] == "مدينة البوكمال"
+    assert search(ix, r["suggestion"])["total"] == 1
+    assert search(ix, "البوكمال")["suggestion"] is None
+
+
+def test_snippet_marks_surface_forms_and_escapes(ix: Path) -> None:
+    hit = search(ix, "الرقه")["hits"][0]
+    assert "<mark>الرَّقّـــة</mark>" in hit["snippet"]
+    assert "<mark>وبالرقة</mark>" in hit["snippet"]
+    assert "&lt;b&gt;" in hit["snippet"] and "<b>" not in hit["snippet"] and "&amp;" in hit["snippet"]
+
+
+def test_explain_shows_forms_operators_and_filters(ix: Path) -> None:
+    r = search(ix, 'انسحاب من -حلب "قوات النظام" source:BBC', op="or")
+    ex = r["explain"]
+    word = ex["words"][0]
+    assert (word["word"], word["exact"], word["stem"], word["root"]) == ("انسحاب", "انسحاب", "انسحاب", "سحب")
+    assert ex["ignored"] == ["من"] and ex["excluded"] == ["حلب"] and ex["filters"]["source"] == ["BBC"]
+    assert ex["read_as"].endswith("NOT حلب")
+
+
+def test_highlight_text_marks_every_form_and_escapes() -> None:
+    from indexer.highlight import highlight_text
+
+    text = 'قال <b>"الجيش"</b>: انسحبنا من الرقّــة وبالرَّقة، ولم يتحدث داعش'
+    out = highlight_text(text, "انسحاب الرقه -داعش")
+    assert out == (
+        'قال &lt;b&gt;"الجيش"&lt;/b&gt;: <mark>انسحبنا</mark> من <mark>الرقّــة</mark> '
+        "<mark>وبالرَّقة</mark>، ولم يتحدث داعش"
+    )
+    # Offsets stay right after diacritics: unmarking gives back the escaped original.
+    assert out.replace("<mark>", "").replace("</mark>", "") == text.replace("<", "&lt;").replace(">", "&gt;")
+    assert highlight_text("<i>x</i>", "place:nowhere") == "&lt;i&gt;x&lt;/i&gt;"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "انسحاب",
+        "مدينة -إدلب",
+        "داعش OR حلب",
+        '"قوات النظام" مدينة',
+        "root:سحب",
+        "NOT مدينة",
+        "مدينة date:2017",
+    ],
+)
+def test_totals_agree_with_whoosh(ix: Path, query: str) -> None:
+    # The set-algebra total equals what Whoosh itself matches for the compiled query.
+    from indexer.search import doc_set, plan, scored_searcher
+    from indexer.store import open_current
+
+    with open_current(ix) as snap:
+        p = plan(query, "and")
+        s = scored_searcher(snap)
+        expected = len(s.search(p.query, filter=p.filter, limit=None))
+        mine = doc_set(p.query, s) & (doc_set(p.filter, s) if p.filter is not None else doc_set(p.query, s))
+        assert len(mine) == expected == search(snap, query)["total"]

@@ -1,0 +1,331 @@
+"""Serving under gunicorn: real `gunicorn -c web/gunicorn.conf.py 'web:create_app()'` on 127.0.0.1.
+
+Readiness before and after the first index, load while `kashaf index` publishes
+(short variant of benchmarks/load.py), the HTTP contract (limits, error shapes,
+security headers, XSS, path traversal), JSON logs and `kashaf serve`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+
+from benchmarks.load import KASHAF, ROOT, free_port, gunicorn, kashaf_index, load_while_reindexing
+from indexer.build import build
+from web import create_app
+from web.state import IndexState, IndexUnavailable
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def raw_get(url: str, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    """Send ``path`` byte for byte (no client-side normalization of ``..`` or escapes)."""
+    parts = urlsplit(url)
+    con = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        con.request(method, path, body=body, headers=headers or {})
+        resp = con.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        con.close()
+
+
+def assert_json_error(status: int, headers: dict, body: bytes, code: int) -> dict:
+    assert status == code, body[:300]
+    assert headers["Content-Type"].startswith("application/json")
+    err = json.loads(body)["error"]
+    assert set(err) == {"code", "message"} and err["code"] and isinstance(err["message"], str)
+    return err
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A served index of the seeds plus documents carrying XSS payloads.
+
+    Served with FLASK_DEBUG=1 and JSON logs: debug must stay off whatever the environment says.
+    """
+    work = tmp_path_factory.mktemp("site")
+    rows = [
+        {"id": "xss1", "title": f"غارات على الرقة {XSS}", "text": f"قصفت الطائرات مدينة الرقة {XSS} ليلا."},
+        {
+            "id": "a/b",
+            "title": "معارك في حلب",
+            "text": "اندلعت معارك عنيفة في حلب بين قوات النظام والمعارضة.",
+        },
+    ]
+    (work / "x.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    result = kashaf_index(work / "index", ROOT / "seeds", work / "x.jsonl")
+    assert result.returncode == 0, result.stderr
+    env = {"FLASK_DEBUG": "1", "KASHAF_LOG_FORMAT": "json"}
+    with gunicorn(work / "index", workers=2, log_dir=work / "logs", env=env) as server:
+        yield server
+
+
+def test_ready_and_search(site) -> None:
+    ready = requests.get(site.url + "/readyz", timeout=10)
+    assert ready.status_code == 200 and ready.json()["documents"] == 7
+    hits = requests.get(site.url + "/api/search", params={"q": "الرقه"}, timeout=10).json()["hits"]
+    assert "000_02962da82e9d9d32" in [h["id"] for h in hits]
+
+
+def test_xss_is_inert_in_json(site) -> None:
+    resp = requests.get(site.url + "/api/search", params={"q": f"الرقة {XSS}", "op": "or"}, timeout=10)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    hit = next(h for h in resp.json()["hits"] if h["id"] == "xss1")
+    # Snippets are HTML fragments: escaped, <mark> is their only markup.
+    markup = hit["snippet"].replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in markup and ">" not in markup and "&lt;" in markup
+    doc = requests.get(site.url + "/api/documents/xss1", timeout=10)
+    assert doc.headers["Content-Type"] == "application/json" and XSS in doc.json()["text"]
+
+
+def test_xss_is_escaped_in_html(site) -> None:
+    """The HTML pages, where they exist: the payload never appears unescaped."""
+    for path in (f"/search?q={quote(XSS)}", "/documents/xss1", f"/?q={quote(XSS)}"):
+        status, headers, body = raw_get(site.url, path)
+        assert status < 500
+        if status == 200 and headers["Content-Type"].startswith("text/html"):
+            # Escaped text may say "onerror=alert"; what must never appear is a live tag.
+            assert b"<script>alert" not in body and b"<img src=x" not in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/documents/../../etc/passwd",
+        "/documents/..%2F..%2Fetc%2Fpasswd",
+        "/api/documents/../../etc/passwd",
+        "/api/documents/..%2F..%2Fetc%2Fpasswd",
+        "/api/documents/%2Fetc%2Fpasswd",
+        "/api/documents/..%5C..%5Cwindows%5Cwin.ini",
+        "/static/../../../../etc/passwd",
+        "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+    ],
+)
+def test_path_traversal_is_404(site, path: str) -> None:
+    status, headers, body = raw_get(site.url, path)
+    assert status == 404, (path, status, body[:200])
+    assert b"root:" not in body
+    if path.startswith("/api/"):
+        assert_json_error(status, headers, body, 404)
+
+
+def test_document_ids_with_slashes_still_resolve(site) -> None:
+    doc = requests.get(site.url + "/api/documents/" + quote("a/b", safe=""), timeout=10)
+    assert doc.status_code == 200 and doc.json()["id"] == "a/b"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        ("GET", "/api/nothing-here", 404),
+        ("POST", "/api/search", 405),
+        ("DELETE", "/api/documents/xss1", 405),
+        ("PUT", "/healthz", 405),
+        ("POST", "/readyz", 405),
+        ("GET", "/api/search?q=" + "ب" * 1001, 400),
+        ("GET", "/api/search?q=x&limit=99999999999999999999999", 400),
+        ("GET", "/api/search?q=x&offset=-1", 400),
+        ("GET", "/readyz.json.json", 404),
+    ],
+)
+def test_error_shape_and_headers(site, method: str, path: str, code: int) -> None:
+    status, headers, body = raw_get(site.url, quote(path, safe="/?=&"), method)
+    assert_json_error(status, headers, body, code)
+    for h in SECURITY_HEADERS:
+        assert h in headers, (h, path)
+    assert b"Traceback" not in body and b"/work/" not in body
+
+
+def test_security_headers_on_html_errors(site) -> None:
+    status, headers, _body = raw_get(site.url, "/no-such-page", headers={"Accept": "text/html"})
+    assert status == 404 and headers["Content-Type"].startswith("text/html")
+    for h in SECURITY_HEADERS:
+        assert h in headers
+
+
+def test_body_limit_is_413_everywhere(site) -> None:
+    big = b"{" * ((1 << 20) + 1)
+    for path in ("/api/search", "/api/batch", "/api/documents/xss1", "/healthz", "/search"):
+        resp = requests.post(
+            site.url + path, data=big, headers={"Content-Type": "application/json"}, timeout=30
+        )
+        assert resp.status_code == 413, path
+        for h in SECURITY_HEADERS:
+            assert h in resp.headers
+        if path != "/search":
+            assert resp.json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_overlong_request_line_is_a_client_error(site) -> None:
+    """Past gunicorn's request-line limit (8190 bytes) gunicorn itself answers 4xx, never 5xx."""
+    status, _headers, _body = raw_get(site.url, "/api/search?q=" + "x" * 9000)
+    assert 400 <= status < 500
+
+
+def test_no_debugger_even_with_flask_debug(site) -> None:
+    status, _h, body = raw_get(site.url, "/console")
+    assert status == 404 and b"Werkzeug" not in body and b"debugger" not in body.lower()
+
+
+def test_unexpected_error_has_no_traceback(tmp_path: Path, monkeypatch, capfd) -> None:
+    """A bug in a view (a real exception in the real app) becomes a plain 500, the log keeps it."""
+    monkeypatch.setenv("KASHAF_LOG_FORMAT", "json")
+    app = create_app(tmp_path)
+
+    def boom():
+        raise ZeroDivisionError("secret detail")
+
+    app.add_url_rule("/api/boom", view_func=boom)
+    app.add_url_rule("/boom", view_func=boom)
+    client = app.test_client()
+    api = client.get("/api/boom")
+    assert api.status_code == 500 and api.json == {
+        "error": {"code": "internal_error", "message": "internal error; see the server log"}
+    }
+    page = client.get("/boom")
+    assert page.status_code == 500 and b"secret" not in page.data and b"Traceback" not in page.data
+    assert "X-Content-Type-Options" in page.headers
+    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert len(logged) == 2 and all(r["level"] == "error" and r["type"] == "log" for r in logged)
+    assert "ZeroDivisionError: secret detail" in logged[0]["exception"]
+
+
+def test_json_logs(site) -> None:
+    requests.get(site.url + "/api/search", params={"q": 'غارات "\\'}, timeout=10)
+    time.sleep(0.3)  # let the workers flush their access log lines
+    out = site.out.read_text().splitlines()
+    err = site.err.read_text().splitlines()
+    assert out and err
+    records = [json.loads(line) for line in out + err]  # every line is one JSON object
+    access = [r for r in records if r["type"] == "access" and r["path"] == "/api/search"]
+    assert access and {"status", "method", "ms", "query", "time"} <= set(access[-1])
+    assert any(r["type"] == "log" and "Booting worker" in r["message"] for r in records)
+
+
+def test_no_index_is_503_until_the_first_build(tmp_path: Path) -> None:
+    index = tmp_path / "index"  # does not exist yet
+    with gunicorn(index, workers=2, log_dir=tmp_path / "logs") as server:
+        before = set(server.workers())
+        assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+        for path in ("/readyz", "/api/search?q=الرقة", "/api/documents/x"):
+            resp = requests.get(server.url + path, timeout=10)
+            assert resp.status_code == 503, path
+            assert resp.json()["error"]["code"] == "index_not_ready"
+            assert str(tmp_path) not in resp.text  # no server path in answers
+            assert "Content-Security-Policy" in resp.headers
+        page = requests.get(server.url + "/search?q=x", timeout=10)
+        assert page.status_code in (404, 503)  # 404 only while the UI has no /search page
+        assert kashaf_index(index, ROOT / "seeds").returncode == 0
+        for _ in range(4):  # both workers, whichever answers
+            ready = requests.get(server.url + "/readyz", timeout=10)
+            assert ready.status_code == 200 and ready.json()["documents"] == 5
+        assert set(server.workers()) == before  # no restart
+
+
+def test_load_while_reindexing_short(tmp_path: Path) -> None:
+    report = load_while_reindexing(tmp_path, clients=3, seconds=2, docs=40, workers=2)
+    assert [b["exit"] for b in report["builds"]] == [0, 0], report["builds"]
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["requests"] > 20
+    assert set(report["readyz_documents_seen"]) <= set(report["expected_documents"])
+    assert report["readyz_final"] == report["expected_documents"][-1:] == [40 + 10 + 5]
+
+
+def test_old_generation_stays_readable_after_garbage_collection(tmp_path: Path) -> None:
+    """A snapshot in use keeps working after the writer deleted its generation (two publishes later)."""
+    index = tmp_path / "index"
+    build([ROOT / "seeds"], index)
+    state = IndexState(index)
+    old = state.snapshot()
+    assert old.generation == 1
+    for n in range(2):
+        extra = tmp_path / f"e{n}.jsonl"
+        extra.write_text(json.dumps({"id": f"e{n}", "text": "قصف على حلب"}, ensure_ascii=False) + "\n")
+        build([extra], index)
+    assert not (index / "generations" / "1").exists()  # collected
+    from indexer.search import search
+
+    assert search(old, "الرقة")["total"] > 0  # the held snapshot still reads its (unlinked) files
+    assert state.snapshot().generation == 3 and state.document_count() == 7
+    # Dropped snapshots do not keep deleted generations open (state.py collects on each swap).
+    del old
+    for n in range(2, 5):
+        extra = tmp_path / f"e{n}.jsonl"
+        extra.write_text(json.dumps({"id": f"e{n}", "text": "قصف على حلب"}, ensure_ascii=False) + "\n")
+        build([extra], index)
+        state.snapshot()
+    assert [f for f in open_files() if f.startswith(str(index)) and f.endswith("(deleted)")] == []
+
+
+def open_files() -> list[str]:
+    """What this process's file descriptors point at."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except FileNotFoundError:
+            pass  # the descriptor listdir itself used
+    return out
+
+
+def test_unopenable_generation_keeps_the_previous_one(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([ROOT / "seeds"], index)
+    state = IndexState(index)
+    assert state.snapshot().generation == 1
+    # A published generation that cannot be opened (damaged disk, hand edits): keep serving 1.
+    shutil.copytree(index / "generations" / "1", index / "generations" / "2")
+    (index / "generations" / "2" / "docs.sqlite").write_bytes(b"not a database")
+    (index / "CURRENT").write_text("2\n")
+    assert state.snapshot().generation == 1
+    with pytest.raises(IndexUnavailable):
+        IndexState(index).snapshot()  # a fresh worker has nothing to fall back on: 503
+    client = create_app(index).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and str(tmp_path) not in ready.text
+    assert client.get("/api/search?q=x").status_code == 503
+
+
+def test_kashaf_serve_binds_loopback_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build([ROOT / "seeds"], index)
+    port = free_port()
+    out = tmp_path / "serve.log"
+    with open(out, "wb") as log:
+        proc = subprocess.Popen(
+            [*KASHAF, "serve", "--index", str(index), "--port", str(port), "--workers", "1"],
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "KASHAF_INDEX": "", "FLASK_DEBUG": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, out.read_text()
+                time.sleep(0.1)
+        assert ready.status_code == 200 and ready.json()["documents"] == 5
+        assert requests.get(f"http://127.0.0.1:{port}/console", timeout=5).status_code == 404
+        assert f"Listening at: http://127.0.0.1:{port}" in out.read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 0, out.read_text()

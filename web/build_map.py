@@ -1,0 +1,142 @@
+"""The offline map: Syria's outline (and its neighbours' edges) as a small SVG fragment.
+
+The outline comes from Natural Earth 1:50m admin-0 countries (public domain), as
+redistributed in TopoJSON by the npm package ``world-atlas`` 2.0.2 (ISC, Mike
+Bostock). No package we may use ships governorate (admin-1) boundaries, so the
+map is a schematic: the country outline plus governorate names at the
+gazetteer's approximate centroids. Rebuild (output is committed)::
+
+    npm pack world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz
+    python -m web.build_map package/countries-50m.json
+
+The page uses :func:`project` (a plain equirectangular projection) for its circles,
+so the outline and the circles always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+# Lon/lat window: Syria (35.7–42.4 E, 32.3–37.3 N) with a margin of its neighbours.
+WEST, EAST, SOUTH, NORTH = 35.0, 42.8, 32.0, 37.6
+WIDTH = 600.0
+KX = WIDTH / ((EAST - WEST) * math.cos(math.radians((SOUTH + NORTH) / 2)))
+SCALE_X = KX * math.cos(math.radians((SOUTH + NORTH) / 2))  # pixels per degree of longitude
+HEIGHT = round((NORTH - SOUTH) * KX, 1)
+OUT = Path(__file__).parent / "templates" / "map_outline.html"
+NEIGHBOURS = ("Turkey", "Iraq", "Jordan", "Lebanon", "Israel", "Palestine", "Cyprus")
+
+
+def project(lat: float, lon: float) -> tuple[float, float]:
+    """SVG coordinates of a point: equirectangular, x grows eastward, y southward.
+
+    >>> project(NORTH, WEST)
+    (0.0, 0.0)
+    """
+    return round((lon - WEST) * SCALE_X, 1), round((NORTH - lat) * KX, 1)
+
+
+def in_window(lat: float | None, lon: float | None) -> bool:
+    """True when the point falls on the map."""
+    return lat is not None and lon is not None and SOUTH <= lat <= NORTH and WEST <= lon <= EAST
+
+
+def _arcs(topo: dict) -> list[list[tuple[float, float]]]:
+    """Decode TopoJSON's quantized, delta-encoded arcs into lon/lat lists."""
+    (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
+    out = []
+    for arc in topo["arcs"]:
+        x = y = 0
+        pts = []
+        for dx, dy in arc:
+            x, y = x + dx, y + dy
+            pts.append((x * sx + tx, y * sy + ty))
+        out.append(pts)
+    return out
+
+
+def _ring(indexes: list[int], arcs: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    pts: list[tuple[float, float]] = []
+    for i in indexes:
+        arc = arcs[i] if i >= 0 else arcs[~i][::-1]
+        pts.extend(arc[1:] if pts else arc)  # consecutive arcs share an end point
+    return pts
+
+
+def _clip(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sutherland–Hodgman clip of a lon/lat ring to the window."""
+    edges = (
+        (lambda p: p[0] >= WEST, lambda a, b: _cut_x(a, b, WEST)),
+        (lambda p: p[0] <= EAST, lambda a, b: _cut_x(a, b, EAST)),
+        (lambda p: p[1] >= SOUTH, lambda a, b: _cut_y(a, b, SOUTH)),
+        (lambda p: p[1] <= NORTH, lambda a, b: _cut_y(a, b, NORTH)),
+    )
+    for inside, cut in edges:
+        if not ring:
+            break
+        src, ring = ring, []
+        prev = src[-1]
+        for cur in src:
+            if inside(cur):
+                if not inside(prev):
+                    ring.append(cut(prev, cur))
+                ring.append(cur)
+            elif inside(prev):
+                ring.append(cut(prev, cur))
+            prev = cur
+    return ring
+
+
+def _cut_x(a: tuple[float, float], b: tuple[float, float], x: float) -> tuple[float, float]:
+    return x, a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0])
+
+
+def _cut_y(a: tuple[float, float], b: tuple[float, float], y: float) -> tuple[float, float]:
+    return a[0] + (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]), y
+
+
+def _path(rings: list[list[tuple[float, float]]]) -> str:
+    parts = []
+    for ring in rings:
+        pts: list[tuple[float, float]] = []
+        for lon, lat in ring:
+            p = project(lat, lon)
+            if not pts or p != pts[-1]:
+                pts.append(p)
+        if len(pts) >= 3:
+            parts.append("M" + "L".join(f"{x:g},{y:g}" for x, y in pts) + "Z")
+    return "".join(parts)
+
+
+def country_paths(topo: dict) -> dict[str, str]:
+    """SVG path data of Syria and the clipped neighbours, by Natural Earth name."""
+    arcs = _arcs(topo)
+    out = {}
+    for geom in topo["objects"]["countries"]["geometries"]:
+        name = geom.get("properties", {}).get("name")
+        if name != "Syria" and name not in NEIGHBOURS:
+            continue
+        polys = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
+        rings = [_clip(_ring(r, arcs)) for poly in polys for r in poly[:1]]  # outer rings only
+        path = _path(rings)
+        if path:
+            out[name] = path
+    return out
+
+
+def main(topojson: str) -> None:
+    paths = country_paths(json.loads(Path(topojson).read_text()))
+    lines = [
+        "{# Generated by web/build_map.py from Natural Earth 1:50m (public domain) via world-atlas 2.0.2. #}",
+        *(f'<path class="map-neighbour" d="{d}"/>' for n, d in sorted(paths.items()) if n != "Syria"),
+        f'<path class="map-syria" d="{paths["Syria"]}"/>',
+    ]
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes), viewBox 0 0 {WIDTH:g} {HEIGHT:g}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

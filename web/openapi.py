@@ -1,0 +1,360 @@
+"""The OpenAPI 3.1 description of the JSON API (served at ``/api/openapi.json``).
+
+Schemas are plain JSON Schema (2020-12), so tests validate real responses
+against them with ``jsonschema``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from indexer.query import MAX_QUERY_CHARS
+from web.api import MAX_BATCH, MAX_LIMIT, MAX_OFFSET
+
+_STR_OR_NULL = {"type": ["string", "null"]}
+_LEVEL = {"enum": ["exact", "stem", "root", "entity"]}
+
+
+def _param(name: str, schema: dict, description: str, explode: bool = False) -> dict:
+    p = {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    if explode:
+        p.update(style="form", explode=True)
+    return p
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(ref: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
+
+
+SCHEMAS: dict = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Hit": {
+        "type": "object",
+        "required": ["id", "title", "date", "source", "url", "score", "snippet", "matched"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": _STR_OR_NULL,
+            "source": _STR_OR_NULL,
+            "url": _STR_OR_NULL,
+            "score": {"type": "number"},
+            "snippet": {"type": "string", "description": "HTML-escaped text; matches in <mark>"},
+            "matched": {"type": "array", "items": _LEVEL, "description": "levels at which query words occur"},
+        },
+    },
+    "EntityFacet": {
+        "type": "object",
+        "required": ["id", "label", "label_en", "level", "parent", "count"],
+        "properties": {
+            "id": {"type": "string"},
+            "label": {"type": "string"},
+            "label_en": _STR_OR_NULL,
+            "level": _STR_OR_NULL,
+            "parent": _STR_OR_NULL,
+            "count": {"type": "integer", "minimum": 1},
+        },
+    },
+    "Facets": {
+        "type": "object",
+        "properties": {
+            "place": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
+            "group": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
+            "date": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["month", "count"],
+                    "properties": {
+                        "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                        "count": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
+    },
+    "ExplainWord": {
+        "type": "object",
+        "required": ["word", "level", "exact", "stem", "root", "excluded"],
+        "properties": {
+            "word": {"type": "string"},
+            "level": {"enum": ["all", "exact", "root"]},
+            "exact": _STR_OR_NULL,
+            "stem": _STR_OR_NULL,
+            "root": _STR_OR_NULL,
+            "excluded": {"type": "boolean"},
+            "name": {"type": "string"},
+            "entities": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "kind", "label"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "kind": {"enum": ["place", "group"]},
+                        "label": {"type": "string"},
+                        "label_en": _STR_OR_NULL,
+                    },
+                },
+            },
+        },
+    },
+    "Explain": {
+        "type": "object",
+        "required": ["op", "read_as", "words", "phrases", "excluded", "ignored", "filters", "sort", "notes"],
+        "properties": {
+            "op": {"enum": ["and", "or"]},
+            "read_as": {"type": "string"},
+            "words": {"type": "array", "items": {"$ref": "#/components/schemas/ExplainWord"}},
+            "phrases": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["phrase", "normalized", "excluded"],
+                    "properties": {
+                        "phrase": {"type": "string"},
+                        "normalized": {"type": "array", "items": {"type": "string"}},
+                        "excluded": {"type": "boolean"},
+                    },
+                },
+            },
+            "excluded": {"type": "array", "items": {"type": "string"}},
+            "ignored": {"type": "array", "items": {"type": "string"}},
+            "filters": {
+                "type": "object",
+                "required": ["place", "group", "source", "from", "to", "with_successors"],
+                "properties": {
+                    "place": {"type": "array", "items": {"type": "string"}},
+                    "group": {"type": "array", "items": {"type": "string"}},
+                    "source": {"type": "array", "items": {"type": "string"}},
+                    "from": _STR_OR_NULL,
+                    "to": _STR_OR_NULL,
+                    "with_successors": {"type": "boolean"},
+                },
+            },
+            "sort": {"enum": ["relevance", "date"]},
+            "notes": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "SearchResponse": {
+        "type": "object",
+        "required": ["query", "total", "hits", "facets", "explain", "suggestion"],
+        "properties": {
+            "query": {"type": "string"},
+            "total": {"type": "integer", "minimum": 0},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "facets": {"$ref": "#/components/schemas/Facets"},
+            "explain": {"$ref": "#/components/schemas/Explain"},
+            "suggestion": {
+                "type": ["string", "null"],
+                "description": "a query that finds something, when none did",
+            },
+        },
+    },
+    "Mention": {
+        "type": "object",
+        "required": ["entity_id", "kind", "field", "start", "end", "label", "label_en"],
+        "properties": {
+            "entity_id": {"type": "string"},
+            "kind": {"enum": ["place", "group"]},
+            "field": {"enum": ["title", "body"]},
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 0},
+            "label": _STR_OR_NULL,
+            "label_en": _STR_OR_NULL,
+        },
+    },
+    "Document": {
+        "type": "object",
+        "required": ["id", "title", "text", "date", "source", "url", "meta", "mentions"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "text": {"type": "string"},
+            "date": _STR_OR_NULL,
+            "source": _STR_OR_NULL,
+            "url": _STR_OR_NULL,
+            "meta": {"type": "object"},
+            "mentions": {"type": "array", "items": {"$ref": "#/components/schemas/Mention"}},
+        },
+    },
+    "BatchRequest": {
+        "type": "object",
+        "required": ["queries"],
+        "additionalProperties": False,
+        "properties": {
+            "queries": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH,
+                "items": {
+                    "type": "object",
+                    "required": ["q"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": {"type": ["string", "integer"]},
+                        "q": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                    },
+                },
+            },
+            "op": {"enum": ["and", "or"], "default": "and"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+        },
+    },
+    "BatchResponse": {
+        "type": "object",
+        "required": ["op", "limit", "results"],
+        "properties": {
+            "op": {"enum": ["and", "or"]},
+            "limit": {"type": "integer"},
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "hits"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "hits": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["id", "rank", "score"],
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "rank": {"type": "integer", "minimum": 1},
+                                    "score": {"type": "number"},
+                                },
+                            },
+                        },
+                        "error": {"$ref": "#/components/schemas/Error/properties/error"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict:
+    """The OpenAPI document."""
+    date = {"type": "string", "pattern": r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$"}
+    search_params = [
+        _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "the query (see docs/search.md)"),
+        _param("op", {"enum": ["and", "or"], "default": "and"}, "and: every word must match; or: any"),
+        _param(
+            "place",
+            {"type": "array", "items": {"type": "string"}},
+            "place id or name (repeatable; any; includes sub-places)",
+            True,
+        ),
+        _param(
+            "group",
+            {"type": "array", "items": {"type": "string"}},
+            "group id or name (repeatable; includes sub-units)",
+            True,
+        ),
+        _param(
+            "with_successors",
+            {"type": "boolean", "default": False},
+            "group filters also take the groups' successors",
+        ),
+        _param("source", {"type": "array", "items": {"type": "string"}}, "source name (repeatable)", True),
+        _param("from", date, "first day: YYYY, YYYY-MM or YYYY-MM-DD"),
+        _param("to", date, "last day: YYYY, YYYY-MM or YYYY-MM-DD (the whole period)"),
+        _param("sort", {"enum": ["relevance", "date"], "default": "relevance"}, "date: newest first"),
+        _param(
+            "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}, "hits per page"
+        ),
+        _param(
+            "offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "hits to skip"
+        ),
+    ]
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "Kashaf API",
+            "version": "1",
+            "description": "Search Arabic war reporting. Unknown parameters are rejected (400).",
+        },
+        "paths": {
+            "/api/search": {
+                "get": {
+                    "summary": "Search (the same object as `kashaf search --json`)",
+                    "operationId": "search",
+                    "parameters": search_params,
+                    "responses": {
+                        "200": _json(
+                            "SearchResponse", "ranked hits, facets over all matches, how the query was read"
+                        ),
+                        "400": _error("bad parameter or unreadable query"),
+                        "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/documents/{id}": {
+                "get": {
+                    "summary": "One document with its metadata and entity mentions",
+                    "operationId": "document",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": _json("Document", "the document"),
+                        "404": _error("no document with this id"),
+                        "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/batch": {
+                "post": {
+                    "summary": f"Run up to {MAX_BATCH} queries with one searcher",
+                    "operationId": "batch",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            "BatchResponse", "ranked ids per query; an unreadable query carries an error"
+                        ),
+                        "400": _error("malformed body"),
+                        "413": _error("body over 1 MiB"),
+                        "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This description",
+                    "operationId": "openapi",
+                    "responses": {
+                        "200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}
+                    },
+                }
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }
