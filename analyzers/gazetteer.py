@@ -114,6 +114,23 @@ def overrides() -> tuple[Override, ...]:
     )
 
 
+def _shared_fields(r: dict[str, str], kind: str, renames: dict[str, str]) -> dict:
+    """The Entity fields places.tsv and groups.tsv rows have in common."""
+    return {
+        "id": r["id"],
+        "kind": kind,
+        "level": r["kind"],
+        "name_ar": r["name_ar"],
+        "name_en": r["name_en"],
+        "parent": r["parent"] or None,
+        "aliases_ar": _split(r["aliases_ar"]),
+        "aliases_en": _split(r["aliases_en"]),
+        "needs_context": _context(r, strict=False),
+        "strict_context": _context(r, strict=True),
+        "label": renames.get(r["id"], r["name_ar"]),
+    }
+
+
 @lru_cache(maxsize=1)
 def entities() -> dict[str, Entity]:
     """Every place and group by id (rename overrides applied to ``label``).
@@ -125,39 +142,19 @@ def entities() -> dict[str, Entity]:
     table: dict[str, Entity] = {}
     for r in _rows("places.tsv"):
         table[r["id"]] = Entity(
-            id=r["id"],
-            kind="place",
-            level=r["kind"],
-            name_ar=r["name_ar"],
-            name_en=r["name_en"],
-            parent=r["parent"] or None,
-            aliases_ar=_split(r["aliases_ar"]),
-            aliases_en=_split(r["aliases_en"]),
-            needs_context=_context(r, strict=False),
-            strict_context=_context(r, strict=True),
+            **_shared_fields(r, "place", renames),
             lat=_coord(r["lat"]),
             lon=_coord(r["lon"]),
-            label=renames.get(r["id"], r["name_ar"]),
         )
     for r in _rows("groups.tsv"):
         if r["id"] in table:
             raise ValueError(f"id {r['id']} is both a place and a group")
         table[r["id"]] = Entity(
-            id=r["id"],
-            kind="group",
-            level=r["kind"],
-            name_ar=r["name_ar"],
-            name_en=r["name_en"],
-            parent=r["parent"] or None,
-            aliases_ar=_split(r["aliases_ar"]),
-            aliases_en=_split(r["aliases_en"]),
-            needs_context=_context(r, strict=False),
-            strict_context=_context(r, strict=True),
+            **_shared_fields(r, "group", renames),
             predecessor=_split(r["predecessor"]),
             successor=_split(r["successor"]),
             start=r["start"],
             end=r["end"],
-            label=renames.get(r["id"], r["name_ar"]),
         )
     return table
 
