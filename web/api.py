@@ -17,6 +17,7 @@ from analyzers import gazetteer
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import batch as run_batch
 from indexer.search import search
+from indexer.store import Snapshot
 from web import error_response, index_state
 from web.state import IndexNotFound
 
@@ -128,13 +129,18 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
     )
 
 
-def run_search(req: SearchRequest, *, snippets: bool = True, facets: bool = True) -> dict:
+def run_search(
+    req: SearchRequest, *, snippets: bool = True, facets: bool = True, snap: Snapshot | None = None
+) -> dict:
     """The search object for a validated request; an unreadable query raises
-    :class:`BadRequest` (code ``invalid_query``), like a bad parameter."""
+    :class:`BadRequest` (code ``invalid_query``), like a bad parameter.
+
+    ``snap`` pins one index state across calls (the CSV export pages through it).
+    """
     params = asdict(req)
     params.pop("extra")
     try:
-        return search(index_state().snapshot(), snippets=snippets, facets=facets, **params)
+        return search(snap or index_state().snapshot(), snippets=snippets, facets=facets, **params)
     except QueryError as exc:
         raise BadRequest(exc.code, str(exc)) from None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import csv
-import inspect
 import io
 import json
 import math
@@ -27,8 +26,8 @@ from analyzers.normalize import normalize
 from analyzers.roots import root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
-from indexer.search import query_words, search
-from web import error_response, index_state
+from indexer.search import query_words
+from web import api, error_response, index_state
 from web.build_map import HEIGHT, WIDTH, in_window, project
 from web.i18n import kind_label, lang_of, t
 from web.state import IndexNotFound
@@ -36,84 +35,38 @@ from web.state import IndexNotFound
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 LIST_KEYS = ("place", "group", "source")
-SEARCH_KEYS = frozenset({"q", "op", "place", "group", "source", "from", "to", "sort", "limit", "offset"})
-PAGE_KEYS = SEARCH_KEYS | {"lang"}
+PAGE_KEYS = api.SEARCH_PARAMS | {"lang"}
 MAX_QUERY_CHARS = 1000
-MAX_FILTER_VALUES = 50
 DEFAULT_LIMIT = 20
 CSV_BATCH = 200
-DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 EXAMPLES = ("انسحاب", "الرقة", "قوات النظام", "داعش حلب", "المرصد السوري")
 # Map labels that would overlap a neighbour's, moved a little (SVG units).
 LABEL_NUDGE = {"sy-damascus": (-15, -20), "sy-quneitra": (0, -4), "sy-daraa": (0, 10), "sy-suwayda": (22, 4)}
-# Search-core keyword names for the contract's optional parameters (first one the core accepts wins).
-CORE_NAMES = {
-    "place": ("place", "places"),
-    "group": ("group", "groups"),
-    "source": ("source", "sources"),
-    "from": ("date_from", "from_", "start"),
-    "to": ("date_to", "to", "end"),
-    "sort": ("sort",),
-}
-
-
-class ParamError(ValueError):
-    """A bad search parameter: a friendly 400 page (or the JSON error shape)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # ---------------------------------------------------------------- parameters
 
 
 def parse_params(args: MultiDict) -> dict:
-    """Validated page parameters; unknown ones are refused like the API refuses them."""
-    unknown = sorted(set(args) - PAGE_KEYS)
-    if unknown:
-        raise ParamError("unknown_parameter", f"unknown parameter(s): {', '.join(unknown)}")
-    q = args.get("q", "").strip()
-    if len(q) > MAX_QUERY_CHARS:
-        raise ParamError("query_too_long", f"q is limited to {MAX_QUERY_CHARS} characters")
-    p: dict = {"q": q, "lang": lang_of(args.get("lang"))}
-    p["op"] = _choice(args, "op", ("and", "or"))
-    p["sort"] = _choice(args, "sort", ("relevance", "date"))
-    for key in LIST_KEYS:
-        values = list(dict.fromkeys(v for v in args.getlist(key) if v))
-        if len(values) > MAX_FILTER_VALUES:
-            raise ParamError("invalid_parameter", f"at most {MAX_FILTER_VALUES} values of {key}")
-        p[key] = values
-    for key in ("from", "to"):
-        value = args.get(key, "")
-        if value and not DATE_RE.match(value):
-            raise ParamError("invalid_parameter", f"{key} must be a date like 2017-06-05, not {value!r}")
-        p[key] = value
-    if p["from"] and p["to"] and p["from"] > p["to"]:
-        raise ParamError("invalid_parameter", "from must not be after to")
-    p["limit"] = _int(args, "limit", DEFAULT_LIMIT, 1, 100)
-    p["offset"] = _int(args, "offset", 0, 0, 100_000)
-    return p
+    """The page's state: the API's parameters (same validation, same errors) plus ``lang``.
 
-
-def _choice(args: MultiDict, name: str, allowed: tuple[str, ...]) -> str:
-    value = args.get(name) or allowed[0]
-    if value not in allowed:
-        raise ParamError("invalid_parameter", f"{name} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ParamError("invalid_parameter", f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise ParamError("invalid_parameter", f"{name} must be between {low} and {high}")
-    return value
+    A dict because the templates and URL builders read and change it.
+    """
+    req = api.parse_search_args(args, allowed=PAGE_KEYS)
+    return {
+        "q": req.query.strip(),
+        "lang": lang_of(args.get("lang")),
+        "op": req.op,
+        "sort": req.sort,
+        "place": list(dict.fromkeys(req.place)),
+        "group": list(dict.fromkeys(req.group)),
+        "source": list(dict.fromkeys(req.source)),
+        "with_successors": req.with_successors,
+        "from": req.date_from or "",
+        "to": req.date_to or "",
+        "limit": req.limit,
+        "offset": req.offset,
+    }
 
 
 def has_filters(p: dict) -> bool:
@@ -124,41 +77,21 @@ def has_filters(p: dict) -> bool:
 
 
 def run_search(snap, p: dict, *, limit: int, offset: int, snippets: bool = True, facets: bool = True) -> dict:
-    """Call the search core with every contract parameter it accepts.
-
-    A filter the core does not take yet is a 400, not a silently unfiltered page.
-    """
-    accepted = inspect.signature(search).parameters
-    kwargs: dict = {"query": p["q"], "op": p["op"], "limit": limit, "offset": offset}
-    for key, names in CORE_NAMES.items():
-        if not p[key] or p[key] == "relevance":
-            continue
-        name = next((n for n in names if n in accepted), None)
-        if name is None:  # never show unfiltered results under a filter's chip
-            raise ParamError(
-                "unsupported_parameter", f"this search engine cannot filter or sort by {key!r} yet"
-            )
-        kwargs[name] = p[key]
-    for name, value in (("snippets", snippets), ("facets", facets)):
-        if name in accepted:
-            kwargs[name] = value
-    try:
-        return search(snap, **kwargs)
-    except ValueError as exc:  # the core's own parameter checks
-        raise ParamError(getattr(exc, "code", "invalid_parameter"), str(exc)) from None
-
-
-def complete(result: dict) -> dict:
-    """The response with every contract key present (empty when the core lacks it)."""
-    facets = result.get("facets") or {}
-    return {
-        "query": result.get("query", ""),
-        "total": result.get("total", 0),
-        "hits": [{"matched": [], **h} for h in result.get("hits", [])],
-        "facets": {k: facets.get(k) or [] for k in ("place", "group", "date")},
-        "explain": result.get("explain") or {},
-        "suggestion": result.get("suggestion"),
-    }
+    """The API's search for a page state, on the snapshot ``snap``."""
+    req = api.SearchRequest(
+        query=p["q"],
+        op=p["op"],
+        place=tuple(p["place"]),
+        group=tuple(p["group"]),
+        with_successors=p["with_successors"],
+        source=tuple(p["source"]),
+        date_from=p["from"] or None,
+        date_to=p["to"] or None,
+        sort=p["sort"],
+        limit=limit,
+        offset=offset,
+    )
+    return api.run_search(req, snippets=snippets, facets=facets, snap=snap)
 
 
 # ---------------------------------------------------------------- URLs
@@ -171,6 +104,8 @@ def pairs(p: dict) -> list[tuple[str, str]]:
         out.append(("q", p["q"]))
     for key in LIST_KEYS:
         out.extend((key, v) for v in p[key])
+    if p.get("with_successors"):
+        out.append(("with_successors", "true"))
     for key, default in (("from", ""), ("to", ""), ("op", "and"), ("sort", "relevance"), ("offset", 0)):
         if p[key] != default:
             out.append((key, str(p[key])))
@@ -452,8 +387,8 @@ def search_page():
             examples = [(ex, search_url({**p, "q": ex})) for ex in EXAMPLES]
             lang_url = search_url(p, lang="ar" if p["lang"] == "en" else "en")
             return render_template("welcome.html", p=p, doc_count=count, examples=examples, lang_url=lang_url)
-        result = complete(run_search(snap, p, limit=p["limit"], offset=p["offset"]))
-    except ParamError as exc:
+        result = run_search(snap, p, limit=p["limit"], offset=p["offset"])
+    except api.BadRequest as exc:
         return page_error(400, exc.code, str(exc), lang)
     except IndexNotFound as exc:
         return page_error(503, "index_not_ready", str(exc), lang)
@@ -499,7 +434,6 @@ def search_context(p: dict, r: dict) -> dict:
 @bp.get("/search.json")
 def search_json():
     """Exactly what ``/api/search`` answers for the same parameters."""
-    from web import api
 
     try:
         return api.api_search()
@@ -516,7 +450,7 @@ def search_csv():
         p = parse_params(request.args)
         snap = index_state().snapshot()
         first = run_search(snap, p, limit=CSV_BATCH, offset=0, snippets=False, facets=False)
-    except ParamError as exc:
+    except api.BadRequest as exc:
         return error_response(400, exc.code, str(exc))
     except IndexNotFound as exc:
         return error_response(503, "index_not_ready", str(exc))
@@ -626,7 +560,6 @@ def _doc_row(snap, doc_id: str):
 
 def document_json(doc_id: str):
     """Exactly what ``/api/documents/<id>`` answers."""
-    from web import api
 
     return api.api_document(doc_id)
 
