@@ -43,10 +43,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "timeline": ("التقارير حسب الشهر", "Reports by month"),
     "map": ("الخريطة", "Map"),
     "map_note": (
-        "مخطط تقريبي: حدود سوريا من Natural Earth، وأسماء المحافظات عند مراكزها التقريبية "
-        "(لا حدود للمحافظات).",
-        "Schematic: Syria's outline from Natural Earth; governorate names at approximate centres "
-        "(governorate borders not drawn).",
+        "مخطط تقريبي: حدود سوريا من Natural Earth؛ مناطق المحافظات (الخطوط المتقطعة) مقرّبة "
+        "من مراكزها، وليست الحدود الإدارية.",
+        "Schematic: Syria's outline from Natural Earth; governorate areas (dashed) are approximated "
+        "from their centres, not the administrative borders.",
     ),
     "from": ("من", "From"),
     "to": ("إلى", "To"),

@@ -277,7 +277,7 @@ def map_points(places: list[dict], p: dict) -> list[dict]:
 
 
 def governorate_labels(lang: str) -> list[dict]:
-    """Names of Syria's governorates at their approximate centres (the map has no admin-1 borders)."""
+    """Names of Syria's governorates at their approximate centres (the map's cells are approximate too)."""
     out = []
     for e in gazetteer.entities().values():
         if e.kind == "place" and e.level == "governorate" and e.parent == "sy" and in_window(e.lat, e.lon):
