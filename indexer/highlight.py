@@ -151,8 +151,11 @@ def snippet(
     """``(fragment, levels)``: ``size`` tokens around the densest run of matches, escaped,
     matches in ``<mark>``; ``levels`` are the levels matched anywhere in ``text``.
 
-    >>> snippet("قالت القوات إنها انسحبت من <الرقة>.", terms_of(parse("انسحاب الرقه")))
-    ('قالت القوات إنها <mark>انسحبت</mark> من &lt;<mark>الرقة</mark>&gt;.', {'exact', 'root'})
+    >>> fragment, levels = snippet("قالت القوات إنها انسحبت من <الرقة>.", terms_of(parse("انسحاب الرقه")))
+    >>> fragment
+    'قالت القوات إنها <mark>انسحبت</mark> من &lt;<mark>الرقة</mark>&gt;.'
+    >>> sorted(levels)
+    ['exact', 'root']
     """
     tokens, levels = marked_tokens(text, terms, spans)
     if not tokens:
