@@ -77,17 +77,24 @@ def _clip(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
     for inside, cut in edges:
         if not ring:
             break
-        src, ring = ring, []
-        prev = src[-1]
-        for cur in src:
-            if inside(cur):
-                if not inside(prev):
-                    ring.append(cut(prev, cur))
-                ring.append(cur)
-            elif inside(prev):
-                ring.append(cut(prev, cur))
-            prev = cur
+        ring = _clip_edge(ring, inside, cut)
     return ring
+
+
+def _clip_edge(poly: list[tuple[float, float]], inside, cut) -> list[tuple[float, float]]:
+    """One Sutherland–Hodgman step: keep the part of ``poly`` where ``inside`` holds,
+    with ``cut(p, q)`` the point where edge p→q crosses the boundary."""
+    out: list[tuple[float, float]] = []
+    prev = poly[-1]
+    for cur in poly:
+        if inside(cur):
+            if not inside(prev):
+                out.append(cut(prev, cur))
+            out.append(cur)
+        elif inside(prev):
+            out.append(cut(prev, cur))
+        prev = cur
+    return out
 
 
 def _cut_x(a: tuple[float, float], b: tuple[float, float], x: float) -> tuple[float, float]:
@@ -140,16 +147,7 @@ def _half_plane(poly: list[tuple[float, float]], a: tuple[float, float], b: tupl
         t = fp / (fp - fq)
         return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]))
 
-    out: list[tuple[float, float]] = []
-    for i, q in enumerate(poly):
-        p = poly[i - 1]
-        if inside(q):
-            if not inside(p):
-                out.append(cut(p, q))
-            out.append(q)
-        elif inside(p):
-            out.append(cut(p, q))
-    return out
+    return _clip_edge(poly, inside, cut)
 
 
 def governorate_cells(syria: list[tuple[float, float]]) -> dict[str, str]:
