@@ -1,8 +1,9 @@
 """Facet counts (place, group, month) over every document a query matched.
 
 The ``place`` / ``group`` / ``month`` postings are read once per searcher into
-sets of document numbers; a query's counts are then set intersections with its
-matched documents (cost bounded by the facet postings, not by the result size).
+arrays of document numbers; a query's count for a value is then the number of
+those documents set in the query's matched mask (cost bounded by the facet
+postings, not by the result size).
 Place and group fields already hold the ancestors and parent groups of what a
 report names (indexing rolls them up), so counts roll up too.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 
+import numpy as np
 from whoosh.searching import Searcher
 
 from analyzers import gazetteer
@@ -21,7 +23,7 @@ _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def postings(searcher: Searcher) -> dict[str, dict[str, frozenset[int]]]:
+def postings(searcher: Searcher) -> dict[str, dict[str, np.ndarray]]:
     """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life."""
     with _lock:
         found = _cache.get(searcher)
@@ -29,17 +31,14 @@ def postings(searcher: Searcher) -> dict[str, dict[str, frozenset[int]]]:
             reader = searcher.reader()
             found = {}
             for fname in FACET_FIELDS:
-                terms: dict[str, frozenset[int]] = {}
+                terms: dict[str, np.ndarray] = {}
                 if fname in searcher.schema:
                     for raw in reader.lexicon(fname):
                         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                        ids = frozenset(reader.postings(fname, raw).all_ids())
-                        ids = (
-                            frozenset(d for d in ids if not reader.is_deleted(d))
-                            if reader.has_deletions()
-                            else ids
-                        )
-                        if ids:
+                        ids = np.fromiter(reader.postings(fname, raw).all_ids(), dtype=np.int64)
+                        if reader.has_deletions():
+                            ids = np.array([d for d in ids if not reader.is_deleted(int(d))], dtype=np.int64)
+                        if len(ids):
                             terms[text] = ids
                 found[fname] = terms
             _cache[searcher] = found
@@ -58,8 +57,9 @@ def _entity_row(entity_id: str, count: int) -> dict:
     }
 
 
-def facet_counts(searcher: Searcher, docs: set[int] | frozenset[int]) -> dict:
-    """``{"place": [...], "group": [...], "date": [{"month", "count"}]}`` over ``docs``.
+def facet_counts(searcher: Searcher, matched: np.ndarray) -> dict:
+    """``{"place": [...], "group": [...], "date": [{"month", "count"}]}`` over the documents
+    set in ``matched`` (a boolean mask over document numbers).
 
     Entities are sorted by count (descending) then id; months chronologically.
     """
@@ -68,13 +68,13 @@ def facet_counts(searcher: Searcher, docs: set[int] | frozenset[int]) -> dict:
     for fname in ("place", "group"):
         rows = []
         for term, ids in table[fname].items():
-            n = len(ids & docs) if len(ids) < len(docs) else len(docs & ids)
+            n = int(np.count_nonzero(matched[ids]))
             if n:
                 rows.append((-n, term))
         out[fname] = [_entity_row(term, -neg) for neg, term in sorted(rows)]
     months = []
     for term, ids in sorted(table["month"].items()):
-        n = len(ids & docs)
+        n = int(np.count_nonzero(matched[ids]))
         if n:
             months.append({"month": term, "count": n})
     out["date"] = months

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
 from whoosh.searching import Searcher
@@ -31,6 +32,7 @@ from analyzers.stem import light_stem
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, parse
+from indexer.ranking import BM25, corpus, evaluate, top
 from indexer.store import Snapshot, open_current
 
 __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "search"]
@@ -55,6 +57,11 @@ class Scoring:
     entity: float = 0.5  # constant score of a document tagged with a named entity
     levels: tuple[str, ...] = LEVELS  # the levels searched (benchmarks switch some off)
     entities: bool = True
+    idf: str = "whoosh"  # "lucene": log(1 + (N - df + .5) / (df + .5)); "whoosh": log(N / (df + 1)) + 1
+
+    def bm25(self) -> BM25:
+        titles = tuple((f"title_{lv}", self.title_B) for lv in LEVELS)
+        return BM25(K1=self.K1, B=self.B, field_B=titles, idf=self.idf)
 
     def weight(self, level: str) -> float:
         return getattr(self, level)
@@ -216,37 +223,11 @@ def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
 # --- matched sets ----------------------------------------------------------------------
 
 
-def _postings(searcher: Searcher, fieldname: str, text: str) -> set[int]:
-    reader = searcher.reader()
-    if (fieldname, text) not in reader:
-        return set()
-    ids = set(reader.postings(fieldname, text).all_ids())
-    if reader.has_deletions():
-        ids = {d for d in ids if not reader.is_deleted(d)}
-    return ids
-
-
 def doc_set(q: Q.Query, searcher: Searcher) -> set[int]:
-    """Every document number a compiled query matches, by set algebra over posting lists.
-
-    Same answer as ``q.docs(searcher)`` (tests compare them), several times faster for
-    big result sets: Whoosh's union matchers advance document by document in Python.
-    """
-    if isinstance(q, Q.Term):
-        return _postings(searcher, q.fieldname, q.text)
-    if isinstance(q, Q.ConstantScoreQuery):
-        return doc_set(q.child, searcher)
-    if isinstance(q, Q.AndNot):
-        return doc_set(q.a, searcher) - doc_set(q.b, searcher)
-    if isinstance(q, Q.And):
-        sets = sorted((doc_set(c, searcher) for c in q.subqueries), key=len)
-        return set.intersection(*sets) if sets else set()
-    if isinstance(q, Q.Or):
-        out: set[int] = set()
-        for c in q.subqueries:
-            out |= doc_set(c, searcher)
-        return out
-    return set(q.docs(searcher))  # phrases, date ranges, Every
+    """Every document number a compiled query matches (the ranking engine's mask as a set;
+    tests check it against Whoosh's own matching)."""
+    mask, _ = evaluate(q, searcher, DEFAULT_SCORING.bm25())
+    return {int(d) for d in mask.nonzero()[0]}
 
 
 # --- searchers -----------------------------------------------------------------------
@@ -525,20 +506,18 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     searcher = scored_searcher(snap, sc)
     if p.query is None:
         return out
-    kwargs: dict = {"limit": max(1, offset + limit), "filter": p.filter}
-    if opts.sort == "date":
-        kwargs.update(sortedby="date", reverse=True)
-    results = searcher.search(p.query, **kwargs)
-    matched = doc_set(p.query, searcher)
+    mask, score = evaluate(p.query, searcher, sc.bm25())
     if p.filter is not None:
-        matched &= doc_set(p.filter, searcher)
-    out["total"] = len(matched)
-    if want_facets and matched:
-        out["facets"] = facet_counts(searcher, matched)
+        mask &= evaluate(p.filter, searcher, sc.bm25())[0]
+    out["total"] = int(np.count_nonzero(mask))
+    if want_facets and out["total"]:
+        out["facets"] = facet_counts(searcher, mask)
     if out["total"] == 0:
         out["suggestion"] = suggest(searcher, p.parsed, query)
-    for hit in results[offset : offset + limit] if limit > 0 else []:
-        out["hits"].append(_hit(snap, p, hit["id"], hit.score, snippets))
+    if limit > 0:
+        dates = corpus(searcher).dates() if opts.sort == "date" else None
+        for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
+            out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
     return out
 
 
@@ -595,9 +574,17 @@ def batch(
                 errors[qid] = str(exc)
             continue
         if p.query is not None:
-            results = searcher.search(p.query, limit=limit, filter=p.filter)
-            out[qid] = [(searcher.stored_fields(h.docnum)["id"], h.score) for h in results]
+            out[qid] = [
+                (searcher.stored_fields(d)["id"], s) for d, s in _ranked(searcher, p, scoring_.bm25(), limit)
+            ]
     return out
+
+
+def _ranked(searcher: Searcher, p: Plan, bm: BM25, limit: int) -> list[tuple[int, float]]:
+    mask, score = evaluate(p.query, searcher, bm)
+    if p.filter is not None:
+        mask &= evaluate(p.filter, searcher, bm)[0]
+    return top(mask, score, limit)
 
 
 def build_query(words: list[str], op: str = "and") -> Q.Query | None:

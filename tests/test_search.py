@@ -243,3 +243,28 @@ def test_totals_agree_with_whoosh(ix: Path, query: str) -> None:
         expected = len(s.search(p.query, filter=p.filter, limit=None))
         mine = doc_set(p.query, s) & (doc_set(p.filter, s) if p.filter is not None else doc_set(p.query, s))
         assert len(mine) == expected == search(snap, query)["total"]
+
+
+@pytest.mark.parametrize(
+    "query", ["انسحاب", "قوات النظام", '"قوات النظام" حلب', "داعش OR حلب -مدينة", "root:سحب القوات"]
+)
+@pytest.mark.parametrize("op", ["and", "or"])
+def test_ranking_engine_scores_equal_whoosh(ix: Path, query: str, op: str) -> None:
+    # With Whoosh's IDF, the numpy engine ranks exactly as Whoosh's own matchers would
+    # (same documents, same scores), except for phrases, which it scores as their words.
+    from dataclasses import replace
+
+    from indexer.ranking import evaluate
+    from indexer.search import DEFAULT_SCORING, plan, scored_searcher
+    from indexer.store import open_current
+
+    sc = replace(DEFAULT_SCORING, idf="whoosh")
+    with open_current(ix) as snap:
+        p = plan(query, op, sc=sc)
+        s = scored_searcher(snap, sc)
+        mask, score = evaluate(p.query, s, sc.bm25())
+        theirs = {h.docnum: h.score for h in s.search(p.query, limit=None)}
+        assert theirs and set(theirs) == set(mask.nonzero()[0].tolist())
+        if '"' not in query:
+            for d, value in theirs.items():
+                assert score[d] == pytest.approx(value, rel=1e-6), d
