@@ -100,6 +100,15 @@ def kashaf_run(ix: Path, queries: dict[str, str], sc: Scoring) -> dict[str, list
     return {qid: [d for d, _ in hits] for qid, hits in res.items()}
 
 
+def _value(text: str) -> float | bool | str:
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def parse_sets(items: list[str]) -> Scoring:
     """``key=value`` overrides of the default :class:`Scoring` (for tuning runs)."""
     sc = DEFAULT_SCORING
@@ -108,7 +117,7 @@ def parse_sets(items: list[str]) -> Scoring:
         key, _, value = item.partition("=")
         if key not in names:
             raise SystemExit(f"unknown scoring key {key!r}; one of {', '.join(names)}")
-        sc = replace(sc, **{key: float(value) if value.replace(".", "", 1).isdigit() else value == "true"})
+        sc = replace(sc, **{key: _value(value)})
     return sc
 
 

@@ -32,8 +32,13 @@ MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
 MAX_NAME_WORDS = 8
 # Interrogatives and question scaffolding: part of the language, never what is looked for.
+# Question words (and a bare article, left when ``الـ`` precedes a number or a foreign
+# word) are dropped from plain query words like stopwords.
 QUESTION_WORDS = frozenset(
-    normalize(w) for w in "كم لماذا ماذا متى أين اين كيف هل ما من ماهو ماهي مما عما لمن بكم".split()
+    normalize(w)
+    for w in (
+        "كم لماذا ماذا بماذا وماذا فماذا عماذا متى أين اين كيف هل ما من ماهو ماهي مما عما لمن بكم ال"
+    ).split()
 )
 FIELD_ALIASES = {
     "place": "place",
@@ -445,7 +450,7 @@ def _join(op: str, parts: list):
 def _drop_stopwords(node, ignored: list[str]):
     """Remove stopwords and question words from plain word lists (kept in phrases and names)."""
     if isinstance(node, Word):
-        if node.level != "exact" and _is_query_stop(node.text):
+        if node.level != "exact" and is_query_stop(node.text):
             ignored.append(node.text)
             return None
         return node
@@ -460,7 +465,7 @@ def _drop_stopwords(node, ignored: list[str]):
     return node
 
 
-def _is_query_stop(word: str) -> bool:
+def is_query_stop(word: str) -> bool:
     return is_stopword(word) or normalize(word) in QUESTION_WORDS
 
 

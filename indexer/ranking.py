@@ -41,9 +41,26 @@ class BM25:
     B: float = 0.75
     field_B: tuple[tuple[str, float], ...] = ()
     idf: str = "lucene"
+    fusion: str = "fields"  # "fields" (BM25F, see WordQuery) or "sum" (Whoosh's: every field apart)
 
     def b_of(self, fieldname: str) -> float:
         return dict(self.field_B).get(fieldname, self.B)
+
+
+class WordQuery(Q.Or):
+    """One query word's terms (a plain ``Or`` to Whoosh), with what each term stands for.
+
+    ``spec`` holds ``(fieldname, form, level, field_weight, level_weight)``. Under
+    ``fusion="fields"`` (BM25F) each level's title and body frequencies, each normalized by
+    its field's length and times the field's weight, are added *before* BM25's saturation:
+    a word in the title counts as ``title`` extra occurrences rather than as a second,
+    independently saturated match with its own (short-field) IDF. The level's score is
+    ``level_weight * idf * t * (K1 + 1) / (t + K1)``, with the IDF of the level's form.
+    """
+
+    def __init__(self, subqueries, spec: list[tuple[str, str, str, float, float]]) -> None:
+        super().__init__(subqueries)
+        self.spec = spec
 
 
 class Corpus:
@@ -133,14 +150,18 @@ def corpus(searcher: Searcher) -> Corpus:
         return found
 
 
-def idf(searcher: Searcher, fieldname: str, text: str, kind: str) -> float:
-    """Inverse document frequency: Lucene's ``log(1 + (N - df + .5) / (df + .5))`` or Whoosh's."""
-    reader = searcher.reader()
-    n = reader.doc_count_all()
-    df = reader.doc_frequency(fieldname, text)
+def idf_of(df: int, n: int, kind: str) -> float:
+    """Inverse document frequency: Lucene's ``log(1 + (N - df + .5) / (df + .5))`` (always
+    positive, steeper) or Whoosh's ``log(N / (df + 1)) + 1``."""
     if kind == "whoosh":
         return math.log(n / (df + 1)) + 1
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def idf(searcher: Searcher, fieldname: str, text: str, kind: str) -> float:
+    """The IDF of one term of the searcher's index."""
+    reader = searcher.reader()
+    return idf_of(reader.doc_frequency(fieldname, text), reader.doc_count_all(), kind)
 
 
 def term_scores(searcher: Searcher, c: Corpus, q: Q.Term, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +207,9 @@ class _Evaluation:
             mask[ids] = True
             score[ids] += s
             return
+        if isinstance(q, WordQuery) and self.bm.fusion == "fields":
+            self.add_word(q, mask, score)
+            return
         if isinstance(q, Q.Or):
             for child in q.subqueries:
                 self.add(child, mask, score)
@@ -217,6 +241,31 @@ class _Evaluation:
             return
         mask |= m
         score[m] += s[m]
+
+    def add_word(self, q: WordQuery, mask: np.ndarray, score: np.ndarray) -> None:
+        """BM25F over a word's title and body, level by level (see :class:`WordQuery`)."""
+        levels: dict[str, list] = {}
+        for spec in q.spec:
+            levels.setdefault(spec[2], []).append(spec)
+        reader = self.searcher.reader()
+        for specs in levels.values():
+            acc = np.zeros(self.c.n, dtype=np.float64)
+            df = 0
+            for fieldname, form, _level, field_weight, _ in specs:
+                ids, tf = self.c.postings(fieldname, form)
+                if not len(ids):
+                    continue
+                avg = self.searcher.avg_field_length(fieldname) or 1.0
+                b = self.bm.b_of(fieldname)
+                acc[ids] += field_weight * tf / ((1 - b) + b * self.c.lengths(fieldname)[ids] / avg)
+                df = max(df, reader.doc_frequency(fieldname, form))
+            if not df:
+                continue
+            hit = acc > 0
+            t = acc[hit]
+            w = specs[0][4] * idf_of(df, self.c.n, self.bm.idf)
+            mask |= hit
+            score[hit] += w * t * (self.bm.K1 + 1) / (t + self.bm.K1)
 
 
 def top(

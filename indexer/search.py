@@ -31,8 +31,8 @@ from analyzers.roots import root
 from analyzers.stem import light_stem
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
-from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, parse
-from indexer.ranking import BM25, corpus, evaluate, top
+from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, is_query_stop, parse
+from indexer.ranking import BM25, WordQuery, corpus, evaluate, top
 from indexer.store import Snapshot, open_current
 
 __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "search"]
@@ -46,22 +46,30 @@ class Scoring:
     """How matches are weighted (the defaults were tuned on the dev collections; docs/search.md)."""
 
     exact: float = 0.5
-    stem: float = 1.5
+    stem: float = 0.75
     root: float = 1.0
-    title: float = 1.0
+    title: float = 2.0  # a title occurrence counts as two body occurrences (BM25F)
     body: float = 1.0
-    B: float = 0.75
-    K1: float = 1.2
+    B: float = 0.7
+    K1: float = 0.7
     title_B: float = 0.0  # titles are short: their length says little
     alias: float = 0.0  # weight of an entity's other names as phrases (0: rely on the tags)
     entity: float = 0.5  # constant score of a document tagged with a named entity
     levels: tuple[str, ...] = LEVELS  # the levels searched (benchmarks switch some off)
     entities: bool = True
-    idf: str = "whoosh"  # "lucene": log(1 + (N - df + .5) / (df + .5)); "whoosh": log(N / (df + 1)) + 1
+    phrase: float = 0.5  # weight of a quoted phrase's exact match
+    idf: str = "lucene"  # "lucene": log(1 + (N - df + .5) / (df + .5)); "whoosh": log(N / (df + 1)) + 1
+    fusion: str = "fields"  # BM25F over title + body per level; "sum": Whoosh's fields apart
 
     def bm25(self) -> BM25:
         titles = tuple((f"title_{lv}", self.title_B) for lv in LEVELS)
-        return BM25(K1=self.K1, B=self.B, field_B=titles, idf=self.idf)
+        return BM25(
+            K1=self.K1,
+            B=self.B,
+            field_B=titles,
+            idf=self.idf,
+            fusion=self.fusion,
+        )
 
     def weight(self, level: str) -> float:
         return getattr(self, level)
@@ -89,23 +97,23 @@ class SearchOptions:
 def word_query(word: Word, sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
     """One word at the levels it allows, in title and body.
 
-    >>> print(word_query(Word("قوات", "exact")))
+    (title_exact:قوات OR body_exact:قوات^0.5)
     (title_exact:قوات^0.5 OR body_exact:قوات^0.5)
     """
     allowed = {"all": LEVELS, "exact": ("exact",), "root": ("root",)}[word.level]
     parts = []
+    spec = []
     for fname, fweight in (("title", sc.title), ("body", sc.body)):
-        terms = []
         for level in allowed:
             if level not in sc.levels:
                 continue
             form = FORMS[level](word.text)
             if form:
-                terms.append(Q.Term(f"{fname}_{level}", form, boost=fweight * sc.weight(level)))
-        parts.extend(terms)
+                parts.append(Q.Term(f"{fname}_{level}", form, boost=fweight * sc.weight(level)))
+                spec.append((f"{fname}_{level}", form, level, fweight, sc.weight(level)))
     if not parts:
         return None
-    return Q.Or(parts)
+    return WordQuery(parts, spec)
 
 
 def phrase_query(words: list[str], weight: float, sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
@@ -151,13 +159,19 @@ def compile_query(node, op: str = "and", sc: Scoring = DEFAULT_SCORING) -> Q.Que
     if isinstance(node, Word):
         return word_query(node, sc)
     if isinstance(node, Phrase):
-        return phrase_query(list(node.words), sc.exact, sc)
+        strict = phrase_query(list(node.words), sc.phrase, sc)
+        if op != "or" or len(node.words) < 2 or strict is None:
+            return strict
+        # Ranked by any word: the phrase ranks first, its words still count.
+        loose = [word_query(Word(w), sc) for w in node.words if not is_query_stop(w)]
+        return Q.Or([strict, *(q for q in loose if q is not None)])
     if isinstance(node, Name):
         words = [q for q in (word_query(w, sc) for w in node.words) if q is not None]
         inner = words[0] if len(words) == 1 else (Q.And(words) if op == "and" else Q.Or(words))
         return Q.Or([inner, *name_alternatives(node, sc)]) if words else None
     kids = [q for q in (compile_query(c, op, sc) for c in node.children) if q is not None]
-    excl = [q for q in (compile_query(c, op, sc) for c in node.excluded) if q is not None]
+    # Exclusions stay strict whatever the op: -"a b" excludes the phrase, not its words.
+    excl = [q for q in (compile_query(c, "and", sc) for c in node.excluded) if q is not None]
     if node.children and not kids:
         return None
     if not kids:

@@ -258,7 +258,7 @@ def test_ranking_engine_scores_equal_whoosh(ix: Path, query: str, op: str) -> No
     from indexer.search import DEFAULT_SCORING, plan, scored_searcher
     from indexer.store import open_current
 
-    sc = replace(DEFAULT_SCORING, idf="whoosh")
+    sc = replace(DEFAULT_SCORING, idf="whoosh", fusion="sum")
     with open_current(ix) as snap:
         p = plan(query, op, sc=sc)
         s = scored_searcher(snap, sc)
@@ -268,3 +268,24 @@ def test_ranking_engine_scores_equal_whoosh(ix: Path, query: str, op: str) -> No
         if '"' not in query:
             for d, value in theirs.items():
                 assert score[d] == pytest.approx(value, rel=1e-6), d
+
+
+def test_phrase_is_required_with_and_but_ranks_first_with_or(ix: Path) -> None:
+    # "القائد انسحاب" is consecutive only in lvl-exact; the other level documents hold its words.
+    assert ids(ix, '"القائد انسحاب"', op="and") == ["lvl-exact"]
+    ranked = ids(ix, '"القائد انسحاب"', op="or")
+    assert ranked[0] == "lvl-exact"
+    assert {"lvl-stem", "lvl-root"} <= set(ranked[1:])
+
+
+def test_excluded_phrase_excludes_the_phrase_not_its_words(ix: Path) -> None:
+    # With op=or a quoted phrase's words still count, but -"..." only removes the phrase.
+    found = ids(ix, 'أعلن -"القائد الانسحاب"', op="or")
+    assert "lvl-stem" not in found
+    assert {"lvl-exact", "lvl-root"} <= set(found)
+
+
+def test_title_occurrence_outranks_body_occurrence_under_bm25f(ix: Path) -> None:
+    # معارك: in the title of "nusra", in the bodies of "hts" and "aleppo".
+    ranked = ids(ix, "معارك", op="or")
+    assert ranked[0] == "nusra"
