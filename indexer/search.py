@@ -26,7 +26,7 @@ from whoosh import scoring
 from whoosh.searching import Searcher
 
 from analyzers import gazetteer
-from analyzers.normalize import normalize
+from analyzers.normalize import normalize, strip_marks
 from analyzers.roots import root
 from analyzers.stem import light_stem
 from indexer.facets import facet_counts
@@ -357,9 +357,13 @@ def explain(parsed: ParsedQuery, op: str, filters: Filters, opts: SearchOptions)
 # --- did you mean --------------------------------------------------------------------
 
 
-def suggest(searcher: Searcher, parsed: ParsedQuery, query: str) -> str | None:
+def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str | None:
     """The query with each word the index does not hold replaced by its most frequent
-    neighbour (edit distance 1, else 2) among the exact terms; ``None`` if nothing changes."""
+    neighbour (edit distance 1, else 2) among the exact terms; ``None`` if nothing changes.
+
+    With the document store ``db``, the neighbour is written as a document wrote it
+    (``الطائرات``, not the index's folded ``الطاءرات``), without diacritics.
+    """
     reader = searcher.reader()
     out = query
     changed = False
@@ -383,9 +387,29 @@ def suggest(searcher: Searcher, parsed: ParsedQuery, query: str) -> str | None:
                 )
                 break
         if best:
-            out = out.replace(w.text, best, 1)
+            out = out.replace(w.text, surface_form(searcher, best, db) if db is not None else best, 1)
             changed = True
     return out if changed else None
+
+
+def surface_form(searcher: Searcher, term: str, db) -> str:
+    """How a document spelled an exact-level term: the characters its posting points at,
+    without diacritics or tatweel (the term itself when that cannot be read)."""
+    reader = searcher.reader()
+    for fieldname, column in (("body_exact", "body"), ("title_exact", "title")):
+        if (fieldname, term) not in reader:
+            continue
+        m = reader.postings(fieldname, term)
+        docnum, chars = m.id(), m.value_as("characters")
+        row = db.execute(
+            f"SELECT {column} FROM docs WHERE id = ?", (searcher.stored_fields(docnum)["id"],)
+        ).fetchone()
+        if row and row[0] and chars:
+            _pos, start, end = chars[0]
+            surface = strip_marks(row[0][start:end])
+            if normalize(surface) == term:
+                return surface
+    return term
 
 
 def _plain_words(node) -> list[Word]:
@@ -527,7 +551,7 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     if want_facets and out["total"]:
         out["facets"] = facet_counts(searcher, mask)
     if out["total"] == 0:
-        out["suggestion"] = suggest(searcher, p.parsed, query)
+        out["suggestion"] = suggest(searcher, p.parsed, query, snap.db)
     if limit > 0:
         dates = corpus(searcher).dates() if opts.sort == "date" else None
         for docnum, s in top(mask, score, offset + limit, dates)[offset:]:

@@ -289,3 +289,12 @@ def test_title_occurrence_outranks_body_occurrence_under_bm25f(ix: Path) -> None
     # معارك: in the title of "nusra", in the bodies of "hts" and "aleppo".
     ranked = ids(ix, "معارك", op="or")
     assert ranked[0] == "nusra"
+
+
+def test_did_you_mean_writes_the_word_as_documents_do(tmp_path: Path) -> None:
+    # The index folds ئ to ء (الطاءرات); the suggestion is the documents' spelling.
+    src = tmp_path / "d.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "قصفت الطائرات المدينة"}, ensure_ascii=False), "utf-8")
+    build([src], tmp_path / "ix", jobs=1)
+    r = search(tmp_path / "ix", "الطئارات")
+    assert r["total"] == 0 and r["suggestion"] == "الطائرات"
