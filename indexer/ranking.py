@@ -124,10 +124,19 @@ class Corpus:
         return found
 
     def dates(self) -> np.ndarray:
-        """Each document's date as an integer (older is smaller; none is the smallest)."""
+        """Each document's date as an integer (older is smaller; none is the smallest).
+
+        Read segment by segment: a segment whose documents carry no date has no column,
+        and in a column a missing date is the largest unsigned 64-bit value.
+        """
         if self._dates is None:
-            col = self.reader.column_reader("date", translate=False)
-            self._dates = np.fromiter((v or 0 for v in col), dtype=np.int64, count=self.n)
+            dates = np.zeros(self.n, dtype=np.int64)
+            for leaf, base in self.reader.leaf_readers():
+                if leaf.has_column("date"):
+                    col = leaf.column_reader("date", translate=False)
+                    values = [v if v and v < 1 << 63 else 0 for v in col]
+                    dates[base : base + len(values)] = values
+            self._dates = dates
         return self._dates
 
     def mask(self, ids) -> np.ndarray:

@@ -298,3 +298,23 @@ def test_did_you_mean_writes_the_word_as_documents_do(tmp_path: Path) -> None:
     build([src], tmp_path / "ix", jobs=1)
     r = search(tmp_path / "ix", "الطئارات")
     assert r["total"] == 0 and r["suggestion"] == "الطائرات"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_date_sort_with_undated_documents(tmp_path: Path, jobs: int) -> None:
+    # Undated documents sort after dated ones, also when a whole shard has no date column.
+    docs = [
+        {"id": "old", "text": "قصف على حلب", "date": "2015-01-01"},
+        {"id": "nodate1", "text": "قصف على حلب"},
+        {"id": "new", "text": "قصف على حلب", "date": "2018-05-01"},
+        {"id": "nodate2", "text": "قصف على حلب"},
+    ]
+    src = tmp_path / "d.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    build([src], tmp_path / "ix", jobs=jobs)
+    found = ids(tmp_path / "ix", "قصف", sort="date")
+    assert found[:2] == ["new", "old"] and set(found[2:]) == {"nodate1", "nodate2"}
+    undated = tmp_path / "u.jsonl"
+    undated.write_text(json.dumps(docs[1], ensure_ascii=False), "utf-8")
+    build([undated], tmp_path / "ix2", jobs=jobs)
+    assert ids(tmp_path / "ix2", "قصف", sort="date") == ["nodate1"]
