@@ -40,7 +40,6 @@ def short_queries(snap, n: int, seed: int = 0) -> list[str]:
     from analyzers import gazetteer
     from analyzers.stopwords import is_stopword
     from indexer.facets import entity_counts
-    from indexer.search import scored_searcher
 
     reader = snap.searcher().reader()
     freq = [
@@ -48,7 +47,7 @@ def short_queries(snap, n: int, seed: int = 0) -> list[str]:
         for t in reader.lexicon("body_exact")
     ]
     words = [t for df, t in sorted(freq, reverse=True) if len(t) > 2 and not is_stopword(t)][:3000]
-    names = [r["id"] for r in entity_counts(scored_searcher(snap)) if r["count"] >= 5]
+    names = [r["id"] for r in entity_counts(snap.searcher()) if r["count"] >= 5]
     rng = random.Random(seed)
     out = []
     for i in range(n):

@@ -293,10 +293,9 @@ def entities(index_dir: Path, kind: str | None, as_json: bool, show_all: bool) -
     Counts roll up: a report on البوكمال counts for دير الزور governorate and Syria.
     """
     from indexer.facets import entity_counts
-    from indexer.search import scored_searcher
 
     with _open(index_dir) as snap:
-        rows = entity_counts(scored_searcher(snap), kind)
+        rows = entity_counts(snap.searcher(), kind)
     if not show_all:
         rows = [r for r in rows if r["count"]]
     if as_json:

@@ -17,6 +17,7 @@ import numpy as np
 from whoosh.searching import Searcher
 
 from analyzers import gazetteer
+from indexer.ranking import corpus
 
 FACET_FIELDS = ("place", "group", "month")
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -29,6 +30,7 @@ def postings(searcher: Searcher) -> dict[str, dict[str, np.ndarray]]:
         found = _cache.get(searcher)
         if found is None:
             reader = searcher.reader()
+            live = corpus(searcher).live
             found = {}
             for fname in FACET_FIELDS:
                 terms: dict[str, np.ndarray] = {}
@@ -36,8 +38,7 @@ def postings(searcher: Searcher) -> dict[str, dict[str, np.ndarray]]:
                     for raw in reader.lexicon(fname):
                         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
                         ids = np.fromiter(reader.postings(fname, raw).all_ids(), dtype=np.int64)
-                        if reader.has_deletions():
-                            ids = np.array([d for d in ids if not reader.is_deleted(int(d))], dtype=np.int64)
+                        ids = ids[live[ids]]
                         if len(ids):
                             terms[text] = ids
                 found[fname] = terms

@@ -80,7 +80,6 @@ class Corpus:
             live[:] = False
             live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         self.live = live
-        self.live_count = int(live.sum())
 
     @property
     def reader(self):
@@ -122,6 +121,11 @@ class Corpus:
             found = np.fromiter((dfl(d, fieldname, 0) for d in range(self.n)), dtype=np.float64, count=self.n)
             self._lengths[fieldname] = found
         return found
+
+    def length_norm(self, searcher: Searcher, fieldname: str, ids: np.ndarray, b: float) -> np.ndarray:
+        """BM25's ``1 - b + b * length / average length`` of the documents ``ids``."""
+        avg = searcher.avg_field_length(fieldname) or 1.0
+        return (1 - b) + b * self.lengths(fieldname)[ids] / avg
 
     def dates(self) -> np.ndarray:
         """Each document's date as an integer (older is smaller; none is the smallest).
@@ -181,11 +185,10 @@ def term_scores(searcher: Searcher, c: Corpus, q: Q.Term, bm: BM25) -> tuple[np.
     field = searcher.schema[q.fieldname]
     if not field.scorable:
         return ids, tf.astype(np.float64) * q.boost
-    avg = searcher.avg_field_length(q.fieldname) or 1.0
-    b = bm.b_of(q.fieldname)
-    dl = c.lengths(q.fieldname)[ids]
     tf64 = tf.astype(np.float64)
-    norm = tf64 * (bm.K1 + 1) / (tf64 + bm.K1 * ((1 - b) + b * dl / avg))
+    norm = (
+        tf64 * (bm.K1 + 1) / (tf64 + bm.K1 * c.length_norm(searcher, q.fieldname, ids, bm.b_of(q.fieldname)))
+    )
     return ids, norm * (idf(searcher, q.fieldname, q.text, bm.idf) * q.boost)
 
 
@@ -264,9 +267,8 @@ class _Evaluation:
                 ids, tf = self.c.postings(fieldname, form)
                 if not len(ids):
                     continue
-                avg = self.searcher.avg_field_length(fieldname) or 1.0
-                b = self.bm.b_of(fieldname)
-                acc[ids] += field_weight * tf / ((1 - b) + b * self.c.lengths(fieldname)[ids] / avg)
+                norm = self.c.length_norm(self.searcher, fieldname, ids, self.bm.b_of(fieldname))
+                acc[ids] += field_weight * tf / norm
                 df = max(df, reader.doc_frequency(fieldname, form))
             if not df:
                 continue

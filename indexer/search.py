@@ -14,15 +14,12 @@ phrases). ``op="and"`` needs every word (at some level), ``op="or"`` ranks by an
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
 
 import numpy as np
 from whoosh import query as Q
-from whoosh import scoring
 from whoosh.searching import Searcher
 
 from analyzers import gazetteer
@@ -97,8 +94,8 @@ class SearchOptions:
 def word_query(word: Word, sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
     """One word at the levels it allows, in title and body.
 
+    >>> print(word_query(Word("قوات", "exact")))
     (title_exact:قوات OR body_exact:قوات^0.5)
-    (title_exact:قوات^0.5 OR body_exact:قوات^0.5)
     """
     allowed = {"all": LEVELS, "exact": ("exact",), "root": ("root",)}[word.level]
     parts = []
@@ -242,26 +239,6 @@ def doc_set(q: Q.Query, searcher: Searcher) -> set[int]:
     tests check it against Whoosh's own matching)."""
     mask, _ = evaluate(q, searcher, DEFAULT_SCORING.bm25())
     return {int(d) for d in mask.nonzero()[0]}
-
-
-# --- searchers -----------------------------------------------------------------------
-
-_searchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def scored_searcher(snap: Snapshot, sc: Scoring = DEFAULT_SCORING) -> Searcher:
-    """A searcher over the snapshot's reader with Kashaf's BM25F parameters (cached)."""
-    base = snap.searcher()
-    key = (sc.B, sc.K1, sc.title_B)
-    with _lock:
-        per = _searchers.setdefault(base, {})
-        if key not in per:
-            weighting = scoring.BM25F(
-                B=sc.B, K1=sc.K1, title_exact_B=sc.title_B, title_stem_B=sc.title_B, title_root_B=sc.title_B
-            )
-            per[key] = Searcher(base.reader(), weighting=weighting, closereader=False)
-        return per[key]
 
 
 # --- explain -------------------------------------------------------------------------
@@ -541,12 +518,10 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "explain": explain(p.parsed, op, p.filters, opts),
         "suggestion": None,
     }
-    searcher = scored_searcher(snap, sc)
+    searcher = snap.searcher()
     if p.query is None:
         return out
-    mask, score = evaluate(p.query, searcher, sc.bm25())
-    if p.filter is not None:
-        mask &= evaluate(p.filter, searcher, sc.bm25())[0]
+    mask, score = _matched(searcher, p, sc.bm25())
     out["total"] = int(np.count_nonzero(mask))
     if want_facets and out["total"]:
         out["facets"] = facet_counts(searcher, mask)
@@ -557,6 +532,14 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
             out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
     return out
+
+
+def _matched(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
+    """The plan's matched mask (its filters applied) and scores."""
+    mask, score = evaluate(p.query, searcher, bm)
+    if p.filter is not None:
+        mask &= evaluate(p.filter, searcher, bm)[0]
+    return mask, score
 
 
 def _hit(snap: Snapshot, p: Plan, doc_id: str, score: float, snippets: bool) -> dict:
@@ -601,7 +584,8 @@ def batch(
     No totals, facets or snippets: the fast path of ``kashaf batch`` and the benchmarks.
     A query that cannot be read gets no hits (and its message in ``errors``, if given).
     """
-    searcher = scored_searcher(snap, scoring_)
+    searcher = snap.searcher()
+    bm = scoring_.bm25()
     out: dict[str, list[tuple[str, float]]] = {}
     for qid, text in queries:
         out[qid] = []
@@ -612,17 +596,9 @@ def batch(
                 errors[qid] = str(exc)
             continue
         if p.query is not None:
-            out[qid] = [
-                (searcher.stored_fields(d)["id"], s) for d, s in _ranked(searcher, p, scoring_.bm25(), limit)
-            ]
+            mask, score = _matched(searcher, p, bm)
+            out[qid] = [(searcher.stored_fields(d)["id"], s) for d, s in top(mask, score, limit)]
     return out
-
-
-def _ranked(searcher: Searcher, p: Plan, bm: BM25, limit: int) -> list[tuple[int, float]]:
-    mask, score = evaluate(p.query, searcher, bm)
-    if p.filter is not None:
-        mask &= evaluate(p.filter, searcher, bm)[0]
-    return top(mask, score, limit)
 
 
 def build_query(words: list[str], op: str = "and") -> Q.Query | None:

@@ -234,12 +234,12 @@ def test_highlight_text_marks_every_form_and_escapes() -> None:
 )
 def test_totals_agree_with_whoosh(ix: Path, query: str) -> None:
     # The set-algebra total equals what Whoosh itself matches for the compiled query.
-    from indexer.search import doc_set, plan, scored_searcher
+    from indexer.search import doc_set, plan
     from indexer.store import open_current
 
     with open_current(ix) as snap:
         p = plan(query, "and")
-        s = scored_searcher(snap)
+        s = snap.searcher()
         expected = len(s.search(p.query, filter=p.filter, limit=None))
         mine = doc_set(p.query, s) & (doc_set(p.filter, s) if p.filter is not None else doc_set(p.query, s))
         assert len(mine) == expected == search(snap, query)["total"]
@@ -254,14 +254,19 @@ def test_ranking_engine_scores_equal_whoosh(ix: Path, query: str, op: str) -> No
     # (same documents, same scores), except for phrases, which it scores as their words.
     from dataclasses import replace
 
+    from whoosh import scoring
+    from whoosh.searching import Searcher
+
     from indexer.ranking import evaluate
-    from indexer.search import DEFAULT_SCORING, plan, scored_searcher
+    from indexer.search import DEFAULT_SCORING, plan
     from indexer.store import open_current
 
     sc = replace(DEFAULT_SCORING, idf="whoosh", fusion="sum")
+    titles_b = {f"title_{lv}_B": sc.title_B for lv in ("exact", "stem", "root")}
+    weighting = scoring.BM25F(B=sc.B, K1=sc.K1, **titles_b)
     with open_current(ix) as snap:
         p = plan(query, op, sc=sc)
-        s = scored_searcher(snap, sc)
+        s = Searcher(snap.searcher().reader(), weighting=weighting, closereader=False)
         mask, score = evaluate(p.query, s, sc.bm25())
         theirs = {h.docnum: h.score for h in s.search(p.query, limit=None)}
         assert theirs and set(theirs) == set(mask.nonzero()[0].tolist())
