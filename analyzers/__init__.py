@@ -7,7 +7,7 @@ are built from the same functions.
 
 from analyzers.gazetteer import protected_names
 from analyzers.normalize import normalize
-from analyzers.roots import protect, root
+from analyzers.roots import lexicon_root, protect, root
 from analyzers.stem import light_stem, register_known_words
 from analyzers.stopwords import is_stopword
 from analyzers.tokenize import Token, tokenize
@@ -17,7 +17,7 @@ from analyzers.tokenize import Token, tokenize
 register_known_words(protected_names())
 protect(protected_names())
 
-__all__ = ["Token", "analyze", "is_stopword", "light_stem", "normalize", "root", "tokenize"]
+__all__ = ["Token", "analyze", "is_stopword", "lexicon_root", "light_stem", "normalize", "root", "tokenize"]
 
 
 def analyze(text: str) -> list[dict]:
@@ -34,7 +34,7 @@ def analyze(text: str) -> list[dict]:
             "normalized": normalize(t.text),
             "stopword": is_stopword(t.text),
             "stem": light_stem(t.text),
-            "root": root(t.text),
+            "root": lexicon_root(t.text),
         }
         for t in tokenize(text)
     ]

@@ -60,3 +60,27 @@ def word_roots() -> dict[str, frozenset[str]]:
 def known_roots() -> frozenset[str]:
     """Every root the lexicon knows (~6k), for validating candidate roots."""
     return frozenset(r for roots in word_roots().values() for r in roots)
+
+
+@lru_cache(maxsize=1)
+def broken_plurals() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """``(singular → broken plurals, broken plural → singulars)``, normalized, from Arramooz.
+
+    >>> sorted(broken_plurals()[0]["جيش"]), sorted(broken_plurals()[1]["معارك"])
+    (['جيوش'], ['معركه'])
+    """
+    plurals: dict[str, set[str]] = {}
+    singulars: dict[str, set[str]] = {}
+    with _database() as db:
+        rows = db.execute("SELECT unvocalized, broken_plural FROM nouns WHERE broken_plural != ''")
+        for word, given in rows:
+            one = normalize(word)
+            for plural in (given or "").split(";"):
+                many = normalize(strip_marks(plural.strip()))
+                if one and many and many != one:
+                    plurals.setdefault(one, set()).add(many)
+                    singulars.setdefault(many, set()).add(one)
+    return (
+        {k: frozenset(v) for k, v in plurals.items()},
+        {k: frozenset(v) for k, v in singulars.items()},
+    )

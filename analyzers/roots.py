@@ -386,3 +386,51 @@ def root(word: str) -> str:
     if not scores:
         return n
     return max(sorted(scores), key=scores.__getitem__)
+
+
+# --------------------------------------------------------------------------- vouched roots
+
+# Imperfect-verb prefixes, and what the past form (which the lexicon lists) starts with
+# instead: يعتبر → اعتبر, تستهدف → استهدف, يقاتل → قاتل, يجب → وجب.
+_IMPERFECT = "يتنا"
+_PAST_STARTS = ("", "ا", "ت", "و")
+
+
+def _vouched(surface: str, r: str) -> bool:
+    """Some affix split of ``surface`` is a lexicon word with root ``r``, or an imperfect
+    verb whose past form is one."""
+    lexicon = word_roots()
+    for _s, m, _cost, _start in _stems(surface, fold_letters(surface)):
+        if r in lexicon.get(m, ()):
+            return True
+        if len(m) >= 3 and m[0] in _IMPERFECT:
+            if any(r in lexicon.get(p + m[1:], ()) for p in _PAST_STARTS):
+                return True
+    return False
+
+
+@lru_cache(maxsize=200_000)
+def lexicon_root(word: str) -> str:
+    """The root-level term of a word: its root where the lexicon vouches for it, else the
+    word kept whole (its light stem), like a gazetteer name.
+
+    ``root`` reads any stem against the patterns, so a loanword or a foreign name gets a
+    root that merges it with unrelated words (ترمب → ربب with ربنا, كيميائية → كوم with كيم).
+    Here a root counts only when one affix split of the word is an Arramooz word with that
+    root, or an imperfect verb whose past form is (يعتبر → اعتبر).
+
+    >>> lexicon_root("وانسحبت"), lexicon_root("المقاتلين"), lexicon_root("يعتبر")
+    ('سحب', 'قتل', 'عبر')
+    >>> lexicon_root("ترمب"), lexicon_root("الكيميائية"), lexicon_root("كيم")
+    ('ترمب', 'كيمياء', 'كيم')
+    """
+    from analyzers.stem import light_stem  # the stemmer imports this module's lexicon
+
+    r = root(word)
+    n = normalize(word)
+    if r == n or not is_arabic_word(n) or _protected_name(n) is not None:
+        return r
+    surface = strip_marks(unicodedata.normalize("NFKC", CONTROLS_RE.sub("", word)))
+    if len(fold_letters(surface)) == len(n) and _vouched(surface, r):
+        return r
+    return light_stem(word)

@@ -215,6 +215,26 @@ def light_stem(word: str) -> str:
     return bare if out != bare and _is_name(out) else out
 
 
+def bare_word(word: str) -> str:
+    """A normalized word without its proclitics and attached pronoun, before Snowball:
+    the form the lexicon lists (``والجيوش`` → ``جيوش``).
+
+    >>> bare_word("والجيوش"), bare_word("قواتها")
+    ('جيوش', 'قوات')
+    """
+    w = normalize(word)
+    return _strip_pronoun(strip_proclitics(w)) if is_arabic_word(w) else w
+
+
+def is_name(word: str) -> bool:
+    """A reviewed or registered name (gazetteer), normalized and without the article.
+
+    >>> is_name("رقه"), is_name("قوات")
+    (True, False)
+    """
+    return _is_name(word)
+
+
 def register_known_words(words: Iterable[str]) -> None:
     """Declare words (place and group names) whose first letter is not a clitic.
 

@@ -14,7 +14,7 @@ from whoosh.analysis import Composable, Filter, Tokenizer
 from whoosh.analysis.acore import Token
 
 from analyzers.normalize import normalize
-from analyzers.roots import root
+from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.stopwords import is_stopword
 from analyzers.tokenize import TOKEN_RE
@@ -103,5 +103,6 @@ def stem_analyzer() -> Composable:
 
 
 def root_analyzer() -> Composable:
-    """Roots (``وانسحبت`` and ``المنسحبين`` → ``سحب``); stopwords dropped."""
-    return KashafTokenizer() | MapFilter(root)
+    """Roots where the lexicon vouches (``وانسحبت`` and ``المنسحبين`` → ``سحب``), other words
+    whole (``ترمب`` stays ``ترمب``, see ``lexicon_root``); stopwords dropped."""
+    return KashafTokenizer() | MapFilter(lexicon_root)

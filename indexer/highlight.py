@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analyzers.normalize import normalize
-from analyzers.roots import root
+from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import Token, tokenize
+from analyzers.variants import stem_variants
 from indexer.query import MAX_QUERY_CHARS, Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, parse
 
 LEVELS = ("exact", "stem", "root")
@@ -55,11 +56,13 @@ class Terms:
 @lru_cache(maxsize=200_000)
 def _forms(surface: str) -> tuple[str, str]:
     """Stem and root of a token, memoized: snippets look at every token of every hit."""
-    return light_stem(surface), root(surface)
+    return light_stem(surface), lexicon_root(surface)
 
 
-def terms_of(parsed: ParsedQuery) -> Terms:
-    """Collect the positive forms of a parsed query."""
+def terms_of(parsed: ParsedQuery, broad: bool = True) -> Terms:
+    """Collect the positive forms of a parsed query: the forms that match (with ``broad``,
+    the query's ``level=root``, a plain word's root too; ``root:`` words always).
+    A multi-word name is marked as a phrase (and where the entity is mentioned)."""
     out = Terms()
 
     def add_word(w: Word) -> None:
@@ -69,8 +72,9 @@ def terms_of(parsed: ParsedQuery) -> Terms:
         if w.level == "all":
             if s := light_stem(w.text):
                 out.stem.add(s)
-        if w.level in ("all", "root"):
-            if r := root(w.text):
+                out.stem.update(stem_variants(w.text))
+        if w.level == "root" or (w.level == "all" and broad):
+            if r := lexicon_root(w.text):
                 out.root.add(r)
 
     def walk(node) -> None:
@@ -80,9 +84,10 @@ def terms_of(parsed: ParsedQuery) -> Terms:
             norms = tuple(n for n in (normalize(w) for w in node.words) if n)
             if norms:
                 out.phrases.add(norms)
+        elif isinstance(node, Name) and len(node.words) > 1:
+            walk(Phrase(tuple(w.text for w in node.words)))
         elif isinstance(node, Name):
-            for w in node.words:
-                add_word(w)
+            add_word(node.words[0])
         elif isinstance(node, Bool):
             for c in node.children:
                 walk(c)

@@ -18,7 +18,7 @@ from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
 from analyzers.normalize import normalize
-from analyzers.roots import root
+from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.stopwords import is_stopword
 from analyzers.tokenize import TOKEN_RE
@@ -36,7 +36,7 @@ def _levels(surface: str) -> tuple[str, str, str]:
     exact = normalize(surface)
     if is_stopword(surface):
         return exact, "", ""
-    return exact, light_stem(surface), root(surface)
+    return exact, light_stem(surface), lexicon_root(surface)
 
 
 def text_postings(text: str) -> tuple[list[tuple], list[tuple], list[tuple]]:

@@ -9,10 +9,18 @@ terms costs sixty vector additions instead of a Python loop per posting.
 The same masks give the total and the facets, so they always agree with the
 ranked hits.
 
+The mask has two rows: row 0 is the *default* set (a word matched at its exact or stem
+level, a name, a phrase), row 1 the set *broadened to the root level* (a word's root
+terms match too). A :class:`WordQuery` says which of its levels define the default row;
+its other levels (roots) add score and the broad row only. One evaluation thus gives the
+default set, its scores (root evidence included), and how many more documents the root
+level would add ("broaden to the root: +N").
+
 Semantics follow Whoosh's (a test checks the scores against Whoosh's own when
 Whoosh's IDF is chosen): ``Or`` sums the scores of the children that match,
 ``And`` sums and requires all, ``AndNot`` keeps the left side's score,
-``ConstantScoreQuery`` gives its constant, a ``Phrase`` scores as the sum of its
+``ConstantScoreQuery`` gives its constant, ``AndMaybe`` matches its left side and adds
+the right side's score where it matches, a ``Phrase`` scores as the sum of its
 words' scores in the documents where the words are consecutive, and anything
 else (dates, ``Every``) only filters.
 """
@@ -47,20 +55,49 @@ class BM25:
         return dict(self.field_B).get(fieldname, self.B)
 
 
-class WordQuery(Q.Or):
-    """One query word's terms (a plain ``Or`` to Whoosh), with what each term stands for.
+class WordQuery(Q.AndMaybe):
+    """One query word's terms, with what each term stands for.
 
-    ``spec`` holds ``(fieldname, form, level, field_weight, level_weight)``. Under
-    ``fusion="fields"`` (BM25F) each level's title and body frequencies, each normalized by
-    its field's length and times the field's weight, are added *before* BM25's saturation:
-    a word in the title counts as ``title`` extra occurrences rather than as a second,
-    independently saturated match with its own (short-field) IDF. The level's score is
-    ``level_weight * idf * t * (K1 + 1) / (t + K1)``, with the IDF of the level's form.
+    To Whoosh it is ``AndMaybe(Or(default-level terms), Or(other terms))``: the word
+    matches at its default levels (``strict``: exact and stem for a plain word) and the
+    other levels (the root) only add to the score, so Whoosh's own matching gives the
+    default set. The ranking engine also marks the other levels' documents in the broad
+    row (see the module docstring).
+
+    ``spec`` holds ``(fieldname, form, level, field_weight, level_weight)``, one per term
+    in ``terms``. Under ``fusion="fields"`` (BM25F) each level's title and body
+    frequencies, each normalized by its field's length and times the field's weight, are
+    added *before* BM25's saturation: a word in the title counts as ``title`` extra
+    occurrences rather than as a second, independently saturated match with its own
+    (short-field) IDF. A level with several forms (a word and its broken plural) pools
+    them as one term. The level's score is ``level_weight * idf * t * (K1 + 1) / (t + K1)``,
+    with the IDF of the level's most frequent form.
     """
 
-    def __init__(self, subqueries, spec: list[tuple[str, str, str, float, float]]) -> None:
-        super().__init__(subqueries)
+    def __init__(
+        self,
+        terms: list[Q.Term],
+        spec: list[tuple[str, str, str, float, float]],
+        strict: frozenset[str] | set[str] | tuple[str, ...],
+    ) -> None:
+        strict = frozenset(strict)
+        inner = [t for t, sp in zip(terms, spec, strict=True) if sp[2] in strict]
+        outer = [t for t, sp in zip(terms, spec, strict=True) if sp[2] not in strict]
+        super().__init__(Q.Or(inner) if inner else Q.NullQuery, Q.Or(outer) if outer else Q.NullQuery)
+        self.terms = terms
         self.spec = spec
+        self.strict = strict
+
+
+class CliticPhrase(Q.Or):
+    """A phrase whose first word may carry a conjunction or preposition, and whose
+    neighbouring words may be written joined: to Whoosh the ``Or`` of its written forms
+    (``Phrase`` objects, or a ``Term`` for a one-token form). The engine evaluates only
+    the forms whose every word is in the index, and scores a document once."""
+
+    def __init__(self, forms: list[Q.Query]) -> None:
+        super().__init__(forms)
+        self.forms = forms
 
 
 class Corpus:
@@ -193,11 +230,18 @@ def term_scores(searcher: Searcher, c: Corpus, q: Q.Term, bm: BM25) -> tuple[np.
 
 
 def evaluate(q: Q.Query, searcher: Searcher, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
-    """``(matched, score)`` over every document number for a compiled query."""
+    """``(matched, score)`` over every document number for a compiled query: the default set."""
+    default, _broad, score = evaluate_levels(q, searcher, bm)
+    return default, score
+
+
+def evaluate_levels(q: Q.Query, searcher: Searcher, bm: BM25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(default, broad, score)``: the default set, the set broadened to the root level
+    (a superset) and the scores (valid on both)."""
     ev = _Evaluation(searcher, corpus(searcher), bm)
     mask, score = ev.fresh(q)
     mask &= ev.c.live
-    return mask, score
+    return mask[0], mask[1], score
 
 
 @dataclass
@@ -207,20 +251,26 @@ class _Evaluation:
     bm: BM25
 
     def fresh(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.zeros(self.c.n, dtype=bool)
+        mask = np.zeros((2, self.c.n), dtype=bool)
         score = np.zeros(self.c.n, dtype=np.float64)
         self.add(q, mask, score)
         return mask, score
 
     def add(self, q: Q.Query, mask: np.ndarray, score: np.ndarray) -> None:
-        """OR ``q``'s matches into ``mask`` and add its scores to ``score``."""
+        """OR ``q``'s matches into ``mask`` (both rows) and add its scores to ``score``."""
         if isinstance(q, Q.Term):
             ids, s = term_scores(self.searcher, self.c, q, self.bm)
-            mask[ids] = True
+            mask[:, ids] = True
             score[ids] += s
             return
-        if isinstance(q, WordQuery) and self.bm.fusion == "fields":
-            self.add_word(q, mask, score)
+        if isinstance(q, WordQuery):
+            if self.bm.fusion == "fields":
+                self.add_word(q, mask, score)
+            else:
+                self.add_word_sum(q, mask, score)
+            return
+        if isinstance(q, CliticPhrase):
+            self.add_phrase(q, mask, score)
             return
         if isinstance(q, Q.Or):
             for child in q.subqueries:
@@ -237,22 +287,42 @@ class _Evaluation:
                 s += cs
         elif isinstance(q, Q.AndNot):
             m, s = self.fresh(q.a)
-            m &= ~self.fresh(q.b)[0]
+            m &= ~self.fresh(q.b)[0][0]  # excluded: whatever the default set of the excluded matches
+        elif isinstance(q, Q.AndMaybe):
+            m, s = self.fresh(q.a)
+            s += self.fresh(q.b)[1]  # scores outside m are never read
         elif isinstance(q, Q.ConstantScoreQuery):
             m, _ = self.fresh(q.child)
             s = np.full(self.c.n, q.score)
         elif isinstance(q, Q.Phrase):
-            m = self.c.mask(list(q.docs(self.searcher)))
+            m = np.broadcast_to(self.c.mask(list(q.docs(self.searcher))), (2, self.c.n)).copy()
             s = np.zeros(self.c.n, dtype=np.float64)
             for word in dict.fromkeys(q.words):
                 term = Q.Term(q.fieldname, word, boost=q.boost)
                 ids, ws = term_scores(self.searcher, self.c, term, self.bm)
                 s[ids] += ws
+        elif isinstance(q, Q.NullQuery.__class__):
+            return
         else:  # date ranges and other filters: matched, not scored
-            mask[np.fromiter(q.docs(self.searcher), dtype=np.int64)] = True
+            mask[:, np.fromiter(q.docs(self.searcher), dtype=np.int64)] = True
             return
         mask |= m
-        score[m] += s[m]
+        score[m[1]] += s[m[1]]
+
+    def add_phrase(self, q: CliticPhrase, mask: np.ndarray, score: np.ndarray) -> None:
+        """The forms of a phrase present in the index; a document scores its best form."""
+        reader = self.searcher.reader()
+        best = np.zeros(self.c.n, dtype=np.float64)
+        hit = np.zeros((2, self.c.n), dtype=bool)
+        for form in q.forms:
+            terms = form.words if isinstance(form, Q.Phrase) else [form.text]
+            if not all((form.fieldname, t) in reader for t in terms):
+                continue
+            m, s = self.fresh(form)
+            hit |= m
+            np.maximum(best, np.where(m[1], s, 0.0), out=best)
+        mask |= hit
+        score[hit[1]] += best[hit[1]]
 
     def add_word(self, q: WordQuery, mask: np.ndarray, score: np.ndarray) -> None:
         """BM25F over a word's title and body, level by level (see :class:`WordQuery`)."""
@@ -260,7 +330,7 @@ class _Evaluation:
         for spec in q.spec:
             levels.setdefault(spec[2], []).append(spec)
         reader = self.searcher.reader()
-        for specs in levels.values():
+        for level, specs in levels.items():
             acc = np.zeros(self.c.n, dtype=np.float64)
             df = 0
             for fieldname, form, _level, field_weight, _ in specs:
@@ -275,8 +345,19 @@ class _Evaluation:
             hit = acc > 0
             t = acc[hit]
             w = specs[0][4] * idf_of(df, self.c.n, self.bm.idf)
-            mask |= hit
+            mask[1] |= hit
+            if level in q.strict:
+                mask[0] |= hit
             score[hit] += w * t * (self.bm.K1 + 1) / (t + self.bm.K1)
+
+    def add_word_sum(self, q: WordQuery, mask: np.ndarray, score: np.ndarray) -> None:
+        """Whoosh's own fusion: every term scored apart (benchmarks and the Whoosh test)."""
+        for term, spec in zip(q.terms, q.spec, strict=True):
+            ids, s = term_scores(self.searcher, self.c, term, self.bm)
+            mask[1, ids] = True
+            if spec[2] in q.strict:
+                mask[0, ids] = True
+            score[ids] += s
 
 
 def top(

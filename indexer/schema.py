@@ -20,7 +20,7 @@ from indexer.entities import Mention, entities_for
 from indexer.postings import text_postings
 
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 LEVELS = ("exact", "stem", "root")
 
 
@@ -64,7 +64,8 @@ class PreKeyword(fields.KEYWORD):
 
 @lru_cache(maxsize=1)
 def schema() -> fields.Schema:
-    """Title and body at three levels, plus id, date, month, source, place and group.
+    """Title and body at three levels, plus id, date, month, source, place and group (with
+    ancestors) and place_named and group_named (as mentioned).
 
     Exact fields keep positions and characters (phrases, highlights); stem and
     root fields keep frequencies only: phrases are matched on exact forms, and
@@ -83,11 +84,17 @@ def schema() -> fields.Schema:
         source=fields.ID(sortable=True),
         place=PreKeyword(commas=True, scorable=False),
         group=PreKeyword(commas=True, scorable=False),
+        # The entities a document names itself, without the ancestors ``place`` / ``group``
+        # roll up to: a query word naming حلب matches reports naming حلب (or an alias),
+        # not those naming only عفرين; the ``place:`` filter keeps the hierarchy.
+        place_named=PreKeyword(commas=True, scorable=False),
+        group_named=PreKeyword(commas=True, scorable=False),
     )
 
 
 def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mention]]:
-    """Postings for the six text fields and the place/group keywords, plus mentions.
+    """Postings for the six text fields and the place/group keywords (rolled up to
+    ancestors, and as named), plus mentions.
 
     Pure and picklable: runs in worker processes.
 
@@ -107,6 +114,10 @@ def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mentio
         out["place"] = Analyzed(s["place"].index(",".join(places)))
     if groups:
         out["group"] = Analyzed(s["group"].index(",".join(groups)))
+    for kind in ("place", "group"):
+        named = sorted({m.entity_id for m in mentions if m.kind == kind})
+        if named:
+            out[f"{kind}_named"] = Analyzed(s[f"{kind}_named"].index(",".join(named)))
     return out, mentions
 
 

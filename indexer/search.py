@@ -24,17 +24,18 @@ from whoosh.searching import Searcher
 
 from analyzers import gazetteer
 from analyzers.normalize import normalize, strip_marks
-from analyzers.roots import root
+from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
+from analyzers.variants import stem_variants
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, is_query_stop, parse
-from indexer.ranking import BM25, WordQuery, corpus, evaluate, top
+from indexer.ranking import BM25, CliticPhrase, WordQuery, corpus, evaluate, evaluate_levels, top
 from indexer.store import Snapshot, open_current
 
 __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "search"]
 
-FORMS = {"exact": normalize, "stem": light_stem, "root": root}
+FORMS = {"exact": normalize, "stem": light_stem, "root": lexicon_root}
 SORTS = ("relevance", "date")
 
 
@@ -86,53 +87,149 @@ class SearchOptions:
     date_to: str | None = None
     with_successors: bool = False
     sort: str = "relevance"
+    level: str = "stem"  # "stem": exact and light-stem matches (the default); "root": broadened
 
 
 # --- compiling -----------------------------------------------------------------------
 
 
-def word_query(word: Word, sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
+# Levels that define what a word matches by default; the root only ranks (see ranking.py).
+DEFAULT_LEVELS = frozenset({"exact", "stem"})
+MATCH_LEVELS = ("stem", "root")  # the ``level`` parameter: the default, or broadened to the root
+# Compound names whose parts are also written joined (عبد الرحمن / عبدالرحمن, أبو بكر /
+# أبوبكر, نور الدين / نورالدين, حزب الله / حزبالله): a first part that heads such names, or a
+# second part that ends them. A rule of Arabic naming, not a list of names.
+_COMPOUND_HEADS = frozenset(normalize(w) for w in "عبد أبو أبي ابن بن".split())
+_COMPOUND_TAILS = frozenset(normalize(w) for w in "الله الدين".split())
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ل", "ك")
+
+
+def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False) -> Q.Query | None:
     """One word at the levels it allows, in title and body.
 
+    A plain word matches at its exact form and its light stem (with its broken plural or
+    singular and nisba spellings, ``analyzers.variants``); its root only adds to the score,
+    unless ``broad`` (the query's ``level=root``) or the word asks for it (``root:``).
+    A joined compound name (``عبدالرحمن``) also matches written apart.
+
     >>> print(word_query(Word("قوات", "exact")))
-    (title_exact:قوات OR body_exact:قوات^0.5)
+    ((title_exact:قوات OR body_exact:قوات^0.5) ANDMAYBE <_NullQuery>)
     """
     allowed = {"all": LEVELS, "exact": ("exact",), "root": ("root",)}[word.level]
-    parts = []
+    strict = set(allowed) if broad or word.level != "all" else set(DEFAULT_LEVELS)
+    terms = []
     spec = []
     for fname, fweight in (("title", sc.title), ("body", sc.body)):
         for level in allowed:
             if level not in sc.levels:
                 continue
             form = FORMS[level](word.text)
-            if form:
-                parts.append(Q.Term(f"{fname}_{level}", form, boost=fweight * sc.weight(level)))
-                spec.append((f"{fname}_{level}", form, level, fweight, sc.weight(level)))
-    if not parts:
+            if not form:
+                continue
+            forms = [form, *stem_variants(word.text)] if level == "stem" else [form]
+            for f in forms:
+                terms.append(Q.Term(f"{fname}_{level}", f, boost=fweight * sc.weight(level)))
+                spec.append((f"{fname}_{level}", f, level, fweight, sc.weight(level)))
+    if not terms:
         return None
-    return WordQuery(parts, spec)
+    present = {sp[2] for sp in spec}
+    q: Q.Query = WordQuery(terms, spec, (strict & present) or present)
+    split = compound_parts(word.text) if word.level != "root" else None
+    if split:
+        apart = phrase_query(list(split), sc.phrase, sc)
+        if apart is not None:
+            q = Q.Or([q, apart])
+    return q
+
+
+def compound_parts(word: str) -> tuple[str, str] | None:
+    """A compound name written joined, split into its two parts (normalized), or ``None``.
+
+    >>> compound_parts("عبدالرحمن"), compound_parts("حزبالله"), compound_parts("عبدان")
+    (('عبد', 'الرحمن'), ('حزب', 'الله'), None)
+    """
+    n = normalize(word)
+    for head in _COMPOUND_HEADS:
+        rest = n[len(head) :]
+        if n.startswith(head) and len(rest) >= 3 and (rest.startswith("ال") or head != "عبد"):
+            if head in ("ابن", "بن", "ابي") and not rest.startswith("ال"):
+                continue  # ابنه, بنت, ابيض are words, not ابن + a name
+            return head, rest
+    for tail in _COMPOUND_TAILS:
+        if n.endswith(tail) and len(n) - len(tail) >= 3:
+            return n[: -len(tail)], tail
+    return None
+
+
+def _is_compound(first: str, second: str) -> bool:
+    return normalize(first) in _COMPOUND_HEADS or normalize(second) in _COMPOUND_TAILS
+
+
+def _clitic_forms(word: str) -> list[str]:
+    """A phrase's first word with each conjunction / preposition it may carry:
+    ``قوات`` → ``وقوات``, ``لقوات``, ``فبقوات``…; ``النظام`` → ``للنظام`` (ل + ال)."""
+    out = []
+    for conj in _CONJ:
+        for prep in _PREP:
+            if prep == "ل" and word.startswith("ال"):
+                out.append(conj + "ل" + word[1:])
+            else:
+                out.append(conj + prep + word)
+    return out
 
 
 def phrase_query(words: list[str], weight: float, sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
-    """Consecutive normalized words in title or body (the exact fields keep stopwords)."""
+    """Consecutive normalized words in title or body (the exact fields keep stopwords).
+
+    The first word may carry a clitic (``"قوات النظام"`` finds ``لقوات النظام``), and the
+    parts of a compound name may be written joined (``"عبد الرحمن"`` finds ``عبدالرحمن``).
+    """
     norms = [normalize(w) for w in words]
     norms = [n for n in norms if n]
     if not norms:
         return None
-    parts = []
+    spellings = [norms]
+    for i in range(len(norms) - 1):
+        if _is_compound(norms[i], norms[i + 1]):
+            spellings.append([*norms[:i], norms[i] + norms[i + 1], *norms[i + 2 :]])
+    parts: list[Q.Query] = []
     for fname, fweight in (("title", sc.title), ("body", sc.body)):
         f = f"{fname}_exact"
         b = fweight * weight
-        parts.append(Q.Term(f, norms[0], boost=b) if len(norms) == 1 else Q.Phrase(f, norms, boost=b))
+        if len(norms) == 1:
+            parts.append(Q.Term(f, norms[0], boost=b))
+            continue
+        forms: list[Q.Query] = []
+        for spelled in spellings:
+            for first in _clitic_forms(spelled[0]):
+                rest = [first, *spelled[1:]]
+                forms.append(Q.Term(f, first, boost=b) if len(rest) == 1 else Q.Phrase(f, rest, boost=b))
+        parts.append(CliticPhrase(forms))
     return Q.Or(parts)
 
 
+def named_ids(node: Name) -> tuple[str, ...]:
+    """The entities a name denotes, without the places or units under them that bear
+    other names (``حلب``: the governorate and the city named حلب, not عفرين)."""
+    key = gazetteer.name_key(" ".join(w.text for w in node.words))
+    out = list(node.ids)
+    for i in node.ids:
+        for d in gazetteer.descendants(i):
+            e = gazetteer.get(d)
+            if d not in out and key in {gazetteer.name_key(n) for n in (*e.names_ar, *e.aliases_en)}:
+                out.append(d)
+    return tuple(out)
+
+
 def name_alternatives(node: Name, sc: Scoring = DEFAULT_SCORING) -> list[Q.Query]:
-    """The entity behind a name: its tag in the keyword field and its other names."""
+    """The entity behind a name: documents naming it (by any of its names; the tagger's
+    ``place_named`` / ``group_named`` field), and optionally its other names as phrases."""
     if not sc.entities:
         return []
+    field = f"{node.kind}_named"
     out: list[Q.Query] = [
-        Q.ConstantScoreQuery(Q.Or([Q.Term(node.kind, i) for i in node.ids]), score=sc.entity)
+        Q.ConstantScoreQuery(Q.Or([Q.Term(field, i) for i in named_ids(node)]), score=sc.entity)
     ]
     if sc.alias <= 0:
         return out
@@ -149,24 +246,28 @@ def name_alternatives(node: Name, sc: Scoring = DEFAULT_SCORING) -> list[Q.Query
     return out
 
 
-def compile_query(node, op: str = "and", sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
-    """The Whoosh query for a parsed tree (``None`` when nothing is searchable)."""
+def compile_query(
+    node, op: str = "and", sc: Scoring = DEFAULT_SCORING, broad: bool = False
+) -> Q.Query | None:
+    """The Whoosh query for a parsed tree (``None`` when nothing is searchable).
+
+    ``broad``: plain words also match at the root level (the query's ``level=root``).
+    """
     if node is None:
         return None
     if isinstance(node, Word):
-        return word_query(node, sc)
+        return word_query(node, sc, broad)
     if isinstance(node, Phrase):
         strict = phrase_query(list(node.words), sc.phrase, sc)
         if op != "or" or len(node.words) < 2 or strict is None:
             return strict
         # Ranked by any word: the phrase ranks first, its words still count.
-        loose = [word_query(Word(w), sc) for w in node.words if not is_query_stop(w)]
+        loose = [word_query(Word(w), sc, broad) for w in node.words if not is_query_stop(w)]
         return Q.Or([strict, *(q for q in loose if q is not None)])
     if isinstance(node, Name):
-        words = [q for q in (word_query(w, sc) for w in node.words) if q is not None]
-        inner = words[0] if len(words) == 1 else (Q.And(words) if op == "and" else Q.Or(words))
-        return Q.Or([inner, *name_alternatives(node, sc)]) if words else None
-    kids = [q for q in (compile_query(c, op, sc) for c in node.children) if q is not None]
+        return name_query(node, op, sc, broad)
+    children = _compounds(node.children) if node.op == "and" else node.children
+    kids = [q for q in (compile_query(c, op, sc, broad) for c in children) if q is not None]
     # Exclusions stay strict whatever the op: -"a b" excludes the phrase, not its words.
     excl = [q for q in (compile_query(c, "and", sc) for c in node.excluded) if q is not None]
     if node.children and not kids:
@@ -178,6 +279,44 @@ def compile_query(node, op: str = "and", sc: Scoring = DEFAULT_SCORING) -> Q.Que
     else:
         pos = Q.And(kids) if node.op == "and" else Q.Or(kids)
     return Q.AndNot(pos, Q.Or(excl)) if excl else pos
+
+
+def name_query(node: Name, op: str, sc: Scoring, broad: bool = False) -> Q.Query | None:
+    """A known name matches as itself: one word at its exact and stem levels, several as a
+    phrase, or the entity (a document naming it, by any of its names). Its separate words
+    only rank (``دير الزور`` does not match دور "role" and زور "visit" apart)."""
+    if len(node.words) == 1:
+        word = word_query(node.words[0], sc, broad)
+        alts = name_alternatives(node, sc)
+        return Q.Or([word, *alts]) if word is not None else None
+    core = phrase_query([w.text for w in node.words], sc.phrase, sc)
+    if core is None:
+        return None
+    core = Q.Or([core, *name_alternatives(node, sc)])
+    words = [q for q in (word_query(w, sc) for w in node.words) if q is not None]
+    return Q.AndMaybe(core, Q.Or(words)) if words else core
+
+
+def _compounds(children: tuple) -> list:
+    """Two plain words that make a compound name (``عبد الرحمن``) become one phrase, so the
+    joined spelling (``عبدالرحمن``) meets them."""
+    out: list = []
+    i = 0
+    while i < len(children):
+        a = children[i]
+        b = children[i + 1] if i + 1 < len(children) else None
+        if (
+            isinstance(a, Word)
+            and isinstance(b, Word)
+            and a.level == b.level == "all"
+            and _is_compound(a.text, b.text)
+        ):
+            out.append(Phrase((a.text, b.text)))
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def _day(value: str | None, end: bool) -> datetime | None:
@@ -412,6 +551,7 @@ class Plan:
     filter: Q.Query | None
     terms: Terms
     entity_ids: frozenset[str] = field(default_factory=frozenset)
+    broad: bool = False  # level=root
 
 
 def plan(
@@ -420,16 +560,17 @@ def plan(
     """Parse and compile; raises :class:`QueryError` for what cannot be read."""
     if opts.sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {opts.sort!r}")
+    if opts.level not in MATCH_LEVELS:
+        raise QueryError(f"level must be one of {', '.join(MATCH_LEVELS)}, not {opts.level!r}")
+    broad = opts.level == "root"
     parsed = parse(query, op)
     filters = merge_filters(parsed.filters, opts)
-    compiled = compile_query(parsed.node, op, sc)
+    compiled = compile_query(parsed.node, op, sc, broad)
     ids: set[str] = set()
 
     def names(node) -> None:
         if isinstance(node, Name):
-            for i in node.ids:
-                ids.add(i)
-                ids.update(gazetteer.descendants(i))
+            ids.update(named_ids(node))
         elif isinstance(node, Bool):
             for c in node.children:
                 names(c)
@@ -446,8 +587,9 @@ def plan(
         compiled,
         filters,
         filter_query(filters, opts.with_successors),
-        terms_of(parsed),
+        terms_of(parsed, broad),
         frozenset(ids),
+        broad,
     )
 
 
@@ -471,6 +613,7 @@ def search(
     date_to: str | None = None,
     with_successors: bool = False,
     sort: str = "relevance",
+    level: str = "stem",
     snippets: bool = True,
     facets: bool = True,
     scoring_: Scoring = DEFAULT_SCORING,
@@ -478,7 +621,10 @@ def search(
     """Search an index directory (or an open :class:`Snapshot`, to reuse its searcher).
 
     ``place`` / ``group`` take ids or names (several: any of them), ``date_from`` /
-    ``date_to`` ``YYYY[-MM[-DD]]``, ``sort`` ``relevance`` or ``date`` (newest first).
+    ``date_to`` ``YYYY[-MM[-DD]]``, ``sort`` ``relevance`` or ``date`` (newest first),
+    ``level`` ``stem`` (words match at their exact and light-stem forms, names as names)
+    or ``root`` (words also match at their root). ``broaden`` says how many more
+    documents the root level would add (``{"level": "root", "more": N}``, or ``None``).
     Returns ``{"query", "total", "hits": [{"id", "title", "date", "source", "url",
     "score", "snippet", "matched"}], "facets": {"place", "group", "date"}, "explain",
     "suggestion"}``. Raises :class:`QueryError` (a ``ValueError``) for what cannot be read.
@@ -491,6 +637,7 @@ def search(
         date_to=date_to or None,
         with_successors=with_successors,
         sort=sort or "relevance",
+        level=level or "stem",
     )
     if isinstance(index, Snapshot):
         return _search(index, query, op, limit, offset, opts, snippets, facets, scoring_)
@@ -517,12 +664,16 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "facets": {"place": [], "group": [], "date": []} if want_facets else {},
         "explain": explain(p.parsed, op, p.filters, opts),
         "suggestion": None,
+        "broaden": None,
     }
+    out["explain"]["level"] = opts.level
     searcher = snap.searcher()
     if p.query is None:
         return out
-    mask, score = _matched(searcher, p, sc.bm25())
+    mask, score, more = _matched_levels(searcher, p, sc.bm25())
     out["total"] = int(np.count_nonzero(mask))
+    if more:
+        out["broaden"] = {"level": "root", "more": more}
     if want_facets and out["total"]:
         out["facets"] = facet_counts(searcher, mask)
     if out["total"] == 0:
@@ -536,10 +687,21 @@ def _search(  # noqa: PLR0917 - private, called from search() only
 
 def _matched(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
     """The plan's matched mask (its filters applied) and scores."""
-    mask, score = evaluate(p.query, searcher, bm)
-    if p.filter is not None:
-        mask &= evaluate(p.filter, searcher, bm)[0]
+    mask, score, _ = _matched_levels(searcher, p, bm)
     return mask, score
+
+
+def _matched_levels(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, np.ndarray, int]:
+    """The plan's matched mask (its filters applied), scores, and how many more documents
+    the root level would match (0 when the plan is already broad): one evaluation."""
+    default, broad, score = evaluate_levels(p.query, searcher, bm)
+    mask = broad if p.broad else default
+    if p.filter is not None:
+        keep = evaluate(p.filter, searcher, bm)[0]
+        mask &= keep
+        broad &= keep
+    more = 0 if p.broad else int(np.count_nonzero(broad)) - int(np.count_nonzero(mask))
+    return mask, score, more
 
 
 def _hit(snap: Snapshot, p: Plan, doc_id: str, score: float, snippets: bool) -> dict:
@@ -578,6 +740,7 @@ def batch(
     *,
     scoring_: Scoring = DEFAULT_SCORING,
     errors: dict[str, str] | None = None,
+    level: str = "stem",
 ) -> dict[str, list[tuple[str, float]]]:
     """``{qid: [(doc_id, score), ...]}`` in rank order for many queries with one searcher.
 
@@ -590,7 +753,7 @@ def batch(
     for qid, text in queries:
         out[qid] = []
         try:
-            p = plan(text, op, SearchOptions(), scoring_)
+            p = plan(text, op, SearchOptions(level=level), scoring_)
         except QueryError as exc:
             if errors is not None:
                 errors[qid] = str(exc)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analyzers import light_stem, normalize, root
+from analyzers import lexicon_root, light_stem, normalize
 
 SENTENCE = "وانسحبت قوات النظام من الرقّة"
 
@@ -29,7 +29,7 @@ def test_json_rows_have_exactly_the_contract_keys() -> None:
         assert SENTENCE[r["start"] : r["end"]] == r["token"]
         assert r["normalized"] == normalize(r["token"])
         assert r["stem"] == light_stem(r["token"])
-        assert r["root"] == root(r["token"])
+        assert r["root"] == lexicon_root(r["token"])
     assert [r["stopword"] for r in rows] == [False, False, False, True, False]
     assert rows[4]["normalized"] == "الرقه"
     assert rows[0]["root"] == "سحب"

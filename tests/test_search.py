@@ -75,7 +75,7 @@ def ids(ix: Path, q: str, op: str = "and", **kw) -> list[str]:
 
 
 def test_exact_outranks_stem_outranks_root(ix: Path) -> None:
-    r = search(ix, "انسحاب", limit=10)
+    r = search(ix, "انسحاب", limit=10, level="root")
     got = [h["id"] for h in r["hits"] if h["id"].startswith("lvl-")]
     assert got == ["lvl-exact", "lvl-stem", "lvl-root"]
     matched = {h["id"]: h["matched"] for h in r["hits"]}
@@ -86,7 +86,20 @@ def test_exact_outranks_stem_outranks_root(ix: Path) -> None:
 
 def test_normalized_spelling_and_clitics_match(ix: Path) -> None:
     assert "raqqa" in ids(ix, "الرقه")  # finds الرَّقّـــة and وبالرقة
-    assert set(ids(ix, "انسحاب")) >= {"lvl-exact", "lvl-stem", "lvl-root"}
+    assert set(ids(ix, "انسحاب")) >= {"lvl-exact", "lvl-stem"}
+
+
+def test_root_only_match_is_left_out_of_the_default_set_and_offered(ix: Path) -> None:
+    # وانسحبت shares only the root of انسحاب: not in the total, the facets or the hits,
+    # and the page can offer it ("broaden to the root: +1").
+    r = search(ix, "انسحاب", limit=10)
+    assert {h["id"] for h in r["hits"]} == {"lvl-exact", "lvl-stem"} and r["total"] == 2
+    assert sum(c["count"] for c in r["facets"]["date"]) == 2
+    assert r["broaden"] == {"level": "root", "more": 1}
+    wide = search(ix, "انسحاب", limit=10, level="root")
+    assert wide["total"] == 3 and wide["broaden"] is None
+    with pytest.raises(QueryError):
+        search(ix, "انسحاب", level="lemma")
 
 
 def test_exact_operator_and_root_operator(ix: Path) -> None:
@@ -159,7 +172,7 @@ def test_source_and_date_filters_and_date_sort(ix: Path) -> None:
     assert ids(ix, "إدلب date:2017") == ["hts"]
     assert ids(ix, "إدلب", date_from="2015-03", date_to="2015-03-01") == ["nusra"]
     assert ids(ix, "انسحاب from:2017-05-03 to:2017-05-03") == ["lvl-stem"]
-    newest = ids(ix, "انسحاب", sort="date")
+    newest = ids(ix, "انسحاب", sort="date", level="root")
     assert newest == ["lvl-root", "lvl-stem", "lvl-exact"]
 
 

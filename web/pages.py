@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
 from analyzers.normalize import normalize
-from analyzers.roots import root
+from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
 from indexer.search import query_words
@@ -311,7 +311,7 @@ def _hit_sets(words: list[str]) -> tuple[set[str], set[str], set[str]]:
     return (
         {normalize(w) for w in words},
         {light_stem(w) for w in words} - {""},
-        {root(w) for w in words} - {""},
+        {lexicon_root(w) for w in words} - {""},
     )
 
 
@@ -326,7 +326,7 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
         (tok.start, tok.end)
         for tok in tokenize(text)
         if words
-        and (normalize(tok.text) in exact or light_stem(tok.text) in stems or root(tok.text) in roots)
+        and (normalize(tok.text) in exact or light_stem(tok.text) in stems or lexicon_root(tok.text) in roots)
     ]
     out: list[str] = []
     pos = 0
