@@ -63,6 +63,25 @@ def known_roots() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def own_entries() -> dict[str, frozenset[str]]:
+    """Normalized word → the roots of its entries *as a word of its own* (a noun that is
+    not listed as another's plural, or a verb). A broken plural listed only as a plural
+    has none.
+
+    >>> sorted(own_entries()["اسود"]), "جيوش" in own_entries()
+    (['سود'], False)
+    """
+    out: dict[str, set[str]] = {}
+    with _database() as db:
+        rows = [*db.execute("SELECT unvocalized, root, single FROM nouns")]
+        rows += [(w, r, "") for w, r in db.execute("SELECT unvocalized, root FROM verbs")]
+    for word, root, single in rows:
+        if word and not (single or "").strip():
+            out.setdefault(normalize(word), set()).add(fold_root(root or ""))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
 def broken_plurals() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """``(singular → broken plurals, broken plural → singulars)``, normalized, from Arramooz.
 

@@ -11,24 +11,43 @@ time to the word's stem; nothing is added to the index. Gazetteer names get no v
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
-from analyzers.lexicon import broken_plurals
+from analyzers.lexicon import broken_plurals, own_entries, word_roots
 from analyzers.normalize import normalize
 from analyzers.stem import bare_word, is_arabic_word, is_name, light_stem
 
 _MIN_NISBA_STEM = 5  # سماء, دواء: too short to vary safely
 
 
-def plural_forms(word: str) -> frozenset[str]:
-    """The broken plurals of a singular and the singulars of a broken plural (normalized).
+def plural_forms(word: str) -> dict[str, str]:
+    """The broken plurals of a singular and the singulars of a broken plural (normalized),
+    each with the plural that needs evidence from the index, or ``""``: a plural that is
+    also a word of its own with the same root (مقاتل "fighter" beside مقاتل, the plural of
+    مقتل "killing") is a variant only where the index does not use it as that word.
+    A plural that is also a word of another root is left out (أسود "black", plural of أسد).
 
-    >>> sorted(plural_forms("والجيش")), sorted(plural_forms("المعارك")), sorted(plural_forms("غارة"))
-    (['جيوش'], ['معركه'], [])
+    >>> plural_forms("والجيش"), plural_forms("المعارك"), plural_forms("غارة")
+    ({'جيوش': ''}, {'معركه': 'معارك'}, {})
+    >>> plural_forms("مقتل"), plural_forms("الأسد")
+    ({'مقاتل': 'مقاتل'}, {})
     """
     bare = bare_word(word)
     plurals, singulars = broken_plurals()
-    return plurals.get(bare, frozenset()) | singulars.get(bare, frozenset())
+    entries, roots = own_entries(), word_roots()
+    out: dict[str, str] = {}
+    for plural in plurals.get(bare, ()):
+        own = entries.get(plural, frozenset())
+        if own - roots.get(bare, frozenset()):
+            continue
+        out[plural] = plural if own else ""
+    own = entries.get(bare, frozenset())
+    for singular in singulars.get(bare, ()):
+        if own - roots.get(singular, frozenset()):
+            continue
+        out[singular] = bare if own else ""
+    return out
 
 
 def nisba_stems(stem: str) -> frozenset[str]:
@@ -54,25 +73,42 @@ def nisba_stems(stem: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=50_000)
-def stem_variants(word: str) -> tuple[str, ...]:
-    """Extra stem-level forms for a query word (its own stem not included), sorted.
-
-    >>> stem_variants("جيش"), stem_variants("المعارك")
-    (('جيوش',), ('معرك',))
-    >>> stem_variants("كيماوي")
-    ('كيماء', 'كيمياء', 'كيمياو')
-    >>> stem_variants("حلب"), stem_variants("ترمب")
-    ((), ())
-    """
+def candidate_stems(word: str) -> tuple[tuple[str, str], ...]:
+    """Extra stem-level forms for a query word: ``(stem, form)`` pairs, where ``form`` is
+    the lexicon form that needs evidence (see ``plural_forms``) or ``""``."""
     n = normalize(word)
     own = light_stem(word)
     if not is_arabic_word(n) or not own or _is_name(own):
         return ()
-    out = {light_stem(f) for f in plural_forms(word)}
-    out |= nisba_stems(own)
-    out.discard(own)
-    out.discard("")
-    return tuple(sorted(out))
+    out: dict[str, str] = {}
+    for form, check in sorted(plural_forms(word).items()):
+        stem = light_stem(form)
+        if stem and stem != own:
+            out[stem] = check
+    for stem in sorted(nisba_stems(own)):
+        out.setdefault(stem, "")
+    return tuple(sorted(out.items()))
+
+
+def stem_variants(word: str, plural_in_use: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+    """Extra stem-level forms for a query word (its own stem not included), sorted.
+
+    A broken plural that is also a word of its own (مقاتل) is a variant only if
+    ``plural_in_use`` says the index does not use it as a word of its own (the caller
+    looks for its sound plural, مقاتلين); without that check it is left out.
+
+    >>> stem_variants("جيش"), stem_variants("المعارك", lambda form: False)
+    (('جيوش',), ('معرك',))
+    >>> stem_variants("كيماوي")
+    ('كيماء', 'كيمياء', 'كيمياو')
+    >>> stem_variants("حلب"), stem_variants("ترمب"), stem_variants("مقتل")
+    ((), (), ())
+    """
+    return tuple(
+        stem
+        for stem, form in candidate_stems(word)
+        if not form or (plural_in_use is not None and not plural_in_use(form))
+    )
 
 
 def _is_name(stem: str) -> bool:

@@ -4,7 +4,9 @@ Every system runs the collection's queries as ``kashaf batch --op or`` does (in 
 through ``indexer.search.batch``, top 100) and is scored with MRR@10, nDCG@10 and
 Recall@100 (benchmarks/ir_eval.py). Systems, side by side in one run:
 
-* ``kashaf``: the default (three levels, titles above bodies, entities);
+* ``kashaf``: the default (three levels, titles above bodies, entities; a word matches at
+  its exact and stem levels, its root only ranks);
+* ``kashaf_root``: the same with ``level=root`` (a word also matches at its root);
 * ``exact`` / ``stem`` / ``root``: one level only (entities off);
 * ``whoosh``: stock Whoosh ``StandardAnalyzer``, one TEXT field (title + text), BM25F, OR query.
 
@@ -35,7 +37,7 @@ LUCENE = {
     "xquad_ar": (0.906, 0.912, 0.977),
     "ant_title": (0.667, 0.716, 0.967),
 }
-SYSTEMS = ("kashaf", "exact", "stem", "root", "whoosh")
+SYSTEMS = ("kashaf", "kashaf_root", "exact", "stem", "root", "whoosh")
 
 
 def kashaf_index(name: str, cache: Path) -> Path:
@@ -94,9 +96,9 @@ def level_scoring(level: str, base: Scoring) -> Scoring:
     return replace(base, levels=(level,), entities=False)
 
 
-def kashaf_run(ix: Path, queries: dict[str, str], sc: Scoring) -> dict[str, list[str]]:
+def kashaf_run(ix: Path, queries: dict[str, str], sc: Scoring, level: str = "stem") -> dict[str, list[str]]:
     with open_current(ix) as snap:
-        res = batch(snap, list(queries.items()), op="or", limit=100, scoring_=sc)
+        res = batch(snap, list(queries.items()), op="or", limit=100, scoring_=sc, level=level)
     return {qid: [d for d, _ in hits] for qid, hits in res.items()}
 
 
@@ -142,7 +144,10 @@ def main(argv: list[str] | None = None) -> None:
                 run = whoosh_run(whoosh_index(name, args.cache), coll.queries)
             else:
                 ix = kashaf_index(name, args.cache)
-                run = kashaf_run(ix, coll.queries, sc if system == "kashaf" else level_scoring(system, sc))
+                if system.startswith("kashaf"):
+                    run = kashaf_run(ix, coll.queries, sc, "root" if system == "kashaf_root" else "stem")
+                else:
+                    run = kashaf_run(ix, coll.queries, level_scoring(system, sc))
             m = evaluate(run, coll.qrels)
             print(
                 f"{name:<10} {system:<8} {m['MRR@10']:>7.3f} {m['nDCG@10']:>8.3f} {m['R@100']:>7.3f}  "

@@ -210,11 +210,19 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["stem", "root"]),
+    default="stem",
+    show_default=True,
+    help="stem: words match their exact form and light stem; root: their root too (broader).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
 def search(
     *, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool, **filters
 ) -> None:
-    """Search for QUERY: each word matches its exact form, light stem or root.
+    """Search for QUERY: each word matches its exact form or light stem (--level root: or its
+    root); a known place or group name matches as the name.
 
     Operators: =word (exact form only), root:word / جذر:word, "a phrase", AND, OR,
     NOT / -word, ( ); filters in the query: place: group: source: date:A..B from: to:
@@ -236,6 +244,8 @@ def search(
     click.echo(f"{result['total']} hit(s) for {query!r} (--op {op}), read as: {ex['read_as'] or '-'}")
     for note in ex["notes"]:
         click.echo(f"note: {note}")
+    if result.get("broaden"):
+        click.echo(f"--level root would add {result['broaden']['more']} more (words matched at their root)")
     if result.get("suggestion"):
         click.echo(f"did you mean: {result['suggestion']}")
     for rank, hit in enumerate(result["hits"], offset + 1):

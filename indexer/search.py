@@ -105,11 +105,12 @@ _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ل", "ك")
 
 
-def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False) -> Q.Query | None:
+def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False, reader=None) -> Q.Query | None:
     """One word at the levels it allows, in title and body.
 
     A plain word matches at its exact form and its light stem (with its broken plural or
-    singular and nisba spellings, ``analyzers.variants``); its root only adds to the score,
+    singular and nisba spellings, ``analyzers.variants``; an ambiguous plural only when the
+    index ``reader`` shows it is not used as a word of its own); its root only adds to the score,
     unless ``broad`` (the query's ``level=root``) or the word asks for it (``root:``).
     A joined compound name (``عبدالرحمن``) also matches written apart.
 
@@ -127,7 +128,7 @@ def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False) -
             form = FORMS[level](word.text)
             if not form:
                 continue
-            forms = [form, *stem_variants(word.text)] if level == "stem" else [form]
+            forms = [form, *_variants(word.text, reader)] if level == "stem" else [form]
             for f in forms:
                 terms.append(Q.Term(f"{fname}_{level}", f, boost=fweight * sc.weight(level)))
                 spec.append((f"{fname}_{level}", f, level, fweight, sc.weight(level)))
@@ -141,6 +142,26 @@ def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False) -
         if apart is not None:
             q = Q.Or([q, apart])
     return q
+
+
+def _variants(word: str, reader) -> tuple[str, ...]:
+    if reader is None:
+        return stem_variants(word)
+    return stem_variants(word, lambda form: used_as_word(reader, form))
+
+
+def used_as_word(reader, form: str) -> bool:
+    """Whether the index uses a broken plural as a word of its own: its sound plural
+    (مقاتلين, المقاتلون: "fighters") makes up 5 % or more of its stem's documents."""
+    stem = light_stem(form)
+    base = sum(reader.doc_frequency(f"{f}_stem", stem) for f in ("title", "body"))
+    own = sum(
+        reader.doc_frequency(f"{f}_exact", art + form + end)
+        for f in ("title", "body")
+        for art in ("", "ال")
+        for end in ("ين", "ون")
+    )
+    return own * 20 >= base > 0
 
 
 def compound_parts(word: str) -> tuple[str, str] | None:
@@ -247,29 +268,30 @@ def name_alternatives(node: Name, sc: Scoring = DEFAULT_SCORING) -> list[Q.Query
 
 
 def compile_query(
-    node, op: str = "and", sc: Scoring = DEFAULT_SCORING, broad: bool = False
+    node, op: str = "and", sc: Scoring = DEFAULT_SCORING, broad: bool = False, reader=None
 ) -> Q.Query | None:
     """The Whoosh query for a parsed tree (``None`` when nothing is searchable).
 
-    ``broad``: plain words also match at the root level (the query's ``level=root``).
+    ``broad``: plain words also match at the root level (the query's ``level=root``);
+    ``reader``: the index, to check ambiguous broken plurals (see ``word_query``).
     """
     if node is None:
         return None
     if isinstance(node, Word):
-        return word_query(node, sc, broad)
+        return word_query(node, sc, broad, reader)
     if isinstance(node, Phrase):
         strict = phrase_query(list(node.words), sc.phrase, sc)
         if op != "or" or len(node.words) < 2 or strict is None:
             return strict
         # Ranked by any word: the phrase ranks first, its words still count.
-        loose = [word_query(Word(w), sc, broad) for w in node.words if not is_query_stop(w)]
+        loose = [word_query(Word(w), sc, broad, reader) for w in node.words if not is_query_stop(w)]
         return Q.Or([strict, *(q for q in loose if q is not None)])
     if isinstance(node, Name):
-        return name_query(node, op, sc, broad)
+        return name_query(node, op, sc, broad, reader)
     children = _compounds(node.children) if node.op == "and" else node.children
-    kids = [q for q in (compile_query(c, op, sc, broad) for c in children) if q is not None]
+    kids = [q for q in (compile_query(c, op, sc, broad, reader) for c in children) if q is not None]
     # Exclusions stay strict whatever the op: -"a b" excludes the phrase, not its words.
-    excl = [q for q in (compile_query(c, "and", sc) for c in node.excluded) if q is not None]
+    excl = [q for q in (compile_query(c, "and", sc, reader=reader) for c in node.excluded) if q is not None]
     if node.children and not kids:
         return None
     if not kids:
@@ -281,19 +303,19 @@ def compile_query(
     return Q.AndNot(pos, Q.Or(excl)) if excl else pos
 
 
-def name_query(node: Name, op: str, sc: Scoring, broad: bool = False) -> Q.Query | None:
+def name_query(node: Name, op: str, sc: Scoring, broad: bool = False, reader=None) -> Q.Query | None:
     """A known name matches as itself: one word at its exact and stem levels, several as a
     phrase, or the entity (a document naming it, by any of its names). Its separate words
     only rank (``دير الزور`` does not match دور "role" and زور "visit" apart)."""
     if len(node.words) == 1:
-        word = word_query(node.words[0], sc, broad)
+        word = word_query(node.words[0], sc, broad, reader)
         alts = name_alternatives(node, sc)
         return Q.Or([word, *alts]) if word is not None else None
     core = phrase_query([w.text for w in node.words], sc.phrase, sc)
     if core is None:
         return None
     core = Q.Or([core, *name_alternatives(node, sc)])
-    words = [q for q in (word_query(w, sc) for w in node.words) if q is not None]
+    words = [q for q in (word_query(w, sc, reader=reader) for w in node.words) if q is not None]
     return Q.AndMaybe(core, Q.Or(words)) if words else core
 
 
@@ -555,9 +577,14 @@ class Plan:
 
 
 def plan(
-    query: str, op: str = "and", opts: SearchOptions = SearchOptions(), sc: Scoring = DEFAULT_SCORING
+    query: str,
+    op: str = "and",
+    opts: SearchOptions = SearchOptions(),
+    sc: Scoring = DEFAULT_SCORING,
+    reader=None,
 ) -> Plan:
-    """Parse and compile; raises :class:`QueryError` for what cannot be read."""
+    """Parse and compile (against the index ``reader`` when given, see ``word_query``);
+    raises :class:`QueryError` for what cannot be read."""
     if opts.sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {opts.sort!r}")
     if opts.level not in MATCH_LEVELS:
@@ -565,7 +592,7 @@ def plan(
     broad = opts.level == "root"
     parsed = parse(query, op)
     filters = merge_filters(parsed.filters, opts)
-    compiled = compile_query(parsed.node, op, sc, broad)
+    compiled = compile_query(parsed.node, op, sc, broad, reader)
     ids: set[str] = set()
 
     def names(node) -> None:
@@ -656,7 +683,8 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     want_facets: bool,
     sc: Scoring,
 ) -> dict:
-    p = plan(query, op, opts, sc)
+    searcher = snap.searcher()
+    p = plan(query, op, opts, sc, searcher.reader())
     out: dict = {
         "query": query,
         "total": 0,
@@ -664,10 +692,9 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "facets": {"place": [], "group": [], "date": []} if want_facets else {},
         "explain": explain(p.parsed, op, p.filters, opts),
         "suggestion": None,
+        "level": opts.level,
         "broaden": None,
     }
-    out["explain"]["level"] = opts.level
-    searcher = snap.searcher()
     if p.query is None:
         return out
     mask, score, more = _matched_levels(searcher, p, sc.bm25())
@@ -753,7 +780,7 @@ def batch(
     for qid, text in queries:
         out[qid] = []
         try:
-            p = plan(text, op, SearchOptions(level=level), scoring_)
+            p = plan(text, op, SearchOptions(level=level), scoring_, searcher.reader())
         except QueryError as exc:
             if errors is not None:
                 errors[qid] = str(exc)

@@ -117,8 +117,14 @@ def test_welcome_page(client):
 
 def test_search_results_marks_links_and_count(client):
     page = html(client, f"/search?q={QUERY}")
-    assert '<span class="total-count">5</span>' in page
-    assert "<mark>انسحبت</mark>" in page and "<mark>المنسحبين</mark>" in page
+    # وانسحب and المنسحبين share only the root of انسحاب: out of the default set, offered.
+    assert '<span class="total-count">3</span>' in page
+    assert "<mark>المنسحبين</mark>" not in page
+    assert re.search(r'<p class="broaden"><a href="/search\?q=[^"]+&amp;level=root">[^<]*: 2\)</a>', page)
+    wide = html(client, f"/search?q={QUERY}&level=root")
+    assert '<span class="total-count">5</span>' in wide and 'class="broaden"' in wide
+    assert "<mark>انسحبت</mark>" in wide and "<mark>المنسحبين</mark>" in wide
+    assert '<option value="root" selected>' in wide
     assert 'href="/documents/r1?q=%D8%A7%D9%86%D8%B3%D8%AD%D8%A7%D8%A8"' in page
     assert 'href="/documents/dir/with%20space?q=' in page
     assert '<time datetime="2014-08-24' in page
@@ -239,7 +245,7 @@ def test_json_twins_equal_the_api(client):
 
 
 def test_csv_export_has_every_row_quoted_with_bom(client, monkeypatch):
-    monkeypatch.setattr(P, "CSV_BATCH", 2)  # several batches over the 4 matches
+    monkeypatch.setattr(P, "CSV_BATCH", 2)  # several batches over the 3 matches
     r = client.get(f"/search.csv?q={QUERY}&limit=1")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
@@ -249,9 +255,12 @@ def test_csv_export_has_every_row_quoted_with_bom(client, monkeypatch):
     assert rows[0] == ["id", "title", "date", "source", "url", "score"]
     body = {row[0]: row for row in rows[1:]}
     api_ids = [h["id"] for h in client.get(f"/api/search?q={QUERY}&limit=100").get_json()["hits"]]
-    assert [row[0] for row in rows[1:]] == api_ids and len(api_ids) == 5  # every row, in rank order
+    assert [row[0] for row in rows[1:]] == api_ids and len(api_ids) == 3  # every row, in rank order
     assert body["xss"][1] == XSS_TITLE
     assert float(body["r1"][5]) > 0
+    # The export follows the match level, like the total.
+    wide = client.get(f"/search.csv?q={QUERY}&level=root").get_data().decode("utf-8-sig")
+    assert len(list(csv.reader(io.StringIO(wide)))) == 1 + 5
 
 
 def test_csv_quotes_commas_and_neutralises_formulas(client):

@@ -15,8 +15,8 @@ from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
 from indexer.query import MAX_QUERY_CHARS, QueryError
+from indexer.search import MATCH_LEVELS, search
 from indexer.search import batch as run_batch
-from indexer.search import search
 from indexer.store import Snapshot
 from web import error_response, index_state
 from web.state import IndexNotFound
@@ -24,7 +24,20 @@ from web.state import IndexNotFound
 bp = Blueprint("api", __name__)
 
 SEARCH_PARAMS = frozenset(
-    {"q", "op", "place", "group", "with_successors", "source", "from", "to", "sort", "limit", "offset"}
+    {
+        "q",
+        "op",
+        "level",
+        "place",
+        "group",
+        "with_successors",
+        "source",
+        "from",
+        "to",
+        "sort",
+        "limit",
+        "offset",
+    }
 )
 REPEATABLE = frozenset({"place", "group", "source"})
 MAX_LIMIT = 100
@@ -71,6 +84,7 @@ class SearchRequest:
     date_from: str | None = None
     date_to: str | None = None
     sort: str = "relevance"
+    level: str = "stem"
     limit: int = 20
     offset: int = 0
     extra: dict = field(default_factory=dict)
@@ -123,6 +137,7 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
         date_from=args.get("from") or None,
         date_to=args.get("to") or None,
         sort=_choice(args, "sort", "relevance", ("relevance", "date")),
+        level=_choice(args, "level", "stem", MATCH_LEVELS),
         limit=_int(args, "limit", 20, 1, MAX_LIMIT),
         offset=_int(args, "offset", 0, 0, MAX_OFFSET),
         extra={k: args.get(k) for k in args if k not in SEARCH_PARAMS},

@@ -157,9 +157,10 @@ SCHEMAS: dict = {
     },
     "SearchResponse": {
         "type": "object",
-        "required": ["query", "total", "hits", "facets", "explain", "suggestion"],
+        "required": ["query", "level", "total", "hits", "facets", "explain", "suggestion", "broaden"],
         "properties": {
             "query": {"type": "string"},
+            "level": {"enum": ["stem", "root"]},
             "total": {"type": "integer", "minimum": 0},
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {"$ref": "#/components/schemas/Facets"},
@@ -167,6 +168,12 @@ SCHEMAS: dict = {
             "suggestion": {
                 "type": ["string", "null"],
                 "description": "a query that finds something, when none did",
+            },
+            "broaden": {
+                "type": ["object", "null"],
+                "description": "with level=stem: how many more documents level=root would match",
+                "required": ["level", "more"],
+                "properties": {"level": {"const": "root"}, "more": {"type": "integer", "minimum": 1}},
             },
         },
     },
@@ -281,6 +288,12 @@ def spec() -> dict:
         _param("source", {"type": "array", "items": {"type": "string"}}, "source name (repeatable)", True),
         _param("from", date, "first day: YYYY, YYYY-MM or YYYY-MM-DD"),
         _param("to", date, "last day: YYYY, YYYY-MM or YYYY-MM-DD (the whole period)"),
+        _param(
+            "level",
+            {"enum": ["stem", "root"], "default": "stem"},
+            "stem: words match at their exact and light-stem forms (names as names); "
+            "root: also at their root (broader, less precise)",
+        ),
         _param("sort", {"enum": ["relevance", "date"], "default": "relevance"}, "date: newest first"),
         _param(
             "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}, "hits per page"

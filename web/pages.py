@@ -58,6 +58,7 @@ def parse_params(args: MultiDict) -> dict:
         "lang": lang_of(args.get("lang")),
         "op": req.op,
         "sort": req.sort,
+        "level": req.level,
         "place": list(dict.fromkeys(req.place)),
         "group": list(dict.fromkeys(req.group)),
         "source": list(dict.fromkeys(req.source)),
@@ -88,6 +89,7 @@ def run_search(snap, p: dict, *, limit: int, offset: int, snippets: bool = True,
         date_from=p["from"] or None,
         date_to=p["to"] or None,
         sort=p["sort"],
+        level=p.get("level", "stem"),
         limit=limit,
         offset=offset,
     )
@@ -106,8 +108,16 @@ def pairs(p: dict) -> list[tuple[str, str]]:
         out.extend((key, v) for v in p[key])
     if p.get("with_successors"):
         out.append(("with_successors", "true"))
-    for key, default in (("from", ""), ("to", ""), ("op", "and"), ("sort", "relevance"), ("offset", 0)):
-        if p[key] != default:
+    defaults = (
+        ("from", ""),
+        ("to", ""),
+        ("op", "and"),
+        ("level", "stem"),
+        ("sort", "relevance"),
+        ("offset", 0),
+    )
+    for key, default in defaults:
+        if p.get(key, default) != default:
             out.append((key, str(p[key])))
     if p["limit"] != DEFAULT_LIMIT:
         out.append(("limit", str(p["limit"])))
@@ -425,6 +435,8 @@ def search_context(p: dict, r: dict) -> dict:
         "toggle": lambda key, value: toggle_url(p, key, value),
         "label": lambda item: entity_label(item["id"], p["lang"], item),
         "suggestion_url": search_url(p, q=r["suggestion"]) if r["suggestion"] else None,
+        "broaden_url": search_url(p, level="root") if r.get("broaden") else None,
+        "precise_url": search_url(p, level="stem"),
         "lang_url": search_url(p, offset=p["offset"], lang="ar" if p["lang"] == "en" else "en"),
         "json_url": search_url({**p, "lang": "ar"}, "pages.search_json", offset=p["offset"]),
         "csv_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_csv"),
