@@ -39,6 +39,7 @@ from whoosh.searching import Searcher
 
 # Decoded postings kept per open index (8 bytes per posting for ids, 4 for frequencies).
 CACHE_POSTINGS = 6_000_000
+POSITION_BITS = 20  # phrase keys: document number << 20 | position (longer documents: tail unmatched)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,41 @@ class Corpus:
                     _, (old, _tf) = self._postings.popitem(last=False)
                     self._cached -= len(old)
         return found
+
+    def positions(self, fieldname: str, text: str) -> np.ndarray:
+        """A term's occurrences as sorted keys ``document number << 20 | position`` (phrases
+        are matched on them with numpy); empty if absent. Cached with the postings."""
+        key = ("\0pos", fieldname, text)
+        with self._lock:
+            found = self._postings.get(key)
+            if found is not None:
+                self._postings.move_to_end(key)
+                return found[0]
+        keys: list[int] = []
+        if (fieldname, text) in self.reader:
+            m = self.reader.postings(fieldname, text)
+            while m.is_active():
+                base = m.id() << POSITION_BITS
+                keys.extend(base | p for p in m.value_as("positions") if p < 1 << POSITION_BITS)
+                m.next()
+        arr = np.array(keys, dtype=np.int64)
+        with self._lock:
+            if key not in self._postings:
+                self._postings[key] = (arr, arr[:0])
+                self._cached += len(arr)
+                while self._cached > CACHE_POSTINGS and len(self._postings) > 1:
+                    _, (old, _tf) = self._postings.popitem(last=False)
+                    self._cached -= len(old)
+        return arr
+
+    def phrase_docs(self, fieldname: str, words: list[str]) -> np.ndarray:
+        """Document numbers holding ``words`` at consecutive positions."""
+        keys = self.positions(fieldname, words[0])
+        for i, word in enumerate(words[1:], 1):
+            if not len(keys):
+                break
+            keys = np.intersect1d(keys, self.positions(fieldname, word) - i, assume_unique=True)
+        return np.unique(keys >> POSITION_BITS)
 
     def lengths(self, fieldname: str) -> np.ndarray:
         """Every document's length in a field (as Whoosh stores it: one byte, approximate)."""
@@ -295,7 +331,9 @@ class _Evaluation:
             m, _ = self.fresh(q.child)
             s = np.full(self.c.n, q.score)
         elif isinstance(q, Q.Phrase):
-            m = np.broadcast_to(self.c.mask(list(q.docs(self.searcher))), (2, self.c.n)).copy()
+            m = np.broadcast_to(
+                self.c.mask(self.c.phrase_docs(q.fieldname, list(q.words))), (2, self.c.n)
+            ).copy()
             s = np.zeros(self.c.n, dtype=np.float64)
             for word in dict.fromkeys(q.words):
                 term = Q.Term(q.fieldname, word, boost=q.boost)

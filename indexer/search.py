@@ -46,6 +46,7 @@ class Scoring:
     exact: float = 0.5
     stem: float = 0.75
     root: float = 1.0
+    variant: float = 0.5  # a broken plural / singular or nisba spelling (analyzers.variants)
     title: float = 2.0  # a title occurrence counts as two body occurrences (BM25F)
     body: float = 1.0
     B: float = 0.7
@@ -94,7 +95,7 @@ class SearchOptions:
 
 
 # Levels that define what a word matches by default; the root only ranks (see ranking.py).
-DEFAULT_LEVELS = frozenset({"exact", "stem"})
+DEFAULT_LEVELS = frozenset({"exact", "stem", "variant"})
 MATCH_LEVELS = ("stem", "root")  # the ``level`` parameter: the default, or broadened to the root
 # Compound names whose parts are also written joined (عبد الرحمن / عبدالرحمن, أبو بكر /
 # أبوبكر, نور الدين / نورالدين, حزب الله / حزبالله): a first part that heads such names, or a
@@ -118,7 +119,7 @@ def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False, r
     ((title_exact:قوات OR body_exact:قوات^0.5) ANDMAYBE <_NullQuery>)
     """
     allowed = {"all": LEVELS, "exact": ("exact",), "root": ("root",)}[word.level]
-    strict = set(allowed) if broad or word.level != "all" else set(DEFAULT_LEVELS)
+    strict = {*allowed, "variant"} if broad or word.level != "all" else set(DEFAULT_LEVELS)
     terms = []
     spec = []
     for fname, fweight in (("title", sc.title), ("body", sc.body)):
@@ -128,10 +129,14 @@ def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False, r
             form = FORMS[level](word.text)
             if not form:
                 continue
-            forms = [form, *_variants(word.text, reader)] if level == "stem" else [form]
-            for f in forms:
-                terms.append(Q.Term(f"{fname}_{level}", f, boost=fweight * sc.weight(level)))
-                spec.append((f"{fname}_{level}", f, level, fweight, sc.weight(level)))
+            terms.append(Q.Term(f"{fname}_{level}", form, boost=fweight * sc.weight(level)))
+            spec.append((f"{fname}_{level}", form, level, fweight, sc.weight(level)))
+            if level != "stem":
+                continue
+            # Variants match like the stem, and rank as a level of their own (weight ``variant``).
+            for f in _variants(word.text, reader):
+                terms.append(Q.Term(f"{fname}_stem", f, boost=fweight * sc.variant))
+                spec.append((f"{fname}_stem", f, "variant", fweight, sc.variant))
     if not terms:
         return None
     present = {sp[2] for sp in spec}
@@ -306,7 +311,8 @@ def compile_query(
 def name_query(node: Name, op: str, sc: Scoring, broad: bool = False, reader=None) -> Q.Query | None:
     """A known name matches as itself: one word at its exact and stem levels, several as a
     phrase, or the entity (a document naming it, by any of its names). Its separate words
-    only rank (``دير الزور`` does not match دور "role" and زور "visit" apart)."""
+    only rank (``دير الزور`` does not match دير and الزور apart), except under ``op=or``,
+    where, as for a quoted phrase, the name ranks first and its words also count."""
     if len(node.words) == 1:
         word = word_query(node.words[0], sc, broad, reader)
         alts = name_alternatives(node, sc)
@@ -316,7 +322,10 @@ def name_query(node: Name, op: str, sc: Scoring, broad: bool = False, reader=Non
         return None
     core = Q.Or([core, *name_alternatives(node, sc)])
     words = [q for q in (word_query(w, sc, reader=reader) for w in node.words) if q is not None]
-    return Q.AndMaybe(core, Q.Or(words)) if words else core
+    if not words:
+        return core
+    # Ranked by any word (op=or), like a quoted phrase: the name ranks first, its words count.
+    return Q.Or([core, *words]) if op == "or" else Q.AndMaybe(core, Q.Or(words))
 
 
 def _compounds(children: tuple) -> list:
