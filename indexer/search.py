@@ -46,7 +46,7 @@ class Scoring:
     exact: float = 0.5
     stem: float = 0.75
     root: float = 1.0
-    variant: float = 0.5  # a broken plural / singular or nisba spelling (analyzers.variants)
+    variant: float = 0.0  # a broken plural / singular or nisba spelling (analyzers.variants)
     title: float = 2.0  # a title occurrence counts as two body occurrences (BM25F)
     body: float = 1.0
     B: float = 0.7
@@ -311,8 +311,8 @@ def compile_query(
 def name_query(node: Name, op: str, sc: Scoring, broad: bool = False, reader=None) -> Q.Query | None:
     """A known name matches as itself: one word at its exact and stem levels, several as a
     phrase, or the entity (a document naming it, by any of its names). Its separate words
-    only rank (``دير الزور`` does not match دير and الزور apart), except under ``op=or``,
-    where, as for a quoted phrase, the name ranks first and its words also count."""
+    only rank (``دير الزور`` does not match دير and الزور apart), except under ``op=or``
+    (ranked by any word), where its words count and the entity adds to them."""
     if len(node.words) == 1:
         word = word_query(node.words[0], sc, broad, reader)
         alts = name_alternatives(node, sc)
@@ -324,8 +324,9 @@ def name_query(node: Name, op: str, sc: Scoring, broad: bool = False, reader=Non
     words = [q for q in (word_query(w, sc, reader=reader) for w in node.words) if q is not None]
     if not words:
         return core
-    # Ranked by any word (op=or), like a quoted phrase: the name ranks first, its words count.
-    return Q.Or([core, *words]) if op == "or" else Q.AndMaybe(core, Q.Or(words))
+    if op == "or":  # ranked by any word: the name's words count, and the entity
+        return Q.Or([*words, *name_alternatives(node, sc)])
+    return Q.AndMaybe(core, Q.Or(words))
 
 
 def _compounds(children: tuple) -> list:
