@@ -29,7 +29,7 @@ from analyzers.tokenize import tokenize
 from indexer.search import query_words
 from web import api, error_response, index_state
 from web.build_map import HEIGHT, WIDTH, in_window, project
-from web.i18n import kind_label, lang_of, t
+from web.i18n import kind_label, lang_of, note_text, t
 from web.state import IndexNotFound
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -126,8 +126,20 @@ def search_url(p: dict, endpoint: str = "pages.search_page", **changes) -> str:
 
 
 def toggle_url(p: dict, key: str, value: str) -> str:
-    """URL that adds the filter ``key=value``, or removes it when it is on."""
-    values = [v for v in p[key] if v != value] if value in p[key] else [*p[key], value]
+    """URL that adds the filter ``key=value``, or removes it when it is on.
+
+    Values of one facet combine with OR, so a place beside one of its ancestors would
+    change nothing: choosing a place under a chosen one replaces it (حلب, then عفرين:
+    عفرين alone, the results narrow), and choosing an ancestor replaces the places under
+    it. Groups and their sub-units likewise.
+    """
+    if value in p[key]:
+        values = [v for v in p[key] if v != value]
+    elif key in ("place", "group"):
+        up = set(gazetteer.ancestors(value))
+        values = [v for v in p[key] if v not in up and value not in gazetteer.ancestors(v)] + [value]
+    else:
+        values = [*p[key], value]
     return search_url(p, **{key: values})
 
 
@@ -287,6 +299,28 @@ def governorate_labels(lang: str) -> list[dict]:
     return out
 
 
+def query_chips(filters: dict, lang: str) -> list[dict]:
+    """The filters written in the query (``place:sy``, ``date:2017``) as chips for the echo
+    line: ``{key, label, names, joined}``, names of one chip being alternatives (OR) and
+    a ``joined`` chip one that must hold too (``place:A AND place:B``)."""
+    out = []
+    for key in ("place", "group"):
+        if filters.get(key):
+            out.append({"key": key, "names": [entity_label(i, lang) for i in filters[key]], "joined": False})
+    if filters.get("source"):
+        out.append({"key": "source", "names": list(filters["source"]), "joined": False})
+    for clause in filters.get("required") or []:
+        key = clause["kind"]
+        values = clause["ids"] if key == "source" else [entity_label(i, lang) for i in clause["ids"]]
+        out.append({"key": key, "names": values, "joined": True})
+    if filters.get("from") or filters.get("to"):
+        label = f"{filters.get('from') or '…'} – {filters.get('to') or '…'}"
+        out.append({"key": "date", "names": [label], "joined": False})
+    for chip in out:
+        chip["label"] = t("filter_" + chip["key"], lang)
+    return out
+
+
 def active_chips(p: dict) -> list[dict]:
     """The active filters as removable chips."""
     chips = [
@@ -412,6 +446,9 @@ def search_context(p: dict, r: dict) -> dict:
         "hits": hits,
         "pages": pages,
         "chips": active_chips(p),
+        "query_chips": query_chips(r["explain"]["reading"]["filters"], p["lang"]) if r.get("explain") else [],
+        "notes": [note_text(n, p["lang"]) for n in (r.get("explain") or {}).get("notes", [])],
+        "entity_name": lambda e: (e.get("label_en") or e["label"]) if p["lang"] == "en" else e["label"],
         "clear_url": search_url(p, place=[], group=[], source=[], **{"from": "", "to": ""}),
         "place_tree": place_tree(places),
         "groups": group_sections(r["facets"]["group"]),
