@@ -540,10 +540,11 @@ def known(reader, w: Word) -> bool:
     return is_name_word(norm)
 
 
-def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str | None:
+def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None, max_dist: int = 2) -> str | None:
     """The query with each word that is no known form (:func:`known`) replaced by its most
-    frequent neighbour (edit distance 1, else 2) among the exact terms; ``None`` if nothing
-    changes. Names of places and groups are never changed, nor ``root:`` and prefix words.
+    frequent neighbour (edit distance 1, else up to ``max_dist``) among the exact terms;
+    ``None`` if nothing changes. Names of places and groups are never changed, nor ``root:``
+    and prefix words.
 
     With the document store ``db``, the neighbour is written as a document wrote it
     (``الطائرات``, not the index's folded ``الطاءرات``), without diacritics.
@@ -559,7 +560,7 @@ def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str
         if known(reader, w):
             continue
         best = None
-        for dist in (1, 2):
+        for dist in range(1, max_dist + 1):
             cands = set(reader.terms_within("body_exact", norm, dist, prefix=1))
             cands |= set(reader.terms_within("title_exact", norm, dist, prefix=1))
             cands.discard(norm)
@@ -746,8 +747,10 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     out["total"] = int(np.count_nonzero(mask))
     if want_facets and out["total"]:
         out["facets"] = facet_counts(searcher, mask)
-    # Not only when nothing matched: a typo may still match through other words or roots.
-    out["suggestion"] = suggest(searcher, p.parsed, query, snap.db)
+    # Not only when nothing matched: a typo may still match through its root (الاستخبرات →
+    # خبر) or other words. Then only one edit away: a farther neighbour of a word the
+    # index lacks is more often another word than the one meant (بنغازي → بغاز).
+    out["suggestion"] = suggest(searcher, p.parsed, query, snap.db, 2 if out["total"] == 0 else 1)
     if limit > 0:
         dates = corpus(searcher).dates() if opts.sort == "date" else None
         for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
