@@ -242,6 +242,8 @@ def test_facet_link_under_a_chosen_place_replaces_it(site) -> None:
     assert facet_href(narrowed, "sy-aleppo")["place"] == ["sy-aleppo"]
     assert facet_href(narrowed, "tr")["place"] == ["sy-aleppo-afrin", "tr"]
     assert "قيم الفئة الواحدة تُجمع بـ«أو»" in text
+    # A place given by name in the URL (the API takes names) is replaced too.
+    assert facet_href(page(site, "قصف", place="حلب"), "sy-aleppo-afrin")["place"] == ["sy-aleppo-afrin"]
 
 
 # --- the echo line in Chromium -----------------------------------------------------------

@@ -26,6 +26,7 @@ from analyzers.normalize import normalize
 from analyzers.roots import root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer.query import lookup
 from indexer.search import query_words
 from web import api, error_response, index_state
 from web.build_map import HEIGHT, WIDTH, in_window, project
@@ -136,11 +137,27 @@ def toggle_url(p: dict, key: str, value: str) -> str:
     if value in p[key]:
         values = [v for v in p[key] if v != value]
     elif key in ("place", "group"):
-        up = set(gazetteer.ancestors(value))
-        values = [v for v in p[key] if v not in up and value not in gazetteer.ancestors(v)] + [value]
+        mine = _entity_ids(key, value)
+        above = {a for i in mine for a in _ancestors(i)}
+
+        def related(v: str) -> bool:  # v lies above or below the chosen value
+            theirs = _entity_ids(key, v)
+            return bool(theirs & above) or any(a in mine for i in theirs for a in _ancestors(i))
+
+        values = [v for v in p[key] if not related(v)] + [value]
     else:
         values = [*p[key], value]
     return search_url(p, **{key: values})
+
+
+def _entity_ids(kind: str, value: str) -> set[str]:
+    """The ids a URL value (an id or a name, as the API takes it) stands for; none if unknown."""
+    found = lookup(value, kind)
+    return set(found[1]) if found else set()
+
+
+def _ancestors(entity_id: str) -> list[str]:
+    return gazetteer.ancestors(entity_id) if entity_id in gazetteer.entities() else []
 
 
 def month_range(month: str) -> tuple[str, str]:
