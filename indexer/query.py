@@ -472,9 +472,13 @@ class _Parser:
         return neg, [_in_title(u) for u in units]
 
     def words_of(self, text: str, level: str) -> list[Word]:
-        prefix = level != "exact" and text.endswith("*") and len(text.rstrip("*")) > 0
+        trailing = text.endswith("*") and len(text.rstrip("*")) > 0
+        prefix = trailing and level == "all"
+        if trailing and not prefix:
+            kind = "an exact (=)" if level == "exact" else "a root:"
+            self.notes.append(f"ignored the '*' of {text!r}: {kind} word has no prefix search")
         tokens = tokenize(text)
-        dropped = sorted(set(text.rstrip("*") if prefix else text) & _SYNTAX)
+        dropped = sorted(set(text.rstrip("*") if trailing else text) & _SYNTAX)
         if dropped:
             shown = " ".join(repr(c) for c in dropped)
             hint = " (a * goes at the end of a word: انسحب*)" if "*" in dropped else ""
@@ -502,6 +506,9 @@ class _Parser:
             body = body[:-1]
         else:
             self.notes.append("closed an unclosed quote at the end")
+        if "*" in body:
+            self.notes.append(f"ignored the '*' in \"{body}\": a phrase has no prefix search")
+            body = body.replace("*", " ")
         words = [w.text for w in self.words_of(body, "exact")]
         if not words:
             return []
@@ -518,7 +525,7 @@ class _Parser:
         if tok[0] == "quote":
             value = value[1:].rstrip(_QUOTES)
         if name == "root":
-            return [Word(t.text, "root") for t in tokenize(value)]
+            return self.words_of(value, "root")
         if name in FILTER_KINDS:
             add_entity_filter(self.filters, name, value, required=self.conjoin)
         elif name == "source":

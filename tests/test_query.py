@@ -88,7 +88,9 @@ def test_operator_words_in_any_case_and_arabic_or() -> None:
 def test_title_and_prefix_words() -> None:
     assert parse("title:انسحاب قوات").node == Bool("and", (Word("انسحاب", "all", "title"), Word("قوات")))
     assert parse('عنوان:"قوات النظام"').node == Phrase(("قوات", "النظام"), "title")
-    assert parse("title:(=a OR b)").node == Bool("or", (Word("a", "exact", "title"), Word("b", "all", "title")))
+    assert parse("title:(=a OR b)").node == Bool(
+        "or", (Word("a", "exact", "title"), Word("b", "all", "title"))
+    )
     assert parse("انسحب* الرقة").node.children[0] == Word("انسحب", "prefix")
     assert repr(Word("انسحب", "prefix", "title")) == "Word(text='انسحب', level='prefix', scope='title')"
     short = parse("ا* قصف")
@@ -137,6 +139,9 @@ def test_place_and_place_is_a_clause_of_its_own() -> None:
             ],
         ),
         ("-place:sy قصف", [], ["ignored '-place:sy': a filter cannot be excluded"]),
+        ("root:انسحب*", [], ["ignored the '*' of 'انسحب*': a root: word has no prefix search"]),
+        ("=انسحب*", [], ["ignored the '*' of 'انسحب*': an exact (=) word has no prefix search"]),
+        ('"انسحب* قوات"', [], ["ignored the '*' in \"انسحب* قوات\": a phrase has no prefix search"]),
     ],
 )
 def test_nothing_is_dropped_silently(text: str, ignored: list[str], notes: list[str]) -> None:
