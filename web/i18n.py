@@ -40,7 +40,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "exact_only": ("مطابقة تامة فقط", "exact form only"),
     "root_only": ("بالجذر فقط", "root only"),
     "in_title": ("في العنوان", "in titles"),
-    "prefix_forms": ("كلمات تبدأ بها", "words starting so"),
+    "prefix_forms": ("كلمات تبدأ بها", "forms searched"),
     "kind_place": ("مكان", "place"),
     "kind_group": ("جهة", "group"),
     "filter_place": ("المكان", "place"),
