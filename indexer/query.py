@@ -312,7 +312,7 @@ class _Parser:
         self.conjoin = False  # the filter being read follows "AND" after one of its kind
 
     @staticmethod
-    def _lex(text: str) -> list[tuple[str, str]]:
+    def _lex(text: str) -> list[tuple[str, str, str]]:
         """``(kind, text)`` tokens; operator words become ``("op", "AND" | "OR" | "NOT")``
         with what was written kept in ``raw``."""
         out = []
@@ -322,7 +322,7 @@ class _Parser:
                 continue
             word = m.group()
             if kind == "word" and normalize(word) in OPERATORS:
-                out.append(("op", OPERATORS.get(normalize(word), word), word))
+                out.append(("op", OPERATORS[normalize(word)], word))
             else:
                 out.append((kind, word, word))
         return out
