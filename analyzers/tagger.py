@@ -156,6 +156,15 @@ def _first_forms(word: str) -> tuple[tuple[str, int], ...]:
     return tuple(forms)
 
 
+def is_name_word(word: str) -> bool:
+    """Whether a normalized token, with or without its glued clitics, begins a known name.
+
+    >>> is_name_word("ودرعا"), is_name_word("والقنيطره"), is_name_word("ودعا")
+    (True, True, False)
+    """
+    return any(form in _index() for form, _ in _first_forms(word))
+
+
 def _skip_letters(token: str, n: int) -> int:
     """Character offset in ``token`` after its first ``n`` letters (and the marks on them)."""
     i = seen = 0

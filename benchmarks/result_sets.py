@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         stored = [searcher.stored_fields(d)["id"] for d in range(searcher.doc_count_all())]
         for qid, text in queries.items():
             t0 = time.perf_counter()
-            p = plan(text, "and", SearchOptions(), reader=searcher.reader())
+            p = plan(text, "and", SearchOptions(), searcher=searcher)
             mask, _score, more = _matched_levels(searcher, p, bm)
             ms = (time.perf_counter() - t0) * 1000
             mine = {stored[d] for d in mask.nonzero()[0]}

@@ -242,6 +242,8 @@ def search(
     color = sys.stdout.isatty()
     ex = result["explain"]
     click.echo(f"{result['total']} hit(s) for {query!r} (--op {op}), read as: {ex['read_as'] or '-'}")
+    if ex["ignored"]:
+        click.echo(f"ignored: {', '.join(ex['ignored'])}")
     for note in ex["notes"]:
         click.echo(f"note: {note}")
     if result.get("broaden"):

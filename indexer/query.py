@@ -1,12 +1,15 @@
-"""The query language: words, ``=exact``, ``root:``/``جذر:``, ``"phrases"``, AND/OR/NOT/-,
-parentheses and the filters ``place: group: source: date: from: to:``.
+"""The query language: words, ``=exact``, ``root:``/``جذر:``, ``title:``/``عنوان:``, ``prefix*``,
+``"phrases"``, AND/OR/NOT/- (also ``and or not`` and Arabic ``أو``), parentheses and the
+filters ``place: group: source: date: from: to:``.
 
 :func:`parse` reads leniently (an unclosed quote or parenthesis is closed at the
 end, a stray ``)`` or a lone operator is dropped, each with a note) and raises
 :class:`QueryError` only for what it cannot read (an unknown place, a bad date,
-an over-long query). It knows nothing of Whoosh: ``indexer.search`` compiles the
-tree. Words that name a known place or group (``داعش``, ``تنظيم الدولة``,
-``دير الزور``) become :class:`Name` nodes holding the entity ids.
+an over-long query). Nothing it leaves out is left out silently: stopwords go to
+``ignored``, dropped operators and syntax it does not support to ``notes``. It knows
+nothing of Whoosh: ``indexer.search`` compiles the tree. Words that name a known place
+or group (``داعش``, ``تنظيم الدولة``, ``دير الزور``) become :class:`Name` nodes holding
+the entity ids.
 
 >>> q = parse('انسحاب =قوات -داعش').node
 >>> q.children
@@ -31,6 +34,7 @@ from analyzers.tokenize import tokenize
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
 MAX_NAME_WORDS = 8
+MIN_PREFIX_CHARS = 2  # انسحب* yes, ا* no: a one-letter prefix is most of the vocabulary
 # Interrogatives and question scaffolding: part of the language, never what is looked for.
 # Question words (and a bare article, left when ``الـ`` precedes a number or a foreign
 # word) are dropped from plain query words like stopwords.
@@ -53,7 +57,15 @@ FIELD_ALIASES = {
     "to": "to",
     "root": "root",
     "جذر": "root",
+    "title": "title",
+    "عنوان": "title",
 }
+FILTER_KINDS = ("place", "group")
+# Operator words, any case, and the Arabic أو ("or"), as the canonical operator.
+OPERATORS = {"and": "AND", "or": "OR", "not": "NOT", normalize("أو"): "OR"}
+# Characters of other query languages that the tokenizer would drop without a word.
+_SYNTAX = set("*?~^!{}[]|&\\/+")
+_UNKNOWN_FIELD = re.compile(r"([A-Za-z_]{2,}):(.+)")
 _QUOTES = '"“”«»„'
 _LEX = re.compile(
     rf"(?P<space>\s+)|(?P<open>\()|(?P<close>\))"
@@ -72,17 +84,29 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Word:
-    """One query word; ``level`` is ``all`` (exact, stem or root), ``exact`` or ``root``."""
+    """One query word; ``level`` is ``all`` (exact, stem or root), ``exact``, ``root`` or
+    ``prefix`` (exact forms starting with ``text``); ``scope`` is ``any`` (title and body)
+    or ``title``."""
 
     text: str
     level: str = "all"
+    scope: str = "any"
+
+    def __repr__(self) -> str:
+        scope = f", scope={self.scope!r}" if self.scope != "any" else ""
+        return f"Word(text={self.text!r}, level={self.level!r}{scope})"
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """Consecutive words on their normalized forms, stopwords included."""
+    """Consecutive words on their normalized forms, stopwords included (``scope`` as for Word)."""
 
     words: tuple[str, ...]
+    scope: str = "any"
+
+    def __repr__(self) -> str:
+        scope = f", scope={self.scope!r}" if self.scope != "any" else ""
+        return f"Phrase(words={self.words!r}{scope})"
 
 
 @dataclass(frozen=True)
@@ -105,13 +129,18 @@ class Bool:
 
 @dataclass
 class Filters:
-    """Restrictions outside scoring: entity ids (OR within a kind), sources, a date range."""
+    """Restrictions outside scoring: entity ids (OR within a kind), sources, a date range.
+
+    ``required`` holds further ``(kind, ids)`` clauses that must hold too: ``place:A AND
+    place:B`` is ``place=[A]`` and ``required=[("place", [B])]`` (reports about both).
+    """
 
     place: list[str] = field(default_factory=list)
     group: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)
     date_from: date | None = None
     date_to: date | None = None
+    required: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The filters as JSON-ready values."""
@@ -121,7 +150,14 @@ class Filters:
             "source": self.source,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
+            "required": [{"kind": kind, "ids": list(ids)} for kind, ids in self.required],
         }
+
+    def any(self) -> bool:
+        """Whether anything restricts the documents."""
+        return bool(
+            self.place or self.group or self.source or self.date_from or self.date_to or self.required
+        )
 
 
 @dataclass
@@ -186,7 +222,8 @@ def _mark_name_items(items: list[tuple[bool, object, bool]]) -> list[tuple[bool,
     """
 
     def plain(k: int, neg: bool) -> bool:
-        return isinstance(items[k][1], Word) and items[k][1].level == "all" and items[k][0] == neg
+        unit = items[k][1]
+        return isinstance(unit, Word) and unit.level == "all" and unit.scope == "any" and items[k][0] == neg
 
     out = []
     i = 0
@@ -248,11 +285,15 @@ def apply_date(filters: Filters, kind: str, value: str) -> None:
         raise QueryError(f"empty date range: {filters.date_from} is after {filters.date_to}")
 
 
-def add_entity_filter(filters: Filters, kind: str, value: str) -> None:
-    """Resolve a ``place:`` / ``group:`` value (an id or a name) into the filter."""
+def add_entity_filter(filters: Filters, kind: str, value: str, required: bool = False) -> None:
+    """Resolve a ``place:`` / ``group:`` value (an id or a name) into the filter: one more
+    value of the kind's OR list, or (``required``) a clause of its own that must hold too."""
     found = lookup(value, kind)
     if not found:
         raise QueryError(f"unknown {kind} {value!r}: give an id or a name (see `kashaf entities`)")
+    if required and getattr(filters, kind):
+        filters.required.append((kind, list(found[1])))
+        return
     target = getattr(filters, kind)
     target.extend(i for i in found[1] if i not in target)
 
@@ -268,22 +309,32 @@ class _Parser:
         self.filters = Filters()
         self.notes: list[str] = []
         self.words = 0
+        self.conjoin = False  # the filter being read follows "AND" after one of its kind
 
     @staticmethod
-    def _lex(text: str) -> list[tuple[str, str]]:
+    def _lex(text: str) -> list[tuple[str, str, str]]:
+        """``(kind, text)`` tokens; operator words become ``("op", "AND" | "OR" | "NOT")``
+        with what was written kept in ``raw``."""
         out = []
         for m in _LEX.finditer(text):
             kind = m.lastgroup
-            if kind != "space":
-                out.append((kind, m.group()))
+            if kind == "space":
+                continue
+            word = m.group()
+            if kind == "word" and normalize(word) in OPERATORS:
+                out.append(("op", OPERATORS[normalize(word)], word))
+            else:
+                out.append((kind, word, word))
         return out
 
     def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
+        return self.tokens[self.i][:2] if self.i < len(self.tokens) else None
+
+    def raw(self) -> str:
+        return self.tokens[self.i][2]
 
     def is_op(self, name: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok == ("word", name)
+        return self.peek() == ("op", name)
 
     def parse(self):
         node = self.parse_or()
@@ -297,20 +348,33 @@ class _Parser:
     def parse_or(self):
         parts = [self.parse_and()]
         while self.is_op("OR"):
+            written = self.raw()
             self.i += 1
+            start = self.i
             parts.append(self.parse_and())
+            if self.i == start:  # "a OR" or "a OR )": nothing on its right
+                self.notes.append(f"ignored a trailing {written}")
         return _join("or", parts)
 
     def parse_and(self):
         # Units joined by AND bind into one group; juxtaposed groups use the default op.
         items: list[tuple[bool, object, bool]] = []  # (negated, unit, joined to the previous by AND)
         joined = False
-        while (tok := self.peek()) is not None and tok[0] != "close" and tok != ("word", "OR"):
-            if tok == ("word", "AND"):
+        last_filter = None  # kind of the filter read just before, for "place:A AND place:B"
+        while (tok := self.peek()) is not None and tok[0] != "close" and tok != ("op", "OR"):
+            if tok == ("op", "AND"):
                 self.i += 1
                 joined = True
                 continue
+            kind = FIELD_ALIASES[tok[1][:-1].lower()] if tok[0] == "field" else None
+            self.conjoin = joined and kind in FILTER_KINDS and kind == last_filter
             neg, units = self.parse_unary()
+            self.conjoin = False
+            if kind in (*FILTER_KINDS, "source", "date", "from", "to"):
+                # A filter holds for the whole query: an AND beside it joins nothing.
+                last_filter, joined = kind, False
+                continue
+            last_filter = None
             for k, unit in enumerate(units):
                 items.append((neg, unit, joined or (k > 0 and neg)))
             if units:
@@ -339,17 +403,17 @@ class _Parser:
 
     def parse_unary(self) -> tuple[bool, list]:
         """``(negated, units)``; units is a list so a chunk may yield several words."""
-        kind, text = self.tokens[self.i]
-        if text == "NOT" and kind == "word":
+        kind, text = self.peek()
+        if (kind, text) == ("op", "NOT"):
             self.i += 1
             if self.peek() is None or self.peek()[0] == "close":
-                self.notes.append("ignored a NOT with nothing after it")
+                self.notes.append(f"ignored a {self.tokens[self.i - 1][2]} with nothing after it")
                 return False, []
             _, units = self.parse_unary()
             return True, [_join("and", units)] if len(units) > 1 else units
-        if text in ("AND", "OR") and kind == "word":  # e.g. "NOT OR": drop it
+        if kind == "op":  # e.g. "NOT OR": drop it
+            self.notes.append(f"ignored a misplaced {self.raw()}")
             self.i += 1
-            self.notes.append(f"ignored a misplaced {text}")
             return False, []
         if kind == "word" and text[0] in "-=" and len(text) == 1 and self.i + 1 < len(self.tokens):
             # "- word" / "= word" written apart, or '-"phrase"' / '-(a b)'
@@ -357,7 +421,7 @@ class _Parser:
             neg, units = self.parse_unary()
             if text == "-":
                 return (not neg), [_join("and", units)] if len(units) > 1 else units
-            return neg, [Word(u.text, "exact") if isinstance(u, Word) else u for u in units]
+            return neg, [Word(u.text, "exact", u.scope) if isinstance(u, Word) else u for u in units]
         self.i += 1
         if kind == "open":
             inner = self.parse_or()
@@ -371,22 +435,69 @@ class _Parser:
         if kind == "quote":
             return False, self.phrase(text)
         if kind == "field":
-            return False, self.field(FIELD_ALIASES[text[:-1].lower()])
+            name = FIELD_ALIASES[text[:-1].lower()]
+            if name == "title":
+                return self.title()
+            return False, self.field(name)
         neg = text.startswith("-") and len(text) > 1
         text = text[1:] if neg else text
         level = "all"
         if text.startswith("=") and len(text) > 1:
             level, text = "exact", text[1:]
+        if text.startswith("+") and len(text) > 1:
+            self.notes.append(f"ignored the '+' of {text!r}: {self._plus_note()}")
+            text = text[1:]
+        if m := _UNKNOWN_FIELD.fullmatch(text):
+            if m.group(1).lower() in FIELD_ALIASES:  # "-place:sy": the lexer saw one word
+                self.notes.append(f"ignored {'-' * neg + text!r}: a filter cannot be excluded")
+                return False, []
+            self.notes.append(
+                f"unknown field {m.group(1)!r}: {text!r} searched as words "
+                f"(fields: {', '.join(sorted(set(FIELD_ALIASES.values())))})"
+            )
         return neg, self.words_of(text, level)
 
+    def _plus_note(self) -> str:
+        if self.op == "and":
+            return "every word is required already"
+        return "write AND to require a word"
+
+    def title(self) -> tuple[bool, list]:
+        """``title:word``, ``title:"a phrase"``, ``title:=word``, ``title:(a OR b)``: the same
+        units, matched in titles only."""
+        tok = self.peek()
+        if tok is None or tok[0] in ("close", "field", "op"):
+            raise QueryError(f"title: needs a value (e.g. title:{_EXAMPLES['title']})")
+        neg, units = self.parse_unary()
+        return neg, [_in_title(u) for u in units]
+
     def words_of(self, text: str, level: str) -> list[Word]:
+        trailing = text.endswith("*") and len(text.rstrip("*")) > 0
+        prefix = trailing and level == "all"
+        if trailing and not prefix:
+            kind = "an exact (=)" if level == "exact" else "a root:"
+            self.notes.append(f"ignored the '*' of {text!r}: {kind} word has no prefix search")
+        tokens = tokenize(text)
+        dropped = sorted(set(text.rstrip("*") if trailing else text) & _SYNTAX)
+        if dropped:
+            shown = " ".join(repr(c) for c in dropped)
+            hint = " (a * goes at the end of a word: انسحب*)" if "*" in dropped else ""
+            self.notes.append(f"ignored {shown} in {text!r}: not part of the query language{hint}")
         out = []
-        for t in tokenize(text):
+        for k, t in enumerate(tokens):
             if self.words >= MAX_WORDS:
                 self.notes.append(f"only the first {MAX_WORDS} words are searched")
                 break
             self.words += 1
-            out.append(Word(t.text, level))
+            lv = level
+            if prefix and k == len(tokens) - 1:
+                if len(normalize(t.text)) >= MIN_PREFIX_CHARS:
+                    lv = "prefix"
+                else:
+                    self.notes.append(
+                        f"{t.text}*: a prefix needs at least {MIN_PREFIX_CHARS} letters; searched as a word"
+                    )
+            out.append(Word(t.text, lv))
         return out
 
     def phrase(self, raw: str) -> list:
@@ -395,6 +506,9 @@ class _Parser:
             body = body[:-1]
         else:
             self.notes.append("closed an unclosed quote at the end")
+        if "*" in body:
+            self.notes.append(f"ignored the '*' in \"{body}\": a phrase has no prefix search")
+            body = body.replace("*", " ")
         words = [w.text for w in self.words_of(body, "exact")]
         if not words:
             return []
@@ -411,14 +525,27 @@ class _Parser:
         if tok[0] == "quote":
             value = value[1:].rstrip(_QUOTES)
         if name == "root":
-            return [Word(t.text, "root") for t in tokenize(value)]
-        if name in ("place", "group"):
-            add_entity_filter(self.filters, name, value)
+            return self.words_of(value, "root")
+        if name in FILTER_KINDS:
+            add_entity_filter(self.filters, name, value, required=self.conjoin)
         elif name == "source":
             self.filters.source.append(value)
         else:
             apply_date(self.filters, name, value)
         return []
+
+
+def _in_title(unit):
+    """A unit restricted to titles (names lose their entity: a tag is not a title word)."""
+    if isinstance(unit, Word):
+        return Word(unit.text, unit.level, "title")
+    if isinstance(unit, Phrase):
+        return Phrase(unit.words, "title")
+    if isinstance(unit, Name):
+        return _join("and", [_in_title(w) for w in unit.words])
+    if isinstance(unit, Bool):
+        return Bool(unit.op, tuple(map(_in_title, unit.children)), tuple(map(_in_title, unit.excluded)))
+    return unit
 
 
 _EXAMPLES = {
@@ -429,6 +556,7 @@ _EXAMPLES = {
     "from": "2017-06",
     "to": "2017-10-31",
     "root": "سحب",
+    "title": "انسحاب",
 }
 
 
@@ -450,7 +578,7 @@ def _join(op: str, parts: list):
 def _drop_stopwords(node, ignored: list[str]):
     """Remove stopwords and question words from plain word lists (kept in phrases and names)."""
     if isinstance(node, Word):
-        if node.level != "exact" and is_query_stop(node.text):
+        if node.level in ("all", "root") and is_query_stop(node.text):
             ignored.append(node.text)
             return None
         return node
@@ -478,7 +606,9 @@ def parse(text: str, op: str = "and") -> ParsedQuery:
     >>> q.filters.as_dict()["from"], q.filters.as_dict()["to"]
     ('2017-06-01', '2017-10-31')
     >>> parse("(انسحاب OR").notes
-    ["closed an unclosed '(' at the end"]
+    ['ignored a trailing OR', "closed an unclosed '(' at the end"]
+    >>> parse("قصف أو غارة ليس").node
+    Bool(op='or', children=(Word(text='قصف', level='all'), Word(text='غارة', level='all')), excluded=())
     """
     if op not in ("and", "or"):
         raise QueryError(f"op must be 'and' or 'or', not {op!r}")

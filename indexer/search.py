@@ -26,10 +26,21 @@ from analyzers import gazetteer
 from analyzers.normalize import normalize, strip_marks
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
+from analyzers.tagger import is_name_word
 from analyzers.variants import stem_variants
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
-from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, is_query_stop, parse
+from indexer.query import (
+    Bool,
+    Filters,
+    Name,
+    ParsedQuery,
+    Phrase,
+    QueryError,
+    Word,
+    is_query_stop,
+    parse,
+)
 from indexer.ranking import BM25, CliticPhrase, WordQuery, corpus, evaluate, evaluate_levels, top
 from indexer.store import Snapshot, open_current
 
@@ -37,6 +48,13 @@ __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "
 
 FORMS = {"exact": normalize, "stem": light_stem, "root": lexicon_root}
 SORTS = ("relevance", "date")
+# Levels a word of each kind searches (a prefix's expansions are exact forms).
+ALLOWED = {"all": LEVELS, "exact": ("exact",), "root": ("root",), "prefix": ("exact",)}
+FIELDS = {"any": ("title", "body"), "title": ("title",)}
+# A prefix (انسحب*) expands to at most MAX_PREFIX_TERMS exact forms, the most frequent of the
+# first MAX_PREFIX_SCAN the vocabulary holds: a bounded cost whatever the prefix.
+MAX_PREFIX_TERMS = 50
+MAX_PREFIX_SCAN = 2000
 
 
 @dataclass(frozen=True)
@@ -118,11 +136,13 @@ def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False, r
     >>> print(word_query(Word("قوات", "exact")))
     ((title_exact:قوات OR body_exact:قوات^0.5) ANDMAYBE <_NullQuery>)
     """
-    allowed = {"all": LEVELS, "exact": ("exact",), "root": ("root",)}[word.level]
+    allowed = ALLOWED[word.level]
     strict = {*allowed, "variant"} if broad or word.level != "all" else set(DEFAULT_LEVELS)
     terms = []
     spec = []
     for fname, fweight in (("title", sc.title), ("body", sc.body)):
+        if fname not in FIELDS[word.scope]:
+            continue
         for level in allowed:
             if level not in sc.levels:
                 continue
@@ -143,7 +163,7 @@ def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False, r
     q: Q.Query = WordQuery(terms, spec, (strict & present) or present)
     split = compound_parts(word.text) if word.level != "root" else None
     if split:
-        apart = phrase_query(list(split), sc.phrase, sc)
+        apart = phrase_query(list(split), sc.phrase, sc, word.scope)
         if apart is not None:
             q = Q.Or([q, apart])
     return q
@@ -205,7 +225,9 @@ def _clitic_forms(word: str) -> list[str]:
     return out
 
 
-def phrase_query(words: list[str], weight: float, sc: Scoring = DEFAULT_SCORING) -> Q.Query | None:
+def phrase_query(
+    words: list[str], weight: float, sc: Scoring = DEFAULT_SCORING, scope: str = "any"
+) -> Q.Query | None:
     """Consecutive normalized words in title or body (the exact fields keep stopwords).
 
     The first word may carry a clitic (``"قوات النظام"`` finds ``لقوات النظام``), and the
@@ -221,6 +243,8 @@ def phrase_query(words: list[str], weight: float, sc: Scoring = DEFAULT_SCORING)
             spellings.append([*norms[:i], norms[i] + norms[i + 1], *norms[i + 2 :]])
     parts: list[Q.Query] = []
     for fname, fweight in (("title", sc.title), ("body", sc.body)):
+        if fname not in FIELDS[scope]:
+            continue
         f = f"{fname}_exact"
         b = fweight * weight
         if len(norms) == 1:
@@ -285,11 +309,15 @@ def compile_query(
     if isinstance(node, Word):
         return word_query(node, sc, broad, reader)
     if isinstance(node, Phrase):
-        strict = phrase_query(list(node.words), sc.phrase, sc)
+        strict = phrase_query(list(node.words), sc.phrase, sc, node.scope)
         if op != "or" or len(node.words) < 2 or strict is None:
             return strict
         # Ranked by any word: the phrase ranks first, its words still count.
-        loose = [word_query(Word(w), sc, broad, reader) for w in node.words if not is_query_stop(w)]
+        loose = [
+            word_query(Word(w, scope=node.scope), sc, broad, reader)
+            for w in node.words
+            if not is_query_stop(w)
+        ]
         return Q.Or([strict, *(q for q in loose if q is not None)])
     if isinstance(node, Name):
         return name_query(node, op, sc, broad, reader)
@@ -361,15 +389,35 @@ def _day(value: str | None, end: bool) -> datetime | None:
 
 
 def merge_filters(parsed: Filters, opts: SearchOptions) -> Filters:
-    """The query's own filters plus the options' (places and groups by id or name)."""
+    """The query's own filters and the options' (places and groups by id or name), both holding.
+
+    Values of one option combine with OR (``place=A&place=B``: either); the options and
+    the query's own filters combine with AND (``q=قصف place:sy`` with ``place=sy-aleppo``:
+    Aleppo), like different facets.
+    """
     from indexer.query import add_entity_filter, parse_date
 
-    f = replace(parsed, place=list(parsed.place), group=list(parsed.group), source=list(parsed.source))
-    for value in opts.place:
-        add_entity_filter(f, "place", value)
-    for value in opts.group:
-        add_entity_filter(f, "group", value)
-    f.source.extend(s for s in opts.source if s not in f.source)
+    f = replace(
+        parsed,
+        place=list(parsed.place),
+        group=list(parsed.group),
+        source=list(parsed.source),
+        required=list(parsed.required),
+    )
+    for kind in ("place", "group"):
+        given = Filters()
+        for value in getattr(opts, kind):
+            add_entity_filter(given, kind, value)
+        ids = getattr(given, kind)
+        if ids and getattr(f, kind):
+            f.required.append((kind, ids))
+        elif ids:
+            setattr(f, kind, ids)
+    sources = list(dict.fromkeys(opts.source))
+    if sources and f.source:
+        f.required.append(("source", sources))
+    elif sources:
+        f.source = sources
     if opts.date_from:
         f.date_from = max(filter(None, (f.date_from, parse_date(opts.date_from))))
     if opts.date_to:
@@ -382,17 +430,17 @@ def merge_filters(parsed: Filters, opts: SearchOptions) -> Filters:
 def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
     """Places include their sub-places, groups their sub-units (and successors on request)."""
     parts: list[Q.Query] = []
-    if f.place:
-        ids = dict.fromkeys(d for p in f.place for d in (p, *gazetteer.descendants(p)))
-        parts.append(Q.Or([Q.Term("place", i) for i in ids]))
-    if f.group:
-        roots = list(f.group)
-        if with_successors:
-            roots += [s for g in f.group for s in gazetteer.successors(g)]
-        ids = dict.fromkeys(d for g in roots for d in (g, *gazetteer.descendants(g)))
-        parts.append(Q.Or([Q.Term("group", i) for i in ids]))
-    if f.source:
-        parts.append(Q.Or([Q.Term("source", s) for s in f.source]))
+    for kind, values in (("place", f.place), ("group", f.group), ("source", f.source), *f.required):
+        if not values:
+            continue
+        if kind == "source":
+            parts.append(Q.Or([Q.Term("source", s) for s in values]))
+            continue
+        roots = list(values)
+        if kind == "group" and with_successors:
+            roots += [s for g in values for s in gazetteer.successors(g)]
+        ids = dict.fromkeys(d for r in roots for d in (r, *gazetteer.descendants(r)))
+        parts.append(Q.Or([Q.Term(kind, i) for i in ids]))
     if f.date_from or f.date_to:
         lo = datetime.combine(f.date_from, time.min) if f.date_from else None
         hi = datetime.combine(f.date_to, time.max) if f.date_to else None
@@ -400,6 +448,82 @@ def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else Q.And(parts)
+
+
+# --- prefixes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What a prefix word (``انسحب*``) stands for in one index: its most frequent exact forms."""
+
+    prefix: str
+    terms: tuple[str, ...]
+    seen: int  # forms starting with the prefix that were looked at
+    complete: bool  # False when the scan stopped at MAX_PREFIX_SCAN
+
+    def as_dict(self) -> dict:
+        return {
+            "prefix": self.prefix,
+            "terms": list(self.terms),
+            "seen": self.seen,
+            "complete": self.complete,
+        }
+
+
+def expand_prefix(searcher: Searcher | None, word: Word) -> Expansion:
+    """The exact forms (in the word's fields) starting with ``word``'s normalized text, the
+    ``MAX_PREFIX_TERMS`` most frequent of at most ``MAX_PREFIX_SCAN`` (ties by form).
+
+    ``انسحب*`` → ``انسحبت``, ``انسحبوا``, ``انسحب``…; without an index, the prefix alone.
+    """
+    norm = normalize(word.text)
+    if searcher is None:
+        return Expansion(norm, (norm,), 1, True)
+    reader = searcher.reader()
+    df: dict[str, int] = {}
+    complete = True
+    for fname in FIELDS[word.scope]:
+        fieldname = f"{fname}_exact"
+        for raw in reader.expand_prefix(fieldname, norm):
+            term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            if term not in df and len(df) >= MAX_PREFIX_SCAN:
+                complete = False
+                break
+            df[term] = df.get(term, 0) + reader.doc_frequency(fieldname, term)
+    best = sorted(df, key=lambda t: (-df[t], t))[:MAX_PREFIX_TERMS]
+    return Expansion(norm, tuple(best), len(df), complete)
+
+
+def expand(node, searcher: Searcher | None, out: dict[str, Expansion]):
+    """The tree with each prefix word replaced by an OR of its expansions (filled into ``out``)."""
+    if isinstance(node, Word) and node.level == "prefix":
+        exp = out.get(node.text) or expand_prefix(searcher, node)
+        out[node.text] = exp
+        # No form at all: the prefix itself, as an exact word, matches nothing.
+        words = [Word(t, "exact", node.scope) for t in exp.terms] or [Word(exp.prefix, "exact", node.scope)]
+        return words[0] if len(words) == 1 else Bool("or", tuple(words))
+    if isinstance(node, Bool):
+        return Bool(
+            node.op,
+            tuple(expand(c, searcher, out) for c in node.children),
+            tuple(expand(c, searcher, out) for c in node.excluded),
+        )
+    return node
+
+
+def prefix_notes(expansions: dict[str, Expansion]) -> list[str]:
+    """What explain says of each prefix whose forms were not all searched."""
+    out = []
+    for text, exp in expansions.items():
+        if not exp.terms:
+            out.append(f"{text}*: no word in the index starts with it")
+        elif len(exp.terms) < exp.seen or not exp.complete:
+            more = f"more than {exp.seen}" if not exp.complete else str(exp.seen)
+            out.append(
+                f"{text}*: {more} words start with it; the {len(exp.terms)} most frequent are searched"
+            )
+    return out
 
 
 # --- matched sets ----------------------------------------------------------------------
@@ -416,11 +540,12 @@ def doc_set(q: Q.Query, searcher: Searcher) -> set[int]:
 
 
 def _word_forms(w: Word) -> dict:
-    allowed = {"all": LEVELS, "exact": ("exact",), "root": ("root",)}[w.level]
+    allowed = ALLOWED[w.level]
     return {
         "word": w.text,
         "level": w.level,
-        **{lv: (FORMS[lv](w.text) if lv in allowed else None) for lv in LEVELS},
+        **({"scope": w.scope} if w.scope != "any" else {}),
+        **{lv: (FORMS[lv](w.text) if lv in allowed and w.level != "prefix" else None) for lv in LEVELS},
     }
 
 
@@ -429,13 +554,17 @@ def read_as(node) -> str:
 
     >>> read_as(parse("انسحاب الرقه -داعش", "or").node)
     '(انسحاب OR الرقه) NOT داعش'
+    >>> read_as(parse("انسحب* title:قوات", "or").node)
+    '(انسحب* OR title:قوات)'
     """
     if node is None:
         return ""
     if isinstance(node, Word):
-        return {"all": "", "exact": "=", "root": "root:"}[node.level] + node.text
+        text = {"all": "", "exact": "=", "root": "root:", "prefix": ""}[node.level] + node.text
+        text += "*" if node.level == "prefix" else ""
+        return "title:" + text if node.scope == "title" else text
     if isinstance(node, Phrase):
-        return '"' + " ".join(node.words) + '"'
+        return ("title:" if node.scope == "title" else "") + '"' + " ".join(node.words) + '"'
     if isinstance(node, Name):
         text = " ".join(w.text for w in node.words)
         return f'"{text}"' if len(node.words) > 1 else text
@@ -445,8 +574,77 @@ def read_as(node) -> str:
     return " ".join(p for p in (pos, neg) if p)
 
 
-def explain(parsed: ParsedQuery, op: str, filters: Filters, opts: SearchOptions) -> dict:
-    """Each word with its forms (and entities), phrases, exclusions, filters and repairs."""
+def filters_as_text(f: Filters) -> str:
+    """A query's own filters in the query language (``place:sy place:sy-aleppo AND place:sy-idlib``).
+
+    >>> filters_as_text(parse("قصف place:حلب AND place:ادلب date:2017").filters)
+    'place:sy-aleppo AND place:sy-idlib date:2017-01-01..2017-12-31'
+    """
+
+    def values(kind: str, vals: list[str]) -> str:
+        return " ".join(f"{kind}:{v}" if " " not in v else f'{kind}:"{v}"' for v in vals)
+
+    parts = [values(kind, getattr(f, kind)) for kind in ("place", "group", "source") if getattr(f, kind)]
+    for kind, ids in f.required:
+        parts.append("AND " + values(kind, ids))
+    if f.date_from or f.date_to:
+        lo = f.date_from.isoformat() if f.date_from else ""
+        hi = f.date_to.isoformat() if f.date_to else ""
+        parts.append(f"date:{lo}..{hi}")
+    return " ".join(parts)
+
+
+def _entity(entity_id: str) -> dict:
+    e = gazetteer.get(entity_id)
+    return {"id": entity_id, "kind": e.kind, "label": e.label, "label_en": e.name_en}
+
+
+def reading(node, expansions: dict[str, Expansion] | None = None) -> dict | None:
+    """The tree as JSON, for a reader: what the page's "Searching for" line shows.
+
+    Nodes are ``{"type": "word" | "prefix" | "phrase" | "name" | "and" | "or", ...}``; a
+    boolean node has ``children`` and ``excluded`` (documents matching any are dropped).
+
+    >>> reading(parse("قصف -تركيا").node)["excluded"][0]["type"]
+    'name'
+    """
+    if node is None:
+        return None
+    if isinstance(node, Word):
+        if node.level == "prefix":
+            exp = (expansions or {}).get(node.text)
+            return {
+                "type": "prefix",
+                "text": node.text,
+                "scope": node.scope,
+                **(exp.as_dict() if exp else {"terms": None}),
+            }
+        return {"type": "word", "text": node.text, **_word_forms(node)} | {"scope": node.scope}
+    if isinstance(node, Phrase):
+        return {"type": "phrase", "words": list(node.words), "scope": node.scope}
+    if isinstance(node, Name):
+        return {
+            "type": "name",
+            "text": " ".join(w.text for w in node.words),
+            "kind": node.kind,
+            "entities": [_entity(i) for i in node.ids],
+        }
+    return {
+        "type": node.op,
+        "children": [reading(c, expansions) for c in node.children],
+        "excluded": [reading(c, expansions) for c in node.excluded],
+    }
+
+
+def explain(
+    parsed: ParsedQuery,
+    op: str,
+    filters: Filters,
+    opts: SearchOptions,
+    expansions: dict[str, Expansion] | None = None,
+) -> dict:
+    """Each word with its forms (and entities), phrases, exclusions, filters and repairs;
+    ``reading``: the tree and the query's own filters as the page shows them."""
     words: list[dict] = []
     phrases: list[dict] = []
     excluded: list[str] = []
@@ -466,18 +664,11 @@ def explain(parsed: ParsedQuery, op: str, filters: Filters, opts: SearchOptions)
                     "phrase": " ".join(node.words),
                     "normalized": [normalize(w) for w in node.words],
                     "excluded": negated,
+                    **({"scope": node.scope} if node.scope != "any" else {}),
                 }
             )
         elif isinstance(node, Name):
-            ents = [
-                {
-                    "id": i,
-                    "kind": node.kind,
-                    "label": gazetteer.get(i).label,
-                    "label_en": gazetteer.get(i).name_en,
-                }
-                for i in node.ids
-            ]
+            ents = [_entity(i) for i in node.ids]
             for w in node.words:
                 words.append(
                     {
@@ -489,25 +680,46 @@ def explain(parsed: ParsedQuery, op: str, filters: Filters, opts: SearchOptions)
                 )
 
     walk(parsed.node, False)
+    expansions = expansions or {}
+    own = filters_as_text(parsed.filters)
     return {
         "op": op,
-        "read_as": read_as(parsed.node),
+        "read_as": " ".join(x for x in (read_as(parsed.node), own) if x),
         "words": words,
         "phrases": phrases,
         "excluded": excluded,
         "ignored": parsed.ignored,
         "filters": {**filters.as_dict(), "with_successors": opts.with_successors},
         "sort": opts.sort,
-        "notes": parsed.notes,
+        "notes": [*parsed.notes, *prefix_notes(expansions)],
+        "prefixes": [e.as_dict() for e in expansions.values()],
+        "reading": {"node": reading(parsed.node, expansions), "filters": parsed.filters.as_dict()},
     }
 
 
 # --- did you mean --------------------------------------------------------------------
 
 
-def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str | None:
-    """The query with each word the index does not hold replaced by its most frequent
-    neighbour (edit distance 1, else 2) among the exact terms; ``None`` if nothing changes.
+def known(reader, w: Word) -> bool:
+    """Whether a word is no typo: the index holds its exact form or its light stem, or it is
+    (with its clitics) a known place or group name (``ودرعا`` is و + درعا, not a typo of ودعا)."""
+    norm = normalize(w.text)
+    for fieldname, form in (
+        ("body_exact", norm),
+        ("title_exact", norm),
+        ("body_stem", light_stem(w.text)),
+        ("title_stem", light_stem(w.text)),
+    ):
+        if form and reader.doc_frequency(fieldname, form):
+            return True
+    return is_name_word(norm)
+
+
+def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None, max_dist: int = 2) -> str | None:
+    """The query with each word that is no known form (:func:`known`) replaced by its most
+    frequent neighbour (edit distance 1, else up to ``max_dist``) among the exact terms;
+    ``None`` if nothing changes. Names of places and groups are never changed, nor ``root:``
+    and prefix words.
 
     With the document store ``db``, the neighbour is written as a document wrote it
     (``الطائرات``, not the index's folded ``الطاءرات``), without diacritics.
@@ -515,14 +727,15 @@ def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str
     reader = searcher.reader()
     out = query
     changed = False
+    names = {w for n in _names_in(parsed.node) for w in n.words}
     for w in _plain_words(parsed.node):
         norm = normalize(w.text)
-        if not norm or len(norm) < 3:
+        if not norm or len(norm) < 3 or w.level in ("root", "prefix") or w in names:
             continue
-        if reader.doc_frequency("body_exact", norm) or reader.doc_frequency("title_exact", norm):
+        if known(reader, w):
             continue
         best = None
-        for dist in (1, 2):
+        for dist in range(1, max_dist + 1):
             cands = set(reader.terms_within("body_exact", norm, dist, prefix=1))
             cands |= set(reader.terms_within("title_exact", norm, dist, prefix=1))
             cands.discard(norm)
@@ -560,6 +773,14 @@ def surface_form(searcher: Searcher, term: str, db) -> str:
     return term
 
 
+def _names_in(node) -> list[Name]:
+    if isinstance(node, Name):
+        return [node]
+    if isinstance(node, Bool):
+        return [n for c in node.children for n in _names_in(c)]
+    return []
+
+
 def _plain_words(node) -> list[Word]:
     if isinstance(node, Word):
         return [node]
@@ -584,6 +805,7 @@ class Plan:
     terms: Terms
     entity_ids: frozenset[str] = field(default_factory=frozenset)
     broad: bool = False  # level=root
+    expansions: dict[str, Expansion] = field(default_factory=dict)
 
 
 def plan(
@@ -591,10 +813,12 @@ def plan(
     op: str = "and",
     opts: SearchOptions = SearchOptions(),
     sc: Scoring = DEFAULT_SCORING,
-    reader=None,
+    searcher: Searcher | None = None,
 ) -> Plan:
-    """Parse and compile (against the index ``reader`` when given, see ``word_query``);
-    raises :class:`QueryError` for what cannot be read."""
+    """Parse and compile (prefix words expanded in ``searcher``'s index, ambiguous broken
+    plurals checked against it, see ``word_query``); raises :class:`QueryError` for what
+    cannot be read."""
+    reader = searcher.reader() if searcher is not None else None
     if opts.sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {opts.sort!r}")
     if opts.level not in MATCH_LEVELS:
@@ -602,7 +826,9 @@ def plan(
     broad = opts.level == "root"
     parsed = parse(query, op)
     filters = merge_filters(parsed.filters, opts)
-    compiled = compile_query(parsed.node, op, sc, broad, reader)
+    expansions: dict[str, Expansion] = {}
+    node = expand(parsed.node, searcher, expansions)
+    compiled = compile_query(node, op, sc, broad, reader)
     ids: set[str] = set()
 
     def names(node) -> None:
@@ -613,20 +839,17 @@ def plan(
                 names(c)
 
     names(parsed.node)
-    if (
-        compiled is None
-        and parsed.node is None
-        and (filters.place or filters.group or filters.source or filters.date_from or filters.date_to)
-    ):
+    if compiled is None and parsed.node is None and filters.any():
         compiled = Q.Every()  # filters alone: every document that passes them
     return Plan(
         parsed,
         compiled,
         filters,
         filter_query(filters, opts.with_successors),
-        terms_of(parsed, broad),
+        terms_of(replace(parsed, node=node), broad),
         frozenset(ids),
         broad,
+        expansions,
     )
 
 
@@ -694,13 +917,13 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     sc: Scoring,
 ) -> dict:
     searcher = snap.searcher()
-    p = plan(query, op, opts, sc, searcher.reader())
+    p = plan(query, op, opts, sc, searcher)
     out: dict = {
         "query": query,
         "total": 0,
         "hits": [],
         "facets": {"place": [], "group": [], "date": []} if want_facets else {},
-        "explain": explain(p.parsed, op, p.filters, opts),
+        "explain": explain(p.parsed, op, p.filters, opts, p.expansions),
         "suggestion": None,
         "level": opts.level,
         "broaden": None,
@@ -713,8 +936,10 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         out["broaden"] = {"level": "root", "more": more}
     if want_facets and out["total"]:
         out["facets"] = facet_counts(searcher, mask)
-    if out["total"] == 0:
-        out["suggestion"] = suggest(searcher, p.parsed, query, snap.db)
+    # Not only when nothing matched: a typo may still match through its root (الاستخبرات →
+    # خبر) or other words. Then only one edit away: a farther neighbour of a word the
+    # index lacks is more often another word than the one meant (بنغازي → بغاز).
+    out["suggestion"] = suggest(searcher, p.parsed, query, snap.db, 2 if out["total"] == 0 else 1)
     if limit > 0:
         dates = corpus(searcher).dates() if opts.sort == "date" else None
         for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
@@ -790,7 +1015,7 @@ def batch(
     for qid, text in queries:
         out[qid] = []
         try:
-            p = plan(text, op, SearchOptions(level=level), scoring_, searcher.reader())
+            p = plan(text, op, SearchOptions(level=level), scoring_, searcher)
         except QueryError as exc:
             if errors is not None:
                 errors[qid] = str(exc)

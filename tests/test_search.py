@@ -216,7 +216,7 @@ def test_explain_shows_forms_operators_and_filters(ix: Path) -> None:
     word = ex["words"][0]
     assert (word["word"], word["exact"], word["stem"], word["root"]) == ("انسحاب", "انسحاب", "انسحاب", "سحب")
     assert ex["ignored"] == ["من"] and ex["excluded"] == ["حلب"] and ex["filters"]["source"] == ["BBC"]
-    assert ex["read_as"].endswith("NOT حلب")
+    assert ex["read_as"] == '(انسحاب OR "قوات النظام") NOT حلب source:BBC'
 
 
 def test_highlight_text_marks_every_form_and_escapes() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 LANGS = ("ar", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -34,6 +36,32 @@ LABELS: dict[str, tuple[str, str]] = {
     "results_of": ("النتائج", "Results"),
     "no_results": ("لا نتائج لهذا البحث.", "No reports match this search."),
     "did_you_mean": ("هل تقصد", "Did you mean"),
+    "qmark": ("؟", "?"),
+    "all_of": ("كل ما يلي", "all of"),
+    "any_of": ("أيٌّ مما يلي", "any of"),
+    "word_and": ("و", "AND"),
+    "word_or": ("أو", "OR"),
+    "list_sep": ("، ", ", "),
+    "excluding": ("باستثناء", "excluding"),
+    "phrase": ("عبارة", "phrase"),
+    "exact_only": ("مطابقة تامة فقط", "exact form only"),
+    "root_only": ("بالجذر فقط", "root only"),
+    "in_title": ("في العنوان", "in titles"),
+    "prefix_forms": ("كلمات تبدأ بها", "forms searched"),
+    "kind_place": ("مكان", "place"),
+    "kind_group": ("جهة", "group"),
+    "filter_place": ("المكان", "place"),
+    "filter_group": ("الجهة", "group"),
+    "filter_source": ("المصدر", "source"),
+    "filter_date": ("التاريخ", "date"),
+    "and_also": ("وأيضاً", "and also"),
+    "ignored": ("تم تجاهل", "ignored"),
+    "facet_note": (
+        "قيم الفئة الواحدة تُجمع بـ«أو» (أيٌّ منها)، والفئات المختلفة بـ«و» (كلها معاً). "
+        "اختيار مكان داخل مكان مختار يحلّ محله ويضيّق النتائج.",
+        "Values of one filter combine with OR (any of them), different filters with AND (all of them). "
+        "Choosing a place inside a chosen place replaces it and narrows the results.",
+    ),
     "matched_exact": ("مطابقة تامة", "exact"),
     "matched_stem": ("بالجذع", "stem"),
     "matched_root": ("بالجذر", "root"),
@@ -110,6 +138,62 @@ PLACE_LEVELS: dict[str, tuple[str, str]] = {
     "site": ("موقع", "site"),
     "region": ("منطقة جغرافية", "region"),
 }
+
+
+# The query parser's notes (English, as in the JSON ``explain.notes``) for the Arabic page:
+# a pattern over the note and its Arabic wording ({0}, {1}… are the pattern's groups).
+NOTES_AR: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(pattern), text)
+    for pattern, text in (
+        (r"ignored a misplaced (.+)", "تم تجاهل «{0}» في غير موضعه"),
+        (r"ignored a trailing (.+)", "تم تجاهل «{0}» في آخر البحث"),
+        (r"ignored a (.+) with nothing after it", "تم تجاهل «{0}» إذ لا شيء بعده"),
+        (r"ignored an unmatched '\)'", "تم تجاهل قوس «)» بلا قوس فاتح"),
+        (r"closed an unclosed '\(' at the end", "أُغلق القوس «(» في آخر البحث"),
+        (r"closed an unclosed quote at the end", "أُغلقت علامة التنصيص في آخر البحث"),
+        (r"only the first (\d+) words are searched", "يُبحث عن أول {0} كلمة فقط"),
+        (
+            r"only common words: nothing to search.*",
+            "كلمات شائعة فقط: لا شيء يُبحث عنه (ضعها بين علامتي تنصيص)",
+        ),
+        (
+            r"ignored (.+) in '(.+)': not part of the query language.*",
+            "تم تجاهل {0} في «{1}»: ليس من لغة البحث",
+        ),
+        (r"ignored the '\+' of '(.+)':.*", "تم تجاهل «+» في «{0}»: كل كلمة مطلوبة أصلاً"),
+        (r"ignored the '\*' of '(.+)': .*", "تم تجاهل «*» في «{0}»: لا بحث بالبادئة مع = أو جذر:"),
+        (r"ignored the '\*' in \"(.+)\": .*", "تم تجاهل «*» في «{0}»: لا بحث بالبادئة داخل عبارة"),
+        (r"ignored '(.+)': a filter cannot be excluded", "تم تجاهل «{0}»: لا يمكن استثناء عامل تصفية"),
+        (r"unknown field '(.+)': '(.+)' searched as words.*", "حقل غير معروف «{0}:»: بُحث عن «{1}» ككلمات"),
+        (
+            r"(.+)\*: a prefix needs at least (\d+) letters.*",
+            "«{0}*»: تحتاج البادئة إلى {1} أحرف على الأقل؛ بُحث عنها ككلمة",
+        ),
+        (r"(.+)\*: no word in the index starts with it", "«{0}*»: لا كلمة في الفهرس تبدأ بها"),
+        (
+            r"(.+)\*: more than (\d+) words start with it; the (\d+) most frequent are searched",
+            "«{0}*»: أكثر من {1} كلمة تبدأ بها؛ يُبحث عن أكثرها تكراراً ({2})",
+        ),
+        (
+            r"(.+)\*: (\d+) words start with it; the (\d+) most frequent are searched",
+            "«{0}*»: {1} كلمة تبدأ بها؛ يُبحث عن أكثرها تكراراً ({2})",
+        ),
+    )
+)
+
+
+def note_text(note: str, lang: str) -> str:
+    """A parser note in the page's language (the English note itself when no wording fits).
+
+    >>> note_text("ignored a trailing OR", "ar")
+    'تم تجاهل «OR» في آخر البحث'
+    """
+    if lang == "en":
+        return note
+    for pattern, text in NOTES_AR:
+        if m := pattern.fullmatch(note):
+            return text.format(*m.groups())
+    return note
 
 
 def lang_of(value: str | None) -> str:

@@ -97,7 +97,8 @@ SCHEMAS: dict = {
         "required": ["word", "level", "exact", "stem", "root", "excluded"],
         "properties": {
             "word": {"type": "string"},
-            "level": {"enum": ["all", "exact", "root"]},
+            "level": {"enum": ["all", "exact", "root", "prefix"]},
+            "scope": {"enum": ["any", "title"]},
             "exact": _STR_OR_NULL,
             "stem": _STR_OR_NULL,
             "root": _STR_OR_NULL,
@@ -148,11 +149,48 @@ SCHEMAS: dict = {
                     "source": {"type": "array", "items": {"type": "string"}},
                     "from": _STR_OR_NULL,
                     "to": _STR_OR_NULL,
+                    "required": {"$ref": "#/components/schemas/RequiredClauses"},
                     "with_successors": {"type": "boolean"},
                 },
             },
             "sort": {"enum": ["relevance", "date"]},
             "notes": {"type": "array", "items": {"type": "string"}},
+            "prefixes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["prefix", "terms", "seen", "complete"],
+                    "properties": {
+                        "prefix": {"type": "string"},
+                        "terms": {"type": "array", "items": {"type": "string"}},
+                        "seen": {"type": "integer"},
+                        "complete": {"type": "boolean"},
+                    },
+                },
+            },
+            "reading": {
+                "type": "object",
+                "description": "The query as read: the tree (nodes typed word, prefix, phrase, name, "
+                "and, or; and/or nodes have children and excluded) and the query's own filters.",
+                "required": ["node", "filters"],
+                "properties": {
+                    "node": {"oneOf": [{"type": "object"}, {"type": "null"}]},
+                    "filters": {"type": "object"},
+                },
+            },
+        },
+    },
+    "RequiredClauses": {
+        "type": "array",
+        "description": "Further filter clauses that must hold too (place:A AND place:B, or URL "
+        "filters beside the query's own).",
+        "items": {
+            "type": "object",
+            "required": ["kind", "ids"],
+            "properties": {
+                "kind": {"enum": ["place", "group", "source"]},
+                "ids": {"type": "array", "items": {"type": "string"}},
+            },
         },
     },
     "SearchResponse": {

@@ -26,10 +26,11 @@ from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer.query import lookup
 from indexer.search import query_words
 from web import api, error_response, index_state
 from web.build_map import HEIGHT, WIDTH, in_window, project
-from web.i18n import kind_label, lang_of, t
+from web.i18n import kind_label, lang_of, note_text, t
 from web.state import IndexNotFound
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -136,9 +137,37 @@ def search_url(p: dict, endpoint: str = "pages.search_page", **changes) -> str:
 
 
 def toggle_url(p: dict, key: str, value: str) -> str:
-    """URL that adds the filter ``key=value``, or removes it when it is on."""
-    values = [v for v in p[key] if v != value] if value in p[key] else [*p[key], value]
+    """URL that adds the filter ``key=value``, or removes it when it is on.
+
+    Values of one facet combine with OR, so a place beside one of its ancestors would
+    change nothing: choosing a place under a chosen one replaces it (حلب, then عفرين:
+    عفرين alone, the results narrow), and choosing an ancestor replaces the places under
+    it. Groups and their sub-units likewise.
+    """
+    if value in p[key]:
+        values = [v for v in p[key] if v != value]
+    elif key in ("place", "group"):
+        mine = _entity_ids(key, value)
+        above = {a for i in mine for a in _ancestors(i)}
+
+        def related(v: str) -> bool:  # v lies above or below the chosen value
+            theirs = _entity_ids(key, v)
+            return bool(theirs & above) or any(a in mine for i in theirs for a in _ancestors(i))
+
+        values = [v for v in p[key] if not related(v)] + [value]
+    else:
+        values = [*p[key], value]
     return search_url(p, **{key: values})
+
+
+def _entity_ids(kind: str, value: str) -> set[str]:
+    """The ids a URL value (an id or a name, as the API takes it) stands for; none if unknown."""
+    found = lookup(value, kind)
+    return set(found[1]) if found else set()
+
+
+def _ancestors(entity_id: str) -> list[str]:
+    return gazetteer.ancestors(entity_id) if entity_id in gazetteer.entities() else []
 
 
 def month_range(month: str) -> tuple[str, str]:
@@ -297,6 +326,28 @@ def governorate_labels(lang: str) -> list[dict]:
     return out
 
 
+def query_chips(filters: dict, lang: str) -> list[dict]:
+    """The filters written in the query (``place:sy``, ``date:2017``) as chips for the echo
+    line: ``{key, label, names, joined}``, names of one chip being alternatives (OR) and
+    a ``joined`` chip one that must hold too (``place:A AND place:B``)."""
+    out = []
+    for key in ("place", "group"):
+        if filters.get(key):
+            out.append({"key": key, "names": [entity_label(i, lang) for i in filters[key]], "joined": False})
+    if filters.get("source"):
+        out.append({"key": "source", "names": list(filters["source"]), "joined": False})
+    for clause in filters.get("required") or []:
+        key = clause["kind"]
+        values = clause["ids"] if key == "source" else [entity_label(i, lang) for i in clause["ids"]]
+        out.append({"key": key, "names": values, "joined": True})
+    if filters.get("from") or filters.get("to"):
+        label = f"{filters.get('from') or '…'} – {filters.get('to') or '…'}"
+        out.append({"key": "date", "names": [label], "joined": False})
+    for chip in out:
+        chip["label"] = t("filter_" + chip["key"], lang)
+    return out
+
+
 def active_chips(p: dict) -> list[dict]:
     """The active filters as removable chips."""
     chips = [
@@ -422,6 +473,9 @@ def search_context(p: dict, r: dict) -> dict:
         "hits": hits,
         "pages": pages,
         "chips": active_chips(p),
+        "query_chips": query_chips(r["explain"]["reading"]["filters"], p["lang"]) if r.get("explain") else [],
+        "notes": [note_text(n, p["lang"]) for n in (r.get("explain") or {}).get("notes", [])],
+        "entity_name": lambda e: (e.get("label_en") or e["label"]) if p["lang"] == "en" else e["label"],
         "clear_url": search_url(p, place=[], group=[], source=[], **{"from": "", "to": ""}),
         "place_tree": place_tree(places),
         "groups": group_sections(r["facets"]["group"]),
