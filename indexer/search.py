@@ -14,6 +14,7 @@ phrases). ``op="and"`` needs every word (at some level), ``op="or"`` ranks by an
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
@@ -334,24 +335,46 @@ def explain(parsed: ParsedQuery, op: str, filters: Filters, opts: SearchOptions)
 # --- did you mean --------------------------------------------------------------------
 
 
-def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str | None:
+# Did-you-mean is an extra, never a cost: each unknown word scans the vocabulary
+# (tens of ms per edit-distance pass on 30,000 reports), so only a few words are
+# looked at, and past the time budget the answer is "no suggestion".
+SUGGEST_MAX_WORDS = 4  # unknown words looked up; a longer query of unknown words gets none
+SUGGEST_MAX_CHARS = 20  # longer "words" are no typo of anything in the index
+SUGGEST_BUDGET_S = 0.25  # wall-clock budget of one suggestion
+
+
+def suggest(
+    searcher: Searcher, parsed: ParsedQuery, query: str, db=None, budget: float = SUGGEST_BUDGET_S
+) -> str | None:
     """The query with each word the index does not hold replaced by its most frequent
-    neighbour (edit distance 1, else 2) among the exact terms; ``None`` if nothing changes.
+    neighbour (edit distance 1, else 2) among the exact terms; ``None`` if nothing changes,
+    or when the query has more than :data:`SUGGEST_MAX_WORDS` unknown words or the
+    search for neighbours runs past ``budget`` seconds (no suggestion rather than a slow one).
 
     With the document store ``db``, the neighbour is written as a document wrote it
     (``الطائرات``, not the index's folded ``الطاءرات``), without diacritics.
     """
     reader = searcher.reader()
+    deadline = _time.monotonic() + budget
     out = query
     changed = False
+    unknown = []
     for w in _plain_words(parsed.node):
         norm = normalize(w.text)
         if not norm or len(norm) < 3:
             continue
         if reader.doc_frequency("body_exact", norm) or reader.doc_frequency("title_exact", norm):
             continue
+        unknown.append((w, norm))
+    if len(unknown) > SUGGEST_MAX_WORDS:
+        return None
+    for w, norm in unknown:
+        if len(norm) > SUGGEST_MAX_CHARS:
+            continue
         best = None
         for dist in (1, 2):
+            if _time.monotonic() > deadline:
+                return None
             cands = set(reader.terms_within("body_exact", norm, dist, prefix=1))
             cands |= set(reader.terms_within("title_exact", norm, dist, prefix=1))
             cands.discard(norm)
