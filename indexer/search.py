@@ -571,16 +571,18 @@ def _hit(snap: Snapshot, p: Plan, doc_id: str, score: float, snippets: bool) -> 
     ).fetchone()
     title, body = (row["title"] or "", row["body"] or "") if row else ("", "")
     spans: dict[str, list[tuple[int, int]]] = {"title": [], "body": []}
-    if p.entity_ids:
+    if p.entity_ids and snippets:
         for m in snap.db.execute(
             'SELECT entity_id, field, start, "end" FROM mentions WHERE doc_id = ?', (doc_id,)
         ):
             if m["entity_id"] in p.entity_ids and m["field"] in spans:
                 spans[m["field"]].append((m["start"], m["end"]))
-    _, title_levels = marked_tokens(title, p.terms, spans["title"])
-    text = body or title
-    frag, body_levels = snippet(text, p.terms, spans["body" if body else "title"])
-    found = set(title_levels) | body_levels
+    frag, found = "", set()
+    if snippets:  # exports ask for none: no text is read beyond the stored fields
+        _, title_levels = marked_tokens(title, p.terms, spans["title"])
+        text = body or title
+        frag, body_levels = snippet(text, p.terms, spans["body" if body else "title"])
+        found = set(title_levels) | body_levels
     return {
         "id": doc_id,
         "title": title,
@@ -588,7 +590,7 @@ def _hit(snap: Snapshot, p: Plan, doc_id: str, score: float, snippets: bool) -> 
         "source": row["source"] if row else None,
         "url": row["url"] if row else None,
         "score": round(score, 4),
-        "snippet": frag if snippets else "",
+        "snippet": frag,
         "matched": [lv for lv in (*LEVELS, "entity") if lv in found],
     }
 

@@ -8,6 +8,7 @@ exactly what the JSON API answers, by calling the API's own views.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import csv
 import io
@@ -26,8 +27,9 @@ from analyzers.normalize import normalize
 from analyzers.roots import root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer.highlight import stem_and_root
 from indexer.search import query_words
-from web import api, error_response, index_state
+from web import api, error_response, index_state, wants_json
 from web.build_map import HEIGHT, WIDTH, in_window, project
 from web.i18n import kind_label, lang_of, t
 from web.state import IndexNotFound
@@ -315,6 +317,11 @@ def _hit_sets(words: list[str]) -> tuple[set[str], set[str], set[str]]:
     )
 
 
+def _hit_forms(surface: str, stems: set[str], roots: set[str]) -> bool:
+    stem, rt = stem_and_root(surface)
+    return stem in stems or rt in roots
+
+
 def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Markup:
     """``text`` escaped, query matches in ``<mark>``, place/group mentions linked to their filter.
 
@@ -324,16 +331,21 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
     exact, stems, roots = _hit_sets(words)
     hits = [
         (tok.start, tok.end)
-        for tok in tokenize(text)
-        if words
-        and (normalize(tok.text) in exact or light_stem(tok.text) in stems or root(tok.text) in roots)
+        for tok in (tokenize(text) if words else ())
+        if normalize(tok.text) in exact or _hit_forms(tok.text, stems, roots)
     ]
     out: list[str] = []
     pos = 0
 
+    starts = [a for a, _b in hits]
+
     def plain(start: int, end: int) -> None:
+        # Only the hits from ``start`` on (bisect): linear overall, not mentions × hits.
         cur = start
-        for a, b in hits:
+        for k in range(bisect.bisect_left(starts, start), len(hits)):
+            a, b = hits[k]
+            if a >= end:
+                break
             if a >= cur and b <= end:
                 out.append(escape(text[cur:a]))
                 out.append(Markup("<mark>%s</mark>") % text[a:b])
@@ -368,6 +380,8 @@ def labels():
 
 
 def page_error(status: int, code: str, message: str, lang: str = "ar"):
+    if wants_json():  # a client that asked for JSON gets the API's error shape (docs/serving.md)
+        return error_response(status, code, message)
     key = {400: "bad_request", 404: "not_found", 503: "not_ready"}.get(status, "bad_request")
     return render_template(
         "error.html", status=status, code=code, message=message, heading=key, lang=lang
@@ -503,7 +517,10 @@ def document_page(doc_id: str):
         snap = index_state().snapshot()
         row = _doc_row(snap, doc_id)
         if row is None and doc_id.endswith(".json"):
-            return document_json(doc_id[: -len(".json")])
+            try:
+                return document_json(doc_id[: -len(".json")])
+            except api.BadRequest as exc:
+                return error_response(400, exc.code, str(exc))
         if row is None:
             return page_error(404, "not_found", doc_id, lang)
         q = request.args.get("q", "")[:MAX_QUERY_CHARS]
@@ -564,6 +581,9 @@ def document_json(doc_id: str):
     return api.api_document(doc_id)
 
 
+SIMILAR_CHARS = 20_000
+
+
 def similar(snap, row, p: dict, top: int = 5) -> list[dict]:
     """Reports that share this one's key terms (Whoosh more-like-this on the body's light stems)."""
     searcher = snap.searcher()
@@ -571,7 +591,9 @@ def similar(snap, row, p: dict, top: int = 5) -> list[dict]:
     if docnum is None:
         return []
     out = []
-    for hit in searcher.more_like(docnum, "body_stem", text=row["body"], top=top, numterms=15):
+    # The key terms of the first SIMILAR_CHARS characters: a long report costs no more.
+    body = row["body"][:SIMILAR_CHARS]
+    for hit in searcher.more_like(docnum, "body_stem", text=body, top=top, numterms=15):
         other = snap.db.execute(
             "SELECT id, title, date, source FROM docs WHERE id = ?", (hit["id"],)
         ).fetchone()
