@@ -294,8 +294,11 @@ def read_file(path: Path, base: Path, shown: str | None = None) -> Iterator[Doc 
         return
     try:
         data, damage = read_bytes(path)
-    except (OSError, TooLarge) as e:
-        yield Problem(shown, 1, e.strerror if isinstance(e, OSError) and e.strerror else f"cannot read: {e}")
+    except (NotRegular, TooLarge) as e:
+        yield Problem(shown, 1, str(e))
+        return
+    except OSError as e:
+        yield Problem(shown, 1, f"cannot read: {e.strerror or e}")
         return
     if damage:
         # Keep every complete line before the damage; the line it cut is lost.

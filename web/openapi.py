@@ -257,7 +257,12 @@ SCHEMAS: dict = {
 @lru_cache(maxsize=1)
 def spec() -> dict:
     """The OpenAPI document."""
-    date = {"type": "string", "pattern": r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$"}
+    # Empty means no bound (the search form sends empty fields); year 0000 does not exist.
+    year = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+    date = {
+        "type": "string",
+        "pattern": f"^$|^{year}(-(0?[1-9]|1[0-2])(-(0?[1-9]|[12][0-9]|3[01]))?)?$",
+    }
     search_params = [
         _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "the query (see docs/search.md)"),
         _param("op", {"enum": ["and", "or"], "default": "and"}, "and: every word must match; or: any"),
@@ -321,6 +326,7 @@ def spec() -> dict:
                     ],
                     "responses": {
                         "200": _json("Document", "the document"),
+                        "400": _error("a query parameter (this endpoint takes none)"),
                         "404": _error("no document with this id"),
                         "503": _error("no index yet"),
                     },
