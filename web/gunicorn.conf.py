@@ -24,7 +24,9 @@ workers = _int_env("KASHAF_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8))
 # written by threads, so a slow or silent client holds one thread, not a process; the app
 # still runs one request at a time per process (web.worker.OneAtATime, set in create_app).
 worker_class = "web.worker.KashafWorker"
-threads = _int_env("KASHAF_THREADS", 8)  # connections served at once per worker
+# Connections served at once per worker: threads mostly wait on sockets (the app runs one
+# request at a time), so many cost little and let silent or slow clients not crowd others out.
+threads = _int_env("KASHAF_THREADS", 32)
 # The heartbeat runs in the worker's main thread, so a long (bounded) request or an export
 # that keeps streaming is not killed; a worker that stops answering at all still is.
 timeout = _int_env("KASHAF_TIMEOUT", 30)

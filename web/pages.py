@@ -41,6 +41,10 @@ PAGE_KEYS = api.SEARCH_PARAMS | {"lang"}
 MAX_QUERY_CHARS = 1000
 DEFAULT_LIMIT = 20
 CSV_BATCH = 200
+CSV_CHUNK_ROWS = 25
+SIMILAR_CHARS = 20_000  # "similar reports" use the key terms of this much of a report
+MARK_CHARS = 100_000  # a document page marks query words in this much of a report
+MAX_LINKED_MENTIONS = 5_000  # and links this many place/group mentions
 EXAMPLES = ("انسحاب", "الرقة", "قوات النظام", "داعش حلب", "المرصد السوري")
 # Map labels that would overlap a neighbour's, moved a little (SVG units).
 LABEL_NUDGE = {"sy-damascus": (-15, -20), "sy-quneitra": (0, -4), "sy-daraa": (0, 10), "sy-suwayda": (22, 4)}
@@ -329,9 +333,11 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
     tags are markup: every character of the document goes through ``escape``.
     """
     exact, stems, roots = _hit_sets(words)
+    # Query words are marked in the first MARK_CHARS characters (a long report's page
+    # costs what a short one's does); mentions are linked all the way through.
     hits = [
         (tok.start, tok.end)
-        for tok in (tokenize(text) if words else ())
+        for tok in (tokenize(text[:MARK_CHARS]) if words else ())
         if normalize(tok.text) in exact or _hit_forms(tok.text, stems, roots)
     ]
     out: list[str] = []
@@ -352,17 +358,21 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
                 cur = b
         out.append(escape(text[cur:end]))
 
-    for m in sorted(mentions, key=lambda m: (m["start"], -m["end"])):
+    links: dict[tuple[str, str], Markup] = {}  # one link per entity, however often it is named
+    for m in sorted(mentions, key=lambda m: (m["start"], -m["end"]))[:MAX_LINKED_MENTIONS]:
         start, end = m["start"], m["end"]
         if start < pos or end > len(text) or end <= start:
             continue
         plain(pos, start)
         key = "place" if m["kind"] == "place" else "group"
-        label = entity_label(m["entity_id"], p["lang"])
-        out.append(
-            Markup('<a class="ent ent-%s" href="%s" title="%s">')
-            % (key, search_url(p, **{key: [m["entity_id"]]}), label)
-        )
+        if (key, m["entity_id"]) not in links:
+            label = entity_label(m["entity_id"], p["lang"])
+            links[key, m["entity_id"]] = Markup('<a class="ent ent-%s" href="%s" title="%s">') % (
+                key,
+                search_url(p, **{key: [m["entity_id"]]}),
+                label,
+            )
+        out.append(links[key, m["entity_id"]])
         plain(start, end)
         out.append(Markup("</a>"))
         pos = end
@@ -476,8 +486,10 @@ def search_csv():
         yield "\ufeff" + _drain(buf)
         batch, offset = first, 0
         while batch["hits"]:
-            for h in batch["hits"]:
+            for n, h in enumerate(batch["hits"], 1):
                 writer.writerow([_cell(h.get(k)) for k in ("id", "title", "date", "source", "url", "score")])
+                if n % CSV_CHUNK_ROWS == 0:
+                    yield _drain(buf)  # small writes: a slow reader takes each within the client timeout
             yield _drain(buf)
             offset += CSV_BATCH
             if offset >= batch["total"]:
@@ -579,9 +591,6 @@ def document_json(doc_id: str):
     """Exactly what ``/api/documents/<id>`` answers."""
 
     return api.api_document(doc_id)
-
-
-SIMILAR_CHARS = 20_000
 
 
 def similar(snap, row, p: dict, top: int = 5) -> list[dict]:

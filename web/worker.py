@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -27,7 +28,7 @@ from gunicorn.workers import gthread
 
 # A client must send each part of its request, and take each part of the response,
 # within this many seconds; else its connection is closed (slow-loris, stalled reader).
-CLIENT_TIMEOUT = float(os.environ.get("KASHAF_CLIENT_TIMEOUT") or 15)
+CLIENT_TIMEOUT = float(os.environ.get("KASHAF_CLIENT_TIMEOUT") or 30)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # The same headers as web.create_app's after_request hook (kept here: this module is
 # imported by the gunicorn master before the app).
@@ -66,12 +67,30 @@ class _TimedConn(gthread.TConn):
         self.sock.settimeout(CLIENT_TIMEOUT)
 
 
+class _SlowClients(logging.Filter):
+    """A client timeout is the client's doing: one warning line, not an error with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TimeoutError):
+            record.msg, record.args, record.exc_info = (
+                "client too slow: connection closed after %g s",
+                (CLIENT_TIMEOUT,),
+                None,
+            )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class KashafWorker(gthread.ThreadWorker):
     """gthread with JSON error answers and per-connection timeouts."""
 
     def init_process(self) -> None:
         util.write_error = write_error  # base.Worker.handle_error calls util.write_error
         gthread.TConn = _TimedConn
+        # A new connection holds a thread while it waits for its first byte (5 s by
+        # default), then goes back to the poller, where waiting costs nothing: wait 1 s.
+        gthread.DEFAULT_WORKER_DATA_TIMEOUT = min(1.0, CLIENT_TIMEOUT)
+        self.log.error_log.addFilter(_SlowClients())
         super().init_process()
 
 
