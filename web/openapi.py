@@ -265,7 +265,7 @@ def spec() -> dict:
     }
     search_params = [
         _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "the query (see docs/search.md)"),
-        _param("op", {"enum": ["and", "or"], "default": "and"}, "and: every word must match; or: any"),
+        _param("op", {"enum": ["and", "or", ""], "default": "and"}, "and: every word must match; or: any"),
         _param(
             "place",
             {"type": "array", "items": {"type": "string"}},
@@ -280,18 +280,28 @@ def spec() -> dict:
         ),
         _param(
             "with_successors",
-            {"type": "boolean", "default": False},
+            {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off", ""], "default": "false"},
             "group filters also take the groups' successors",
         ),
         _param("source", {"type": "array", "items": {"type": "string"}}, "source name (repeatable)", True),
         _param("from", date, "first day: YYYY, YYYY-MM or YYYY-MM-DD"),
         _param("to", date, "last day: YYYY, YYYY-MM or YYYY-MM-DD (the whole period)"),
-        _param("sort", {"enum": ["relevance", "date"], "default": "relevance"}, "date: newest first"),
+        _param("sort", {"enum": ["relevance", "date", ""], "default": "relevance"}, "date: newest first"),
         _param(
-            "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}, "hits per page"
+            "limit",
+            {
+                "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, {"const": ""}],
+                "default": 20,
+            },
+            "hits per page (ASCII digits)",
         ),
         _param(
-            "offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "hits to skip"
+            "offset",
+            {
+                "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, {"const": ""}],
+                "default": 0,
+            },
+            "hits to skip (ASCII digits)",
         ),
     ]
     return {
@@ -300,7 +310,10 @@ def spec() -> dict:
         "info": {
             "title": "Kashaf API",
             "version": "1",
-            "description": "Search Arabic war reporting. Unknown parameters are rejected (400).",
+            "description": (
+                "Search Arabic war reporting. Unknown parameters are rejected (400); "
+                "an empty value means the parameter's default."
+            ),
         },
         "paths": {
             "/api/search": {
@@ -313,6 +326,7 @@ def spec() -> dict:
                             "SearchResponse", "ranked hits, facets over all matches, how the query was read"
                         ),
                         "400": _error("bad parameter or unreadable query"),
+                        "414": _error("request line over 8190 bytes (answered by the server)"),
                         "503": _error("no index yet"),
                     },
                 }
@@ -327,6 +341,7 @@ def spec() -> dict:
                     "responses": {
                         "200": _json("Document", "the document"),
                         "400": _error("a query parameter (this endpoint takes none)"),
+                        "414": _error("request line over 8190 bytes (answered by the server)"),
                         "404": _error("no document with this id"),
                         "503": _error("no index yet"),
                     },
