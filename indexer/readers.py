@@ -24,7 +24,7 @@ from indexer.boilerplate import is_boilerplate
 FIELDS = ("id", "title", "date", "source", "url", "text")
 SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".csv")
 # Limits on what one input may cost (docs/indexing.md, "Limits").
-MAX_FILE_BYTES = 2 << 30  # bytes of one file, after decompression: more is refused, not read
+MAX_FILE_BYTES = 1 << 30  # bytes of one file, after decompression: more is refused, not read
 MAX_TEXT_CHARS = 1_000_000  # characters of one document's text: the rest is cut off (a warning)
 MAX_TITLE_CHARS = 2_000
 _CHUNK = 1 << 20
@@ -234,7 +234,7 @@ class TooLarge(ValueError):
     """An input over :data:`MAX_FILE_BYTES` (decompressed)."""
 
 
-def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, str | None]:
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | bytearray, str | None]:
     """The bytes of a regular file, gunzipped as a stream for ``.gz``, at most ``limit`` of them.
 
     Returns ``(data, damage)``: a damaged or truncated gzip stream keeps what was
@@ -277,7 +277,7 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, str | No
                     break  # trailing garbage after a complete member: ignored, as gzip does
         if not out and damage:
             raise OSError(damage)
-        return bytes(out), damage
+        return out, damage  # a bytearray: no second copy of up to MAX_FILE_BYTES
 
 
 def read_file(path: Path, base: Path, shown: str | None = None) -> Iterator[Doc | Problem]:
