@@ -6,9 +6,12 @@ one Whoosh writer and one SQLite connection in this process write the results.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import time
@@ -21,11 +24,28 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from indexer import store
-from indexer.readers import Doc, Problem, iter_files, read_file
+from indexer.readers import Doc, Problem, iter_files, local, read_file
 from indexer.schema import analysis_version, analyze_doc, month_of, schema
 
 Progress = Callable[[int, int], None]  # (done, total)
 MAX_SHARDS = 8
+
+
+class DiskFull(OSError):
+    """The disk filled up while a generation was written (it was removed again)."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT anywhere in the chain, or SQLite's own "disk is full"."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.Error) and "full" in str(exc):
+            return True
+        if "No space left on device" in str(exc):  # re-raised from a shard writer process
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @dataclass
@@ -155,7 +175,11 @@ def build(
         to_write: list[Doc] = []
         seen: dict[str, str] = {}
         bad_files: set[str] = set()
-        for f, root in iter_files(paths):
+        for found in iter_files(paths):
+            if isinstance(found, Problem):
+                problem(found)
+                continue
+            f, root = found
             shown = _shown(f)
             for item in read_file(f, root, shown):
                 if isinstance(item, Problem):
@@ -211,36 +235,52 @@ def build(
         # 2. Write a new generation: each Whoosh shard in its own process, SQLite here.
         # A fresh generation holds exactly what is written; an update, the rest too.
         expected = len(to_write) if base is None else len(known) + report.added - report.removed
-        n, gdir, linked = store.start_generation(index_dir, base, floor)
-        nshards = _shard_count(index_dir, base, jobs)
-        log(f"writing generation {n}: {len(to_write)} document(s) to analyze, {len(removed)} to remove")
-        con = store.open_build_db(gdir / store.DB)
-        con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(nshards),))
-        _write(gdir, nshards, base is None, con, to_write, removed, known, jobs, progress)
+        n = gdir = None
+        try:
+            n, gdir, linked = store.start_generation(index_dir, base, floor)
+            nshards = _shard_count(index_dir, base, jobs)
+            log(f"writing generation {n}: {len(to_write)} document(s) to analyze, {len(removed)} to remove")
+            con = store.open_build_db(gdir / store.DB)
+            con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(nshards),))
+            _write(gdir, nshards, base is None, con, to_write, removed, known, jobs, progress)
 
-        # 3. Verify, record, publish, collect garbage.
-        report.seconds = time.monotonic() - t0
-        report.documents = _verify(gdir, con, expected)
-        store.check_links_untouched(gdir, linked)
-        con.execute(
-            "INSERT INTO builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                n,
-                datetime.now(UTC).isoformat(timespec="seconds"),
-                round(report.seconds, 3),
-                report.added,
-                report.updated,
-                report.unchanged,
-                report.removed,
-                report.failed,
-                report.documents,
-            ),
-        )
-        con.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (analysis_version(),))
-        con.commit()
-        con.close()
-        store.publish(index_dir, n, {"documents": report.documents})
-        store.collect_garbage(index_dir)
+            # 3. Verify, record, publish, collect garbage.
+            report.seconds = time.monotonic() - t0
+            report.documents = _verify(gdir, con, expected)
+            store.check_links_untouched(gdir, linked)
+            con.execute(
+                "INSERT INTO builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    n,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    round(report.seconds, 3),
+                    report.added,
+                    report.updated,
+                    report.unchanged,
+                    report.removed,
+                    report.failed,
+                    report.documents,
+                ),
+            )
+            con.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (analysis_version(),))
+            con.commit()
+            con.close()
+            store.publish(index_dir, n, {"documents": report.documents})
+            store.collect_garbage(index_dir)
+        except BaseException as exc:
+            # Never leave a half-written generation filling the disk until the next run
+            # (unless it was published already: then only garbage collection failed).
+            if store.current_generation(index_dir) != n or n is None:
+                if gdir is not None:
+                    shutil.rmtree(gdir, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    store.collect_garbage(index_dir)
+            if _disk_full(exc):
+                raise DiskFull(
+                    f"no space left on the device holding {index_dir} while writing a new generation: "
+                    "it was removed and the published index is unchanged; free some space and run again"
+                ) from exc
+            raise
         report.generation = n
         report.seconds = time.monotonic() - t0
     return report
@@ -290,8 +330,10 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple]]:
             postings, found = analyze_doc(d.title, d.text)
             fields = {"id": d.id, **postings}
             if d.date:
-                fields["date"] = d.date
-                fields["month"] = month_of(d.date)
+                # Filters, the month facet and date sorting use the day where the report was
+                # written (the source's offset dropped, not applied); the store keeps the offset.
+                fields["date"] = local(d.date)
+                fields["month"] = month_of(local(d.date))
             if d.source:
                 fields["source"] = d.source
             writer.add_document(**fields)

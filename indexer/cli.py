@@ -70,6 +70,7 @@ INDEX_OPTION = click.option(
 )
 EXIT_PROBLEMS = 1  # input problems were reported (everything else was indexed)
 EXIT_BUSY = 75  # another `kashaf index` holds the lock (EX_TEMPFAIL: try again later)
+EXIT_DISK_FULL = 74  # the disk filled up while writing (EX_IOERR); nothing was published
 
 
 def seeds_dir() -> Path:
@@ -100,7 +101,7 @@ def index_cmd(
     exit status is 1. A crash or kill leaves the previous state searchable.
     """
     from indexer import store
-    from indexer.build import build
+    from indexer.build import DiskFull, build
     from indexer.progress import Progress
 
     if not paths:
@@ -123,6 +124,9 @@ def index_cmd(
     except store.IndexBusy as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_BUSY)
+    except DiskFull as e:
+        click.echo(f"\nerror: {e}", err=True)
+        sys.exit(EXIT_DISK_FULL)
     if report.generation is None:
         click.echo(f"nothing changed; {report.summary()}")
     else:

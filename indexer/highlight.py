@@ -23,6 +23,11 @@ from indexer.query import MAX_QUERY_CHARS, Bool, Filters, Name, ParsedQuery, Phr
 
 LEVELS = ("exact", "stem", "root")
 SNIPPET_TOKENS = 30
+# A snippet looks for matches window by window and stops at the first window that has
+# one, reading at most SNIPPET_SCAN_CHARS of a long text: the cost of a hit does not grow
+# with its document (a 1,000,000-character report costs what a short one does).
+SNIPPET_WINDOW_CHARS = 20_000
+SNIPPET_SCAN_CHARS = 200_000
 
 
 @dataclass
@@ -57,6 +62,15 @@ class Terms:
 def _forms(surface: str) -> tuple[str, str]:
     """Stem and root of a token, memoized: snippets look at every token of every hit."""
     return light_stem(surface), lexicon_root(surface)
+
+
+def stem_and_root(surface: str) -> tuple[str, str]:
+    """Light stem and root of a token, from the same memo the snippets use.
+
+    >>> stem_and_root("وانسحبت")[1]
+    'سحب'
+    """
+    return _forms(surface)
 
 
 def terms_of(parsed: ParsedQuery, broad: bool = True) -> Terms:
@@ -103,10 +117,23 @@ def marked_tokens(
     """Tokens of ``text`` and, for each, the level it matched at (``"entity"`` inside a span)."""
     tokens = tokenize(text)
     levels: list[str | None] = []
+    # One pass over tokens and start-sorted spans (linear, not tokens × spans): a token is
+    # in a mention when a span covers its start, or starts inside it and covers its end.
+    ordered = sorted(spans)
+    j, reach = 0, -1  # spans[:j] start at or before the token; reach: the furthest end among them
     for t in tokens:
         level = terms.level_of(t.text)
-        if level is None and any(s <= t.start < e or s < t.end <= e for s, e in spans):
-            level = "entity"
+        while j < len(ordered) and ordered[j][0] <= t.start:
+            reach = max(reach, ordered[j][1])
+            j += 1
+        if level is None:
+            inside = reach > t.start
+            k = j
+            while not inside and k < len(ordered) and ordered[k][0] < t.end:
+                inside = ordered[k][1] >= t.end
+                k += 1
+            if inside:
+                level = "entity"
         levels.append(level)
     if terms.phrases:
         norms = [normalize(t.text) for t in tokens]
@@ -154,7 +181,8 @@ def snippet(
     text: str, terms: Terms, spans: list[tuple[int, int]] = (), size: int = SNIPPET_TOKENS
 ) -> tuple[str, set[str]]:
     """``(fragment, levels)``: ``size`` tokens around the densest run of matches, escaped,
-    matches in ``<mark>``; ``levels`` are the levels matched anywhere in ``text``.
+    matches in ``<mark>``; ``levels`` are the levels matched in the window read (all of a
+    text up to :data:`SNIPPET_WINDOW_CHARS`; see :func:`_scan` for longer ones).
 
     >>> fragment, levels = snippet("قالت القوات إنها انسحبت من <الرقة>.", terms_of(parse("انسحاب الرقه")))
     >>> fragment
@@ -162,9 +190,11 @@ def snippet(
     >>> sorted(levels)
     ['exact', 'root']
     """
-    tokens, levels = marked_tokens(text, terms, spans)
+    full_length = len(text)
+    offset, text, tokens, levels = _scan(text, terms, spans)
     if not tokens:
         return html.escape(" ".join(text.split()), quote=False), set()
+    more_before = offset > 0
     hit = [lv is not None for lv in levels]
     best, best_count, count = 0, -1, 0
     for i in range(len(tokens)):
@@ -178,12 +208,45 @@ def snippet(
         best = max(0, first - 3)
     lo, hi = best, min(len(tokens), best + size)
     frag = _render(text, tokens, levels, lo, hi)
-    if hi == len(tokens):
+    more_after = len(text) < full_length - offset
+    if hi == len(tokens) and not more_after:
         frag += html.escape(text[tokens[-1].end :], quote=False)  # closing punctuation
     frag = " ".join(frag.split())
-    prefix = "… " if lo > 0 else ""
-    suffix = " …" if hi < len(tokens) else ""
+    prefix = "… " if lo > 0 or more_before else ""
+    suffix = " …" if hi < len(tokens) or more_after else ""
     return prefix + frag + suffix, {lv for lv in levels if lv}
+
+
+def _scan(
+    text: str, terms: Terms, spans: list[tuple[int, int]] = ()
+) -> tuple[int, str, list[Token], list[str | None]]:
+    """``(offset, window, tokens, levels)`` of the first window of ``text`` with a match
+    (the first window when none has one within :data:`SNIPPET_SCAN_CHARS`).
+
+    Windows end at a space so no word is cut; ``spans`` are shifted into the window.
+
+    >>> offset, window, _tokens, levels = _scan("قصف " * 10_000 + "الرقة", terms_of(parse("الرقة")))
+    >>> offset > 0, window.split()[-1], levels[-1]
+    (True, 'الرقة', 'exact')
+    """
+    if len(text) <= SNIPPET_WINDOW_CHARS:
+        return (0, text, *marked_tokens(text, terms, spans))
+    first = None
+    start = 0
+    while start < min(len(text), SNIPPET_SCAN_CHARS):
+        end = start + SNIPPET_WINDOW_CHARS
+        if end < len(text):
+            cut = text.rfind(" ", start + SNIPPET_WINDOW_CHARS // 2, end)
+            end = cut if cut > start else end
+        window = text[start:end]
+        shifted = [(a - start, b - start) for a, b in spans if b > start and a < end]
+        tokens, levels = marked_tokens(window, terms, shifted)
+        if first is None:
+            first = (start, window, tokens, levels)
+        if any(levels):
+            return start, window, tokens, levels
+        start = end
+    return first
 
 
 def _lenient(query: str) -> ParsedQuery:

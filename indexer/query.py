@@ -35,6 +35,9 @@ MAX_QUERY_CHARS = 1000
 MAX_WORDS = 64
 MAX_NAME_WORDS = 8
 MIN_PREFIX_CHARS = 2  # انسحب* yes, ا* no: a one-letter prefix is most of the vocabulary
+# The parser descends once per "(" and per prefix operator (NOT, a lone "-"/"="), so
+# their nesting is bounded before parsing: Python's stack is not an input limit.
+MAX_DEPTH = 20
 # Interrogatives and question scaffolding: part of the language, never what is looked for.
 # Question words (and a bare article, left when ``الـ`` precedes a number or a foreign
 # word) are dropped from plain query words like stopwords.
@@ -597,6 +600,42 @@ def is_query_stop(word: str) -> bool:
     return is_stopword(word) or normalize(word) in QUESTION_WORDS
 
 
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` before any recursive descent.
+
+    Counts open parentheses (outside quotes) plus a run of prefix operators
+    before them; a ``)`` closes one level. Linear in the query's length.
+
+    >>> _check_depth("((قصف OR غارة) NOT (حلب))")
+    >>> _check_depth("(" * 25 + "قصف")
+    Traceback (most recent call last):
+      ...
+    indexer.query.QueryError: the query nests 25 levels deep (parentheses and NOT); the limit is 20
+    """
+    depth = deepest = prefix = 0
+    opened: list[int] = []  # levels each open "(" added (itself and the operators before it)
+    for m in _LEX.finditer(text):
+        kind, tok = m.lastgroup, m.group()
+        if kind == "space":
+            continue
+        if kind == "word" and tok in ("NOT", "-", "="):
+            prefix += 1
+        elif kind == "open":
+            opened.append(prefix + 1)
+            depth += prefix + 1
+            prefix = 0
+        elif kind == "close":
+            depth -= opened.pop() if opened else 0
+            prefix = 0
+        else:
+            prefix = 0
+        deepest = max(deepest, depth + prefix)
+    if deepest > MAX_DEPTH:
+        raise QueryError(
+            f"the query nests {deepest} levels deep (parentheses and NOT); the limit is {MAX_DEPTH}"
+        )
+
+
 def parse(text: str, op: str = "and") -> ParsedQuery:
     """Read a query; ``op`` joins words written side by side (``and`` or ``or``).
 
@@ -614,6 +653,7 @@ def parse(text: str, op: str = "and") -> ParsedQuery:
         raise QueryError(f"op must be 'and' or 'or', not {op!r}")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+    _check_depth(text)
     p = _Parser(text, op)
     node = p.parse()
     ignored: list[str] = []

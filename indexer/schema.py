@@ -127,4 +127,4 @@ def month_of(date: datetime | None) -> str | None:
     >>> month_of(datetime(2017, 6, 5))
     '2017-06'
     """
-    return date.strftime("%Y-%m") if date else None
+    return f"{date.year:04d}-{date.month:02d}" if date else None  # strftime writes year 1 as "1"

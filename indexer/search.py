@@ -14,6 +14,7 @@ phrases). ``op="and"`` needs every word (at some level), ``op="or"`` ranks by an
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
@@ -715,27 +716,54 @@ def known(reader, w: Word) -> bool:
     return is_name_word(norm)
 
 
-def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None, max_dist: int = 2) -> str | None:
+# Did-you-mean is an extra, never a cost: each unknown word scans the vocabulary
+# (tens of ms per edit-distance pass on 30,000 reports), so only a few words are
+# looked at, and past the time budget the answer is "no suggestion".
+SUGGEST_MAX_WORDS = 4  # unknown words looked up; a longer query of unknown words gets none
+SUGGEST_MAX_CHARS = 20  # longer "words" are no typo of anything in the index
+SUGGEST_BUDGET_S = 0.25  # wall-clock budget of one suggestion
+
+
+def suggest(  # noqa: PLR0917 - the budget knobs are for tests and benchmarks
+    searcher: Searcher,
+    parsed: ParsedQuery,
+    query: str,
+    db=None,
+    max_dist: int = 2,
+    budget: float = SUGGEST_BUDGET_S,
+) -> str | None:
     """The query with each word that is no known form (:func:`known`) replaced by its most
     frequent neighbour (edit distance 1, else up to ``max_dist``) among the exact terms;
     ``None`` if nothing changes. Names of places and groups are never changed, nor ``root:``
-    and prefix words.
+    and prefix words. No suggestion either when the query has more than
+    :data:`SUGGEST_MAX_WORDS` unknown words or the search for neighbours runs past
+    ``budget`` seconds (no suggestion rather than a slow one).
 
     With the document store ``db``, the neighbour is written as a document wrote it
     (``الطائرات``, not the index's folded ``الطاءرات``), without diacritics.
     """
     reader = searcher.reader()
+    deadline = _time.monotonic() + budget
     out = query
     changed = False
     names = {w for n in _names_in(parsed.node) for w in n.words}
+    unknown = []
     for w in _plain_words(parsed.node):
         norm = normalize(w.text)
         if not norm or len(norm) < 3 or w.level in ("root", "prefix") or w in names:
             continue
         if known(reader, w):
             continue
+        unknown.append((w, norm))
+    if len(unknown) > SUGGEST_MAX_WORDS:
+        return None
+    for w, norm in unknown:
+        if len(norm) > SUGGEST_MAX_CHARS:
+            continue
         best = None
         for dist in range(1, max_dist + 1):
+            if _time.monotonic() > deadline:
+                return None
             cands = set(reader.terms_within("body_exact", norm, dist, prefix=1))
             cands |= set(reader.terms_within("title_exact", norm, dist, prefix=1))
             cands.discard(norm)
@@ -972,16 +1000,18 @@ def _hit(snap: Snapshot, p: Plan, doc_id: str, score: float, snippets: bool) -> 
     ).fetchone()
     title, body = (row["title"] or "", row["body"] or "") if row else ("", "")
     spans: dict[str, list[tuple[int, int]]] = {"title": [], "body": []}
-    if p.entity_ids:
+    if p.entity_ids and snippets:
         for m in snap.db.execute(
             'SELECT entity_id, field, start, "end" FROM mentions WHERE doc_id = ?', (doc_id,)
         ):
             if m["entity_id"] in p.entity_ids and m["field"] in spans:
                 spans[m["field"]].append((m["start"], m["end"]))
-    _, title_levels = marked_tokens(title, p.terms, spans["title"])
-    text = body or title
-    frag, body_levels = snippet(text, p.terms, spans["body" if body else "title"])
-    found = set(title_levels) | body_levels
+    frag, found = "", set()
+    if snippets:  # exports ask for none: no text is read beyond the stored fields
+        _, title_levels = marked_tokens(title, p.terms, spans["title"])
+        text = body or title
+        frag, body_levels = snippet(text, p.terms, spans["body" if body else "title"])
+        found = set(title_levels) | body_levels
     return {
         "id": doc_id,
         "title": title,
@@ -989,7 +1019,7 @@ def _hit(snap: Snapshot, p: Plan, doc_id: str, score: float, snippets: bool) -> 
         "source": row["source"] if row else None,
         "url": row["url"] if row else None,
         "score": round(score, 4),
-        "snippet": frag if snippets else "",
+        "snippet": frag,
         "matched": [lv for lv in (*LEVELS, "entity") if lv in found],
     }
 

@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS docs (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
     body TEXT NOT NULL,
-    date TEXT,              -- ISO 8601, UTC, or NULL when unknown
+    date TEXT,              -- ISO 8601 as the source gave it (its UTC offset kept), or NULL
     source TEXT,
     url TEXT,
     meta TEXT NOT NULL DEFAULT '{}',   -- JSON object: the input's other fields

@@ -46,6 +46,12 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(pages.bp)
 
+    from web.worker import OneAtATime
+
+    # One request at a time in the app per process, whatever the worker's threads
+    # (web/worker.py): the snapshot's SQLite connection and searcher are never shared.
+    app.wsgi_app = OneAtATime(app.wsgi_app, MAX_BODY_BYTES)
+
     @app.before_request
     def body_limit():
         # Flask enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse a
@@ -64,7 +70,13 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
-            return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or "")
+            resp, status = error_response(
+                exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or ""
+            )
+            for key, value in exc.get_headers():
+                if key.lower() == "allow":  # a 405 says which methods are allowed (RFC 9110)
+                    resp.headers[key] = value
+            return resp, status
         return exc
 
     @app.errorhandler(IndexNotFound)

@@ -94,10 +94,10 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest("invalid_parameter", f"{name} must be a whole number, not {raw!r}") from None
+    # ASCII digits only: int() would also take "٥", "+5", " 5" and "5_0".
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise BadRequest("invalid_parameter", f"{name} must be a whole number, not {raw!r}")
+    value = int(raw)
     if not low <= value <= high:
         raise BadRequest("invalid_parameter", f"{name} must be between {low} and {high}")
     return value
@@ -230,6 +230,8 @@ def parse_batch(body: object) -> tuple[list[tuple[str, str]], str, int]:
     if op not in ("and", "or"):
         raise BadRequest("invalid_parameter", "op must be 'and' or 'or'")
     limit = body.get("limit", 10)
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)  # JSON has one number type: 37.0 is the integer 37 (JSON Schema agrees)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise BadRequest("invalid_parameter", f"limit must be a whole number between 1 and {MAX_LIMIT}")
     return out, op, limit
@@ -240,7 +242,10 @@ def api_batch():
     """Many queries with one searcher: ranked ids and scores per query (no snippets or facets)."""
     if request.args:
         raise BadRequest("unknown_parameter", f"unknown parameter(s): {', '.join(sorted(request.args))}")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise BadRequest("invalid_body", "the body is nested too deeply to be read") from None
     queries, op, limit = parse_batch(body)
     errors: dict[str, str] = {}
     found = run_batch(index_state().snapshot(), queries, op=op, limit=limit, errors=errors)

@@ -20,8 +20,16 @@ bind = os.environ.get("KASHAF_BIND", "127.0.0.1:8000").split(",")
 # Searching is CPU-bound Python: processes, not threads, give parallelism; more than
 # ~2 per core only adds memory (each worker holds its own index snapshot).
 workers = _int_env("KASHAF_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8))
-worker_class = "sync"  # one request at a time per worker: no shared SQLite connection between threads
-timeout = _int_env("KASHAF_TIMEOUT", 30)  # a worker silent this long is killed and replaced
+# gthread with JSON error answers and client timeouts (web/worker.py): sockets are read and
+# written by threads, so a slow or silent client holds one thread, not a process; the app
+# still runs one request at a time per process (web.worker.OneAtATime, set in create_app).
+worker_class = "web.worker.KashafWorker"
+# Connections served at once per worker: threads mostly wait on sockets (the app runs one
+# request at a time), so many cost little and let silent or slow clients not crowd others out.
+threads = _int_env("KASHAF_THREADS", 32)
+# The heartbeat runs in the worker's main thread, so a long (bounded) request or an export
+# that keeps streaming is not killed; a worker that stops answering at all still is.
+timeout = _int_env("KASHAF_TIMEOUT", 30)
 graceful_timeout = 20  # on SIGTERM/HUP, requests in flight get this long to finish
 keepalive = 2
 

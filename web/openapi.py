@@ -302,10 +302,15 @@ SCHEMAS: dict = {
 @lru_cache(maxsize=1)
 def spec() -> dict:
     """The OpenAPI document."""
-    date = {"type": "string", "pattern": r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$"}
+    # Empty means no bound (the search form sends empty fields); year 0000 does not exist.
+    year = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+    date = {
+        "type": "string",
+        "pattern": f"^$|^{year}(-(0?[1-9]|1[0-2])(-(0?[1-9]|[12][0-9]|3[01]))?)?$",
+    }
     search_params = [
         _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "the query (see docs/search.md)"),
-        _param("op", {"enum": ["and", "or"], "default": "and"}, "and: every word must match; or: any"),
+        _param("op", {"enum": ["and", "or", ""], "default": "and"}, "and: every word must match; or: any"),
         _param(
             "place",
             {"type": "array", "items": {"type": "string"}},
@@ -320,7 +325,7 @@ def spec() -> dict:
         ),
         _param(
             "with_successors",
-            {"type": "boolean", "default": False},
+            {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off", ""], "default": "false"},
             "group filters also take the groups' successors",
         ),
         _param("source", {"type": "array", "items": {"type": "string"}}, "source name (repeatable)", True),
@@ -328,16 +333,26 @@ def spec() -> dict:
         _param("to", date, "last day: YYYY, YYYY-MM or YYYY-MM-DD (the whole period)"),
         _param(
             "level",
-            {"enum": ["stem", "root"], "default": "stem"},
+            {"enum": ["stem", "root", ""], "default": "stem"},
             "stem: words match at their exact and light-stem forms (names as names); "
             "root: also at their root (broader, less precise)",
         ),
-        _param("sort", {"enum": ["relevance", "date"], "default": "relevance"}, "date: newest first"),
+        _param("sort", {"enum": ["relevance", "date", ""], "default": "relevance"}, "date: newest first"),
         _param(
-            "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}, "hits per page"
+            "limit",
+            {
+                "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, {"const": ""}],
+                "default": 20,
+            },
+            "hits per page (ASCII digits)",
         ),
         _param(
-            "offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "hits to skip"
+            "offset",
+            {
+                "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, {"const": ""}],
+                "default": 0,
+            },
+            "hits to skip (ASCII digits)",
         ),
     ]
     return {
@@ -346,7 +361,10 @@ def spec() -> dict:
         "info": {
             "title": "Kashaf API",
             "version": "1",
-            "description": "Search Arabic war reporting. Unknown parameters are rejected (400).",
+            "description": (
+                "Search Arabic war reporting. Unknown parameters are rejected (400); "
+                "an empty value means the parameter's default."
+            ),
         },
         "paths": {
             "/api/search": {
@@ -359,6 +377,7 @@ def spec() -> dict:
                             "SearchResponse", "ranked hits, facets over all matches, how the query was read"
                         ),
                         "400": _error("bad parameter or unreadable query"),
+                        "414": _error("request line over 8190 bytes (answered by the server)"),
                         "503": _error("no index yet"),
                     },
                 }
@@ -372,6 +391,8 @@ def spec() -> dict:
                     ],
                     "responses": {
                         "200": _json("Document", "the document"),
+                        "400": _error("a query parameter (this endpoint takes none)"),
+                        "414": _error("request line over 8190 bytes (answered by the server)"),
                         "404": _error("no document with this id"),
                         "503": _error("no index yet"),
                     },

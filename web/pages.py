@@ -8,6 +8,7 @@ exactly what the JSON API answers, by calling the API's own views.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import csv
 import io
@@ -26,9 +27,10 @@ from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer.highlight import stem_and_root
 from indexer.query import lookup
 from indexer.search import query_words
-from web import api, error_response, index_state
+from web import api, error_response, index_state, wants_json
 from web.build_map import HEIGHT, WIDTH, in_window, project
 from web.i18n import kind_label, lang_of, note_text, t
 from web.state import IndexNotFound
@@ -40,6 +42,10 @@ PAGE_KEYS = api.SEARCH_PARAMS | {"lang"}
 MAX_QUERY_CHARS = 1000
 DEFAULT_LIMIT = 20
 CSV_BATCH = 200
+CSV_CHUNK_ROWS = 25
+SIMILAR_CHARS = 20_000  # "similar reports" use the key terms of this much of a report
+MARK_CHARS = 100_000  # a document page marks query words in this much of a report
+MAX_LINKED_MENTIONS = 5_000  # and links this many place/group mentions
 EXAMPLES = ("انسحاب", "الرقة", "قوات النظام", "داعش حلب", "المرصد السوري")
 # Map labels that would overlap a neighbour's, moved a little (SVG units).
 LABEL_NUDGE = {"sy-damascus": (-15, -20), "sy-quneitra": (0, -4), "sy-daraa": (0, 10), "sy-suwayda": (22, 4)}
@@ -376,6 +382,11 @@ def _hit_sets(words: list[str]) -> tuple[set[str], set[str], set[str]]:
     )
 
 
+def _hit_forms(surface: str, stems: set[str], roots: set[str]) -> bool:
+    stem, rt = stem_and_root(surface)
+    return stem in stems or rt in roots
+
+
 def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Markup:
     """``text`` escaped, query matches in ``<mark>``, place/group mentions linked to their filter.
 
@@ -383,35 +394,46 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
     tags are markup: every character of the document goes through ``escape``.
     """
     exact, stems, roots = _hit_sets(words)
+    # Query words are marked in the first MARK_CHARS characters (a long report's page
+    # costs what a short one's does); mentions are linked all the way through.
     hits = [
         (tok.start, tok.end)
-        for tok in tokenize(text)
-        if words
-        and (normalize(tok.text) in exact or light_stem(tok.text) in stems or lexicon_root(tok.text) in roots)
+        for tok in (tokenize(text[:MARK_CHARS]) if words else ())
+        if normalize(tok.text) in exact or _hit_forms(tok.text, stems, roots)
     ]
     out: list[str] = []
     pos = 0
 
+    starts = [a for a, _b in hits]
+
     def plain(start: int, end: int) -> None:
+        # Only the hits from ``start`` on (bisect): linear overall, not mentions × hits.
         cur = start
-        for a, b in hits:
+        for k in range(bisect.bisect_left(starts, start), len(hits)):
+            a, b = hits[k]
+            if a >= end:
+                break
             if a >= cur and b <= end:
                 out.append(escape(text[cur:a]))
                 out.append(Markup("<mark>%s</mark>") % text[a:b])
                 cur = b
         out.append(escape(text[cur:end]))
 
-    for m in sorted(mentions, key=lambda m: (m["start"], -m["end"])):
+    links: dict[tuple[str, str], Markup] = {}  # one link per entity, however often it is named
+    for m in sorted(mentions, key=lambda m: (m["start"], -m["end"]))[:MAX_LINKED_MENTIONS]:
         start, end = m["start"], m["end"]
         if start < pos or end > len(text) or end <= start:
             continue
         plain(pos, start)
         key = "place" if m["kind"] == "place" else "group"
-        label = entity_label(m["entity_id"], p["lang"])
-        out.append(
-            Markup('<a class="ent ent-%s" href="%s" title="%s">')
-            % (key, search_url(p, **{key: [m["entity_id"]]}), label)
-        )
+        if (key, m["entity_id"]) not in links:
+            label = entity_label(m["entity_id"], p["lang"])
+            links[key, m["entity_id"]] = Markup('<a class="ent ent-%s" href="%s" title="%s">') % (
+                key,
+                search_url(p, **{key: [m["entity_id"]]}),
+                label,
+            )
+        out.append(links[key, m["entity_id"]])
         plain(start, end)
         out.append(Markup("</a>"))
         pos = end
@@ -429,6 +451,8 @@ def labels():
 
 
 def page_error(status: int, code: str, message: str, lang: str = "ar"):
+    if wants_json():  # a client that asked for JSON gets the API's error shape (docs/serving.md)
+        return error_response(status, code, message)
     key = {400: "bad_request", 404: "not_found", 503: "not_ready"}.get(status, "bad_request")
     return render_template(
         "error.html", status=status, code=code, message=message, heading=key, lang=lang
@@ -528,8 +552,10 @@ def search_csv():
         yield "\ufeff" + _drain(buf)
         batch, offset = first, 0
         while batch["hits"]:
-            for h in batch["hits"]:
+            for n, h in enumerate(batch["hits"], 1):
                 writer.writerow([_cell(h.get(k)) for k in ("id", "title", "date", "source", "url", "score")])
+                if n % CSV_CHUNK_ROWS == 0:
+                    yield _drain(buf)  # small writes: a slow reader takes each within the client timeout
             yield _drain(buf)
             offset += CSV_BATCH
             if offset >= batch["total"]:
@@ -569,7 +595,10 @@ def document_page(doc_id: str):
         snap = index_state().snapshot()
         row = _doc_row(snap, doc_id)
         if row is None and doc_id.endswith(".json"):
-            return document_json(doc_id[: -len(".json")])
+            try:
+                return document_json(doc_id[: -len(".json")])
+            except api.BadRequest as exc:
+                return error_response(400, exc.code, str(exc))
         if row is None:
             return page_error(404, "not_found", doc_id, lang)
         q = request.args.get("q", "")[:MAX_QUERY_CHARS]
@@ -637,7 +666,9 @@ def similar(snap, row, p: dict, top: int = 5) -> list[dict]:
     if docnum is None:
         return []
     out = []
-    for hit in searcher.more_like(docnum, "body_stem", text=row["body"], top=top, numterms=15):
+    # The key terms of the first SIMILAR_CHARS characters: a long report costs no more.
+    body = row["body"][:SIMILAR_CHARS]
+    for hit in searcher.more_like(docnum, "body_stem", text=body, top=top, numterms=15):
         other = snap.db.execute(
             "SELECT id, title, date, source FROM docs WHERE id = ?", (hit["id"],)
         ).fetchone()
