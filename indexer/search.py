@@ -620,7 +620,8 @@ def reading(node, expansions: dict[str, Expansion] | None = None) -> dict | None
                 "scope": node.scope,
                 **(exp.as_dict() if exp else {"terms": None}),
             }
-        return {"type": "word", "text": node.text, **_word_forms(node)} | {"scope": node.scope}
+        forms = {k: v for k, v in _word_forms(node).items() if k != "word"}
+        return {"type": "word", "text": node.text, **forms, "scope": node.scope}
     if isinstance(node, Phrase):
         return {"type": "phrase", "words": list(node.words), "scope": node.scope}
     if isinstance(node, Name):
