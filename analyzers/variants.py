@@ -19,6 +19,26 @@ from analyzers.normalize import normalize
 from analyzers.stem import bare_word, is_arabic_word, is_name, light_stem
 
 _MIN_NISBA_STEM = 5  # سماء, دواء: too short to vary safely
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ل", "ك")
+
+
+def proclitic_forms(word: str) -> tuple[str, ...]:
+    """A normalized word with each conjunction and preposition it may carry in front
+    (the first word of a phrase: ``"قوات النظام"`` is also written ``لقوات النظام``);
+    ل before the article is written لل. The word itself comes first.
+
+    >>> proclitic_forms("قوات")[:4], "للنظام" in proclitic_forms("النظام")
+    (('قوات', 'بقوات', 'لقوات', 'كقوات'), True)
+    """
+    out = []
+    for conj in _CONJ:
+        for prep in _PREP:
+            if prep == "ل" and word.startswith("ال"):
+                out.append(conj + "ل" + word[1:])
+            else:
+                out.append(conj + prep + word)
+    return tuple(out)
 
 
 def plural_forms(word: str) -> dict[str, str]:

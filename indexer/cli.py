@@ -182,7 +182,14 @@ OP_OPTION = click.option(
     type=click.Choice(["and", "or"]),
     default="and",
     show_default=True,
-    help="and: every word must match (at some level); or: any word.",
+    help="and: every word must match; or: any word (ranked).",
+)
+LEVEL_OPTION = click.option(
+    "--level",
+    type=click.Choice(["stem", "root"]),
+    default="stem",
+    show_default=True,
+    help="stem: words match their exact form and light stem; root: their root too (broader).",
 )
 
 
@@ -214,13 +221,7 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
-@click.option(
-    "--level",
-    type=click.Choice(["stem", "root"]),
-    default="stem",
-    show_default=True,
-    help="stem: words match their exact form and light stem; root: their root too (broader).",
-)
+@LEVEL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
 def search(
     *, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool, **filters
@@ -274,7 +275,8 @@ def search(
 @INDEX_OPTION
 @OP_OPTION
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
-def batch(queries, index_dir: Path, op: str, limit: int) -> None:
+@LEVEL_OPTION
+def batch(queries, index_dir: Path, op: str, limit: int, level: str) -> None:
     """Run every query of QUERIES.tsv (qid<TAB>query a line) with one searcher.
 
     Prints TSV rows qid<TAB>doc_id<TAB>rank<TAB>score. A query that cannot be read
@@ -290,7 +292,7 @@ def batch(queries, index_dir: Path, op: str, limit: int) -> None:
             todo.append((qid, query))
     errors: dict[str, str] = {}
     with _open(index_dir) as snap:
-        found = run_batch(snap, todo, op=op, limit=limit, errors=errors)
+        found = run_batch(snap, todo, op=op, limit=limit, errors=errors, level=level)
     for qid, _query in todo:
         if qid in errors:
             click.echo(f"{qid}: {errors[qid]}", err=True)

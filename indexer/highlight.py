@@ -18,7 +18,7 @@ from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import Token, tokenize
-from analyzers.variants import stem_variants
+from analyzers.variants import proclitic_forms, stem_variants
 from indexer.query import MAX_QUERY_CHARS, Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, parse
 
 LEVELS = ("exact", "stem", "root")
@@ -139,8 +139,9 @@ def marked_tokens(
         norms = [normalize(t.text) for t in tokens]
         for phrase in terms.phrases:
             n = len(phrase)
+            firsts = set(proclitic_forms(phrase[0]))  # لقوات النظام is "قوات النظام"
             for i in range(len(tokens) - n + 1):
-                if tuple(norms[i : i + n]) == phrase:
+                if norms[i] in firsts and tuple(norms[i + 1 : i + n]) == phrase[1:]:
                     levels[i : i + n] = ["exact"] * n
     return tokens, levels
 

@@ -28,7 +28,7 @@ from analyzers.normalize import normalize, strip_marks
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tagger import is_name_word
-from analyzers.variants import stem_variants
+from analyzers.variants import proclitic_forms, stem_variants
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import (
@@ -121,8 +121,6 @@ MATCH_LEVELS = ("stem", "root")  # the ``level`` parameter: the default, or broa
 # second part that ends them. A rule of Arabic naming, not a list of names.
 _COMPOUND_HEADS = frozenset(normalize(w) for w in "عبد أبو أبي ابن بن".split())
 _COMPOUND_TAILS = frozenset(normalize(w) for w in "الله الدين".split())
-_CONJ = ("", "و", "ف")
-_PREP = ("", "ب", "ل", "ك")
 
 
 def word_query(word: Word, sc: Scoring = DEFAULT_SCORING, broad: bool = False, reader=None) -> Q.Query | None:
@@ -213,19 +211,6 @@ def _is_compound(first: str, second: str) -> bool:
     return normalize(first) in _COMPOUND_HEADS or normalize(second) in _COMPOUND_TAILS
 
 
-def _clitic_forms(word: str) -> list[str]:
-    """A phrase's first word with each conjunction / preposition it may carry:
-    ``قوات`` → ``وقوات``, ``لقوات``, ``فبقوات``…; ``النظام`` → ``للنظام`` (ل + ال)."""
-    out = []
-    for conj in _CONJ:
-        for prep in _PREP:
-            if prep == "ل" and word.startswith("ال"):
-                out.append(conj + "ل" + word[1:])
-            else:
-                out.append(conj + prep + word)
-    return out
-
-
 def phrase_query(
     words: list[str], weight: float, sc: Scoring = DEFAULT_SCORING, scope: str = "any"
 ) -> Q.Query | None:
@@ -253,7 +238,7 @@ def phrase_query(
             continue
         forms: list[Q.Query] = []
         for spelled in spellings:
-            for first in _clitic_forms(spelled[0]):
+            for first in proclitic_forms(spelled[0]):
                 rest = [first, *spelled[1:]]
                 forms.append(Q.Term(f, first, boost=b) if len(rest) == 1 else Q.Phrase(f, rest, boost=b))
         parts.append(CliticPhrase(forms))

@@ -48,6 +48,17 @@ def test_search_filters_and_repeatable_parameters(client, spec) -> None:
     assert [h["id"] for h in dated.get_json()["hits"]] == ["hts"]
 
 
+def test_level_root_broadens_and_the_default_says_by_how_much(client, spec) -> None:
+    # وانسحبت (lvl-root) shares only the root of انسحاب.
+    narrow = client.get("/api/search", query_string={"q": "انسحاب"}).get_json()
+    wide = client.get("/api/search", query_string={"q": "انسحاب", "level": "root"}).get_json()
+    check(spec, "SearchResponse", narrow)
+    check(spec, "SearchResponse", wide)
+    assert narrow["level"] == "stem" and wide["level"] == "root"
+    assert wide["total"] == narrow["total"] + narrow["broaden"]["more"] and wide["broaden"] is None
+    assert "lvl-root" in {h["id"] for h in wide["hits"]} - {h["id"] for h in narrow["hits"]}
+
+
 def test_zero_hits_offer_a_suggestion(client, spec) -> None:
     body = client.get("/api/search", query_string={"q": "البوكمل"}).get_json()
     check(spec, "SearchResponse", body)
@@ -64,6 +75,7 @@ def test_zero_hits_offer_a_suggestion(client, spec) -> None:
         ({"q": "x", "offset": "-1"}, "invalid_parameter"),
         ({"q": "x", "op": "xor"}, "invalid_parameter"),
         ({"q": "x", "sort": "title"}, "invalid_parameter"),
+        ({"q": "x", "level": "lemma"}, "invalid_parameter"),
         ({"q": "x", "with_successors": "maybe"}, "invalid_parameter"),
         ({"q": "x" * 5000}, "query_too_long"),
         ({"q": "date:2017-13"}, "invalid_query"),

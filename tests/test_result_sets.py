@@ -127,6 +127,8 @@ def test_a_multiword_name_never_matches_as_separate_words(ix: Path) -> None:
 def test_phrases_and_names_tolerate_clitics(ix: Path) -> None:
     assert found(ix, '"قوات النظام"') == {"regime-l", "regime-w"}
     assert found(ix, "قوات النظام") == {"regime-l", "regime-w"}  # a known group: as the name
+    snippet = next(h["snippet"] for h in search(ix, '"قوات النظام"')["hits"] if h["id"] == "regime-l")
+    assert "<mark>لقوات</mark> <mark>النظام</mark>" in snippet
 
 
 def test_spacing_variants_of_compound_names_meet(ix: Path) -> None:
