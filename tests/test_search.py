@@ -51,6 +51,14 @@ DOCS = [
         "date": "2016-12-01",
         "source": "CNN",
     },
+    {
+        # A third source, so that a filter on the other two has something to exclude.
+        "id": "reuters",
+        "title": "هدوء حذر",
+        "text": "قالت مصادر محلية إن الهدوء عاد إلى ريف حماة",
+        "date": "2016-03-03",
+        "source": "Reuters",
+    },
 ]
 
 
@@ -159,8 +167,36 @@ def test_source_and_date_filters_and_date_sort(ix: Path) -> None:
     assert ids(ix, "إدلب date:2017") == ["hts"]
     assert ids(ix, "إدلب", date_from="2015-03", date_to="2015-03-01") == ["nusra"]
     assert ids(ix, "انسحاب from:2017-05-03 to:2017-05-03") == ["lvl-stem"]
-    newest = ids(ix, "انسحاب", sort="date")
-    assert newest == ["lvl-root", "lvl-stem", "lvl-exact"]
+    # معارك: in nusra's title (ranked first), in the bodies of hts and aleppo.
+    assert ids(ix, "معارك", sort="date") == ["hts", "aleppo", "nusra"]
+
+
+def test_repeated_source_filter_takes_any_of_them_and_nothing_else(ix: Path) -> None:
+    # مصادر: in aleppo (CNN) and reuters (Reuters); the BBC documents do not say it.
+    assert set(ids(ix, "مصادر")) == {"aleppo", "reuters"}
+    assert ids(ix, "مصادر", source=["BBC", "CNN"]) == ["aleppo"]
+    assert ids(ix, "مصادر", source=["Reuters"]) == ["reuters"]
+    assert set(ids(ix, "مصادر", source=["CNN", "Reuters"])) == {"aleppo", "reuters"}
+    assert set(ids(ix, "", source=["BBC", "CNN"])) == {"alias", "raqqa", "nusra", "hts", "aleppo"}
+    assert ids(ix, "source:BBC source:CNN مصادر") == ["aleppo"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # README's Arabic names of the query fields, each written from the documents above.
+        ("مكان:sy-deirezzor", {"alias"}),
+        ('مكان:"دير الزور"', {"alias"}),
+        ("جماعة:hts", {"hts"}),
+        ("إدلب جماعة:nusra", {"nusra"}),
+        ("مصدر:CNN مدينة", {"raqqa"}),
+        ("مصدر:Reuters", {"reuters"}),
+        ("إدلب تاريخ:2017", {"hts"}),
+        ("معارك تاريخ:2015..2016", {"nusra", "aleppo"}),
+    ],
+)
+def test_arabic_field_names(ix: Path, query: str, expected: set[str]) -> None:
+    assert set(ids(ix, query)) == expected
 
 
 @pytest.mark.parametrize(
@@ -178,9 +214,13 @@ def test_unreadable_queries_raise_a_clear_error(ix: Path, query: str) -> None:
 )
 def test_malformed_queries_are_read_leniently(ix: Path, query: str) -> None:
     r = search(ix, query)
-    assert r["total"] >= 0 and isinstance(r["explain"]["notes"], list)
-    if "الرقة" in query:
-        assert "raqqa" in [h["id"] for h in r["hits"]]
+    assert isinstance(r["explain"]["notes"], list)
+    if "الرقة" in query:  # the word is still searched: only the raqqa document says it
+        assert [h["id"] for h in r["hits"]] == ["raqqa"] and r["total"] == 1
+    else:  # an operator or bracket alone searches nothing (rather than everything or an error)
+        assert r["hits"] == [] and r["total"] == 0
+    if query in ('"الرقة', "((الرقة", "الرقة))", "AND", "NOT", "الرقة AND"):
+        assert r["explain"]["notes"], "README: the repair is noted in explain"
 
 
 def test_did_you_mean(ix: Path) -> None:
