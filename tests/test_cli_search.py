@@ -65,10 +65,36 @@ def test_op_limit_and_offset(ix: Path) -> None:
 
 
 def test_unreadable_query_exits_2(ix: Path) -> None:
-    for flags in (["--from", "yesterday"], ["--place", "atlantis"]):
-        bad = kashaf("search", "إدلب", "--index", str(ix), *flags)
+    # README: an unknown place or group, a bad date or a query over 1,000 characters: exit 2.
+    for query, flags in (
+        ("إدلب", ["--from", "yesterday"]),
+        ("إدلب", ["--place", "atlantis"]),
+        ("إدلب", ["--group", "nobody"]),
+        ("date:2017-13", []),
+        ("ب" * 1001, []),
+    ):
+        bad = kashaf("search", query, "--index", str(ix), *flags)
         assert bad.returncode == 2, (flags, bad.stdout)
         assert bad.stderr.strip()
+
+
+def test_json_is_the_apis_object(ix: Path) -> None:
+    # README: `--json` prints the same object as GET /api/search.
+    from web import create_app
+
+    client = create_app(ix).test_client()
+    for query, flags, params in [
+        ("مدينة", ["--op", "or", "--limit", "3"], {"op": "or", "limit": 3}),
+        (
+            "إدلب",
+            ["--group", "nusra", "--with-successors", "--sort", "date"],
+            {"group": "nusra", "with_successors": "true", "sort": "date"},
+        ),
+    ]:
+        cli = kashaf("search", query, "--index", str(ix), "--json", *flags)
+        assert cli.returncode == 0, cli.stderr
+        api = client.get("/api/search", query_string={"q": query, **params})
+        assert json.loads(cli.stdout) == api.get_json()
 
 
 # --- README and --help agree ---------------------------------------------------------------

@@ -396,3 +396,21 @@ def test_readme_error_codes_are_each_produced(site) -> None:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         got = assert_json_error(*raw_get(site.url, path, method, body, headers), status)
         assert got["code"] == code, (path, got)
+
+
+def test_gunicorn_settings_defaults_are_readmes(monkeypatch) -> None:
+    # README "Production serving": KASHAF_BIND 127.0.0.1:8000, KASHAF_WORKERS 2 × cores + 1 (at
+    # most 8), KASHAF_TIMEOUT 30 s; and each variable is honoured.
+    import runpy
+
+    for name in ("KASHAF_BIND", "KASHAF_WORKERS", "KASHAF_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(ROOT / "web" / "gunicorn.conf.py"))
+    assert conf["bind"] == ["127.0.0.1:8000"]
+    assert conf["workers"] == min(2 * (os.cpu_count() or 1) + 1, 8)
+    assert conf["timeout"] == 30
+    monkeypatch.setenv("KASHAF_BIND", "127.0.0.1:9001")
+    monkeypatch.setenv("KASHAF_WORKERS", "3")
+    monkeypatch.setenv("KASHAF_TIMEOUT", "12")
+    conf = runpy.run_path(str(ROOT / "web" / "gunicorn.conf.py"))
+    assert (conf["bind"], conf["workers"], conf["timeout"]) == (["127.0.0.1:9001"], 3, 12)
