@@ -33,6 +33,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -238,6 +239,21 @@ def module_files(modules: list[str]) -> list[str]:
     return out
 
 
+def round_robin(mutants: list[Mutant]) -> list[Mutant]:
+    """One mutant of each module in turn (each module's in source order), so that a run stopped
+    by its budget has sampled every module alike."""
+    by_module: dict[str, list[Mutant]] = {}
+    for m in sorted(mutants, key=lambda m: (m.module, m.start, m.what)):
+        by_module.setdefault(m.module, []).append(m)
+    queues = list(by_module.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+
+
+def save(mutants: list[Mutant], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([asdict(m) for m in mutants], ensure_ascii=False, indent=1), "utf-8")
+
+
 def make_copy() -> Path:
     """A throwaway copy of the project; mutants are written there, never in the worktree."""
     work = Path(tempfile.mkdtemp(prefix="kashaf-mutation-"))
@@ -300,11 +316,12 @@ def main(argv: list[str] | None = None) -> int:
         mutants = [m for m in mutants if (m.module, m.start, m.what) in wanted]
         print(f"re-running {len(mutants)} survivors of {args.rerun}", flush=True)
     elif args.sample and args.sample < len(mutants):
-        mutants = sorted(
-            random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.module, m.start)
-        )
+        mutants = random.Random(args.seed).sample(mutants, args.sample)
+    mutants = round_robin(mutants)
 
     started = time.monotonic()
+    # SIGTERM (kill PID) ends the run like Ctrl-C: the copy is removed, results are kept.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     work = make_copy()
     try:
         baseline: dict[tuple[str, ...], float] = {}
@@ -338,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 target.write_text(original, "utf-8")
             m.status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[status]
+            save(mutants, args.out)  # a run stopped early keeps what it found
             print(
                 f"[{i}/{len(mutants)}] {m.status:8} {m.module}:{m.line} {m.what} ({m.seconds:.1f} s)",
                 flush=True,
@@ -354,8 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     for m in ran:
         if m.status == "survived":
             print(f"\nSURVIVED {m.module}:{m.line} {m.what}\n{m.diff}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([asdict(m) for m in mutants], ensure_ascii=False, indent=1), "utf-8")
+    save(mutants, args.out)
     print(f"\nall mutants: {args.out}")
     return 0
 

@@ -16,9 +16,10 @@ from analyzers.lexicon import fold_root
 from analyzers.roots import protect, root
 from tests.conftest import ROOT, shared_file
 
-# Measured with `.venv/bin/python benchmarks/roots.py` (strict accuracy 0.861 on
-# roots_dev.tsv, 8,335 of 9,682); the floor leaves 0.01 for harmless drift.
-DEV_ACCURACY_FLOOR = 0.851
+# Measured with `.venv/bin/python benchmarks/roots.py`: strict accuracy 0.861 on roots_dev.tsv
+# (8,332 of 9,682 with this code). The floor sits ten words under it: mutation testing showed
+# that a looser one (0.851) let through changes costing 60 words; an improvement passes.
+DEV_ACCURACY_FLOOR = 0.8595
 
 
 @pytest.fixture(autouse=True)

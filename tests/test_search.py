@@ -210,7 +210,23 @@ def test_unreadable_queries_raise_a_clear_error(ix: Path, query: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ['"الرقة', "((الرقة", "الرقة))", "AND", "OR OR", "NOT", "-", "=", "الرقة AND", '""', "()"]
+    "query",
+    [
+        '"الرقة',
+        "((الرقة",
+        "الرقة))",
+        "AND",
+        "OR OR",
+        "NOT",
+        "-",
+        "=",
+        "الرقة AND",
+        '""',
+        "()",
+        "الرقة ()",  # an empty group beside a word leaves the word
+        '"" الرقة',
+        '"الرقة ـــ"',  # a phrase whose other word is only tatweel is the one word
+    ],
 )
 def test_malformed_queries_are_read_leniently(ix: Path, query: str) -> None:
     r = search(ix, query)
