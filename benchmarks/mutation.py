@@ -61,20 +61,31 @@ TESTS_FOR = {
         "tests/test_lucene_vectors.py",
         "tests/test_search.py",
     ],
-    "analyzers/stem.py": ["tests/test_stem.py", "tests/test_lucene_vectors.py", "tests/test_cli_analyze.py"],
-    "analyzers/roots.py": ["tests/test_roots.py", "tests/test_cli_analyze.py"],
+    "analyzers/stem.py": [
+        "tests/test_stem.py",
+        "tests/test_lucene_vectors.py",
+        "tests/test_cli_analyze.py",
+        "tests/test_core_edges.py",
+    ],
+    "analyzers/roots.py": ["tests/test_roots.py", "tests/test_cli_analyze.py", "tests/test_core_edges.py"],
     "analyzers/lexicon.py": ["tests/test_roots.py", "tests/test_stem.py"],
     "analyzers/gazetteer.py": [
         "tests/test_gazetteer.py",
         "tests/test_tagger.py",
         "tests/test_cli_analyze.py",
+        "tests/test_core_edges.py",
     ],
     "analyzers/tagger.py": ["tests/test_tagger.py", "tests/test_gazetteer.py"],
     "analyzers/whoosh_analysis.py": ["tests/test_whoosh_analysis.py", "tests/test_search.py"],
     "analyzers/__init__.py": ["tests/test_cli_analyze.py", "tests/test_whoosh_analysis.py"],
-    "indexer/query.py": ["tests/test_query.py", "tests/test_search.py"],
-    "indexer/search.py": ["tests/test_search.py", "tests/test_facets.py", "tests/test_api.py"],
-    "web/api.py": ["tests/test_api.py", "tests/test_pages.py"],
+    "indexer/query.py": ["tests/test_query.py", "tests/test_search.py", "tests/test_core_edges.py"],
+    "indexer/search.py": [
+        "tests/test_search.py",
+        "tests/test_facets.py",
+        "tests/test_api.py",
+        "tests/test_core_edges.py",
+    ],
+    "web/api.py": ["tests/test_api.py", "tests/test_pages.py", "tests/test_core_edges.py"],
 }
 COPY = ["analyzers", "indexer", "web", "tests", "benchmarks", "seeds", "docs", "README.md", "pyproject.toml"]
 

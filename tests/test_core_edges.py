@@ -87,3 +87,24 @@ def test_repeatable_parameters_are_accepted_twice(client) -> None:
     r = client.get("/api/search?q=&place=sy-idlib&place=sy-deirezzor&source=BBC&source=CNN")
     assert r.status_code == 200
     assert {h["id"] for h in r.get_json()["hits"]} == {"alias", "nusra", "hts"}
+
+
+def test_query_length_limit_is_1000_characters(client) -> None:
+    # README: "a query over 1,000 characters is a clear error"; 1,000 itself is a query.
+    at_limit = ("الرقة " * 200)[:1000]
+    assert len(at_limit) == 1000
+    assert client.get("/api/search", query_string={"q": at_limit}).status_code == 200
+    over = client.get("/api/search", query_string={"q": at_limit + "x"})
+    assert over.status_code == 400 and over.get_json()["error"]["code"] == "query_too_long"
+    ok = client.post("/api/batch", json={"queries": [{"id": "a", "q": at_limit}]})
+    assert ok.status_code == 200 and "error" not in ok.get_json()["results"][0]
+    bad = client.post("/api/batch", json={"queries": [{"id": "a", "q": at_limit + "x"}]})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "query_too_long"
+
+
+def test_batch_limit_default_is_the_documented_one(client) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    documented = spec["components"]["schemas"]["BatchRequest"]["properties"]["limit"]["default"]
+    assert documented == 10  # and README's `kashaf batch --limit N` (default 10)
+    answer = client.post("/api/batch", json={"queries": [{"id": "a", "q": "مدينة"}]}).get_json()
+    assert answer["limit"] == documented

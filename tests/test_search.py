@@ -379,3 +379,37 @@ def test_date_sort_with_undated_documents(tmp_path: Path, jobs: int) -> None:
     undated.write_text(json.dumps(docs[1], ensure_ascii=False), "utf-8")
     build([undated], tmp_path / "ix2", jobs=jobs)
     assert ids(tmp_path / "ix2", "قصف", sort="date") == ["nodate1"]
+
+
+# --- promises of docs/search.md ("Query language"), each written from the documents above ---
+
+
+def test_field_names_are_case_insensitive_operators_upper_case(ix: Path) -> None:
+    assert ids(ix, "PLACE:sy-deirezzor") == ids(ix, "Place:sy-deirezzor") == ["alias"]
+    assert set(ids(ix, "إدلب OR البوكمال")) == {"alias", "nusra", "hts"}
+    assert ids(ix, "إدلب or البوكمال") == []  # lower-case "or" is a word no document has
+
+
+def test_several_places_mean_any_and_filters_apply_wherever_written(ix: Path) -> None:
+    assert set(ids(ix, "place:sy-idlib place:sy-deirezzor")) == {"alias", "nusra", "hts"}
+    assert set(ids(ix, "source:BBC إدلب")) == set(ids(ix, "إدلب source:BBC")) == {"nusra", "hts"}
+    assert ids(ix, "إدلب source:CNN") == []  # place, source and words combine with AND
+
+
+def test_a_query_of_only_stopwords_searches_nothing_and_says_so(ix: Path) -> None:
+    r = search(ix, "من في على")
+    assert r["total"] == 0 and r["hits"] == []
+    assert r["explain"]["ignored"] == ["من", "في", "على"] and r["explain"]["notes"]
+
+
+def test_only_the_first_64_words_are_searched(ix: Path) -> None:
+    filler = ["قمبيز"] * 63  # a word no document has
+    assert ids(ix, " ".join([*filler, "الرقة"]), op="or") == ["raqqa"]  # the 64th word counts
+    assert ids(ix, " ".join([*filler, "قمبيز", "الرقة"]), op="or") == []  # the 65th does not
+
+
+def test_facets_sorted_by_count_then_id(ix: Path) -> None:
+    for kind in ("place", "group"):
+        items = search(ix, "", source=["BBC", "CNN", "Reuters"])["facets"][kind]
+        assert len(items) > 2
+        assert items == sorted(items, key=lambda f: (-f["count"], f["id"]))
