@@ -413,3 +413,11 @@ def test_facets_sorted_by_count_then_id(ix: Path) -> None:
         items = search(ix, "", source=["BBC", "CNN", "Reuters"])["facets"][kind]
         assert len(items) > 2
         assert items == sorted(items, key=lambda f: (-f["count"], f["id"]))
+
+
+def test_stopwords_beside_words_are_ignored(ix: Path) -> None:
+    # README: stopwords and question words are ignored (and listed in explain.ignored).
+    for query in ("من الرقة", "الرقة في", "أين الرقة"):
+        r = search(ix, query)
+        assert [h["id"] for h in r["hits"]] == ["raqqa"], query
+        assert r["explain"]["ignored"] == [w for w in query.split() if w != "الرقة"]
