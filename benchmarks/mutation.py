@@ -279,7 +279,11 @@ def make_copy() -> Path:
 
 def run_tests(work: Path, tests: list[str], timeout: float) -> tuple[str, float]:
     """``pytest -x`` on ``tests`` in the copy: 'passed', 'failed' or 'timeout', and seconds."""
-    env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1", "CI": ""}
+    # The copy is not beside ../shared: point the tests at the real one. CI mode, so that a
+    # test that would skip fails instead, and the unmutated baseline run shows it at once.
+    shared = os.environ.get("KASHAF_SHARED") or str(ROOT.parent / "shared")
+    env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1", "CI": "true"}
+    env["KASHAF_SHARED"] = shared
     cmd = [
         sys.executable,
         "-m",
