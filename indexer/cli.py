@@ -212,7 +212,7 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.argument("query")
 @INDEX_OPTION
 @OP_OPTION
-@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--place", multiple=True, help="Place id or name (repeatable: any); includes sub-places.")
 @click.option("--group", multiple=True, help="Group id or name (repeatable: any); includes sub-units.")

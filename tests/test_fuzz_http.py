@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from benchmarks.load import ROOT, gunicorn, kashaf_index
+from tests.test_serving import assert_security_headers
 from web import MAX_BODY_BYTES, create_app
 
 # Fixed and reproducible in CI: same examples every run, no example database, no deadline
@@ -143,7 +144,12 @@ def route_exists(path: str) -> bool:
 
 
 ROUTES = create_app(Path("/nonexistent")).url_map
-STATS = {"cases": 0, "by_status": {}, "missing_routes": set()}
+STATS = {"cases": 0, "by_status": {}, "missing_routes": set(), "per_test": {}}
+
+
+def count(test: str) -> None:
+    STATS["cases"] += 1
+    STATS["per_test"][test] = STATS["per_test"].get(test, 0) + 1
 
 
 def send(url: str, method: str, path: str, body: bytes | None, headers: dict) -> tuple[int, dict, bytes]:
@@ -167,13 +173,12 @@ def send(url: str, method: str, path: str, body: bytes | None, headers: dict) ->
 def test_hostile_requests(server, req) -> None:
     template, method, path, body, headers = req
     status, resp_headers, payload = send(server.url, method, path, body, headers)
-    STATS["cases"] += 1
+    count("hostile_requests")
     STATS["by_status"][status] = STATS["by_status"].get(status, 0) + 1
     assert status < 500, (method, path, status, payload[:300])
     for marker in TRACE_MARKERS:
         assert marker not in payload, (method, path, marker)
-    for h in ("content-security-policy", "x-content-type-options", "referrer-policy"):
-        assert h in resp_headers, (method, path, status)
+    assert_security_headers(resp_headers, (method, path, status))
     bare = path.split("?", maxsplit=1)[0]
     if not route_exists(bare):
         STATS["missing_routes"].add(template)
@@ -197,7 +202,7 @@ def test_hostile_queries_reach_the_search_core(server, path: str, q: str, op: st
     """Only valid parameter names, so the query text itself goes through analysis and search."""
     query = f"q={encode(q)}&op={op}&limit=5&offset={offset}"
     status, headers, payload = send(server.url, "GET", f"{path}?{query}", None, {})
-    STATS["cases"] += 1
+    count("hostile_queries")
     STATS["by_status"][status] = STATS["by_status"].get(status, 0) + 1
     assert status in (200, 400), (path, q, status, payload[:300])
     for marker in TRACE_MARKERS:
@@ -210,9 +215,21 @@ def test_hostile_queries_reach_the_search_core(server, path: str, q: str, op: st
 
 
 def test_fuzz_report() -> None:
-    """Prints what the fuzzing tried (pytest -s); fails if it tried nothing."""
+    """What the fuzzing tried (printed with pytest -s), and that it tried what it claims.
+
+    README promises "800 hostile requests per run against every endpoint": each fuzz test sent
+    its examples, the answers include real results and refusals (not one status for all), and
+    only paths with an id part (a template with ``{id}``) may lack a route.
+    """
     if STATS["cases"] == 0:
-        pytest.skip("run together with test_hostile_requests")
+        pytest.skip("run together with test_hostile_requests and test_hostile_queries")
     missing = sorted(STATS["missing_routes"])
     print(f"\nfuzz: {STATS['cases']} requests, statuses {sorted(STATS['by_status'].items())}")
     print(f"fuzz: paths without a route (404 accepted): {missing}")
+    for test, n in STATS["per_test"].items():
+        assert n >= FUZZ.max_examples, (test, n)
+    assert sum(STATS["per_test"].values()) >= 2 * FUZZ.max_examples == 800
+    statuses = STATS["by_status"]
+    assert statuses.get(200, 0) > 0 and statuses.get(400, 0) > 0 and statuses.get(404, 0) > 0, statuses
+    assert all(s < 500 for s in statuses), statuses
+    assert all("{id}" in t for t in missing), missing

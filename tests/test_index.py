@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
-import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,12 +81,14 @@ def test_update_prune_and_previous_generation_untouched(tmp_path: Path, corpus: 
     build([corpus], ix, jobs=1)
     gen1 = file_digests(store.generation_dir(ix, 1))
 
+    raqqa_before = set(ids(ix, "الرقة", op="or"))
     seed = corpus / "003_e39c371191d3715e.txt"
     seed.write_text(seed.read_text("utf-8") + "\nوأعلن الناطق باسم التحالف عن قمبيز جديد.\n", "utf-8")
     report = build([corpus], ix, jobs=1)
     assert (report.added, report.updated, report.unchanged, report.generation) == (0, 1, 4, 2)
     assert ids(ix, "قمبيز") == ["003_e39c371191d3715e"]
-    assert search(ix, "الرقة", op="or")["total"] == search(ix, "الرقة", op="or")["total"]
+    # The untouched documents are still found as before the update (the added sentence has no الرقة).
+    assert raqqa_before and set(ids(ix, "الرقة", op="or")) == raqqa_before
     # Whoosh wrote new files only: the hard-linked files of generation 1 are byte-identical.
     assert file_digests(store.generation_dir(ix, 1)) == gen1
 
@@ -162,23 +166,63 @@ def test_writer_lock_is_exclusive(tmp_path: Path, corpus: Path) -> None:
     assert build([corpus], ix, jobs=1).documents == 5  # free again
 
 
-def test_changed_analysis_reanalyzes_every_stored_document(tmp_path: Path, corpus: Path) -> None:
-    # An index written by another analysis version (e.g. before a reviewer edited the
-    # gazetteer or entity_overrides.tsv) is re-analyzed in full at the next run, even
-    # for documents whose files are not given this time: nothing is lost.
+def test_edited_analysis_data_reanalyzes_every_stored_document(tmp_path: Path, corpus: Path) -> None:
+    # README: "When Kashaf's analysis data changes (for example after editing the gazetteers or
+    # analyzers/data/entity_overrides.tsv), the next run re-analyzes every stored document",
+    # even those whose files are not given this time. Done for real: a copy of the code whose
+    # entity_overrides.tsv a reviewer edits, and `kashaf index` run from that copy.
+    code = tmp_path / "code"
+    for package in ("analyzers", "indexer"):
+        shutil.copytree(ROOT / package, code / package, ignore=shutil.ignore_patterns("__pycache__"))
     other = tmp_path / "other"
     other.mkdir()
-    (other / "extra.txt").write_text("عنوان\nقصفت طائرات قمبيز مواقع في دير الزور.\n", "utf-8")
+    (other / "extra.txt").write_text("عنوان\nقصفت طائرات قمبيز مواقع في مدينة حلب.\n", "utf-8")
     ix = tmp_path / "ix"
-    build([corpus, other], ix, jobs=1)
-    gen = store.current_generation(ix)
-    db = store.generation_dir(ix, gen) / store.DB
-    with sqlite3.connect(db) as con:  # simulate an index built by an older version
-        con.execute("UPDATE info SET value = 'old' WHERE key = 'schema_version'")
-    report = build([other], ix, jobs=1)
-    assert (report.added, report.updated, report.removed, report.documents) == (0, 6, 0, 6)
-    assert ids(ix, "قمبيز") == ["extra"]
-    assert "000_02962da82e9d9d32" in ids(ix, "انسحاب")
-    again = build([other], ix, jobs=1)
-    assert (again.updated, again.unchanged) == (0, 1)
-    assert store.current_generation(ix) == report.generation  # no new generation
+    env = {**os.environ, "PYTHONPATH": str(code), "KASHAF_INDEX": ""}
+
+    def kashaf_index(*paths: Path) -> str:
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "indexer.cli",
+                "index",
+                *map(str, paths),
+                "--index",
+                str(ix),
+                "--jobs",
+                "1",
+            ],
+            cwd=code,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    def mentions(doc_id: str) -> list[tuple[str, str]]:
+        with store.open_current(ix) as snap:
+            text = snap.db.execute("SELECT body FROM docs WHERE id = ?", (doc_id,)).fetchone()[0]
+            rows = snap.db.execute(
+                "SELECT entity_id, start, \"end\" FROM mentions WHERE doc_id = ? AND field = 'body'",
+                (doc_id,),
+            ).fetchall()
+        return sorted((e, text[a:b]) for e, a, b in rows)
+
+    assert "added 6" in kashaf_index(corpus, other)
+    assert kashaf_index(other).startswith("nothing changed")  # same data: nothing to do
+    before = mentions("extra")
+    assert before, "the tagger found no place in the extra document"
+    entity, surface = before[0]
+    overrides = code / "analyzers" / "data" / "entity_overrides.tsv"
+    with overrides.open("a", encoding="utf-8") as f:
+        f.write(f"ignore\t{entity}\t{surface}\ta reviewer's edit made by tests/test_index.py\n")
+    out = kashaf_index(other)
+    assert "added 0, updated 6, unchanged 0, removed 0" in out, out  # every stored document
+    assert (entity, surface) not in mentions("extra")
+    assert "000_02962da82e9d9d32" in ids(ix, "انسحاب")  # documents not given this time are kept
+    again = kashaf_index(other)
+    assert again.startswith("nothing changed"), again  # and the new digest is remembered

@@ -1,8 +1,8 @@
 """Agreement with Apache Lucene's Arabic analysis test vectors (../shared/arabic/lucene_arabic_cases.tsv).
 
-normalize rows must all match. stem and analyzer rows are counted: the count is
-pinned to what was measured so a regression shows; every disagreement and its
-reason is listed in docs/stemming.md.
+normalize rows must all match. stem and analyzer rows are counted: what was measured
+is a floor, so a regression fails and an improvement passes (then update README's
+figures and docs/stemming.md, which lists every disagreement and its reason).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 from analyzers import is_stopword, light_stem, normalize, tokenize
 from tests.conftest import shared_file
 
-# Measured on the current stemmer; docs/stemming.md explains the 6 differences.
+# Measured on the current stemmer (README: stem 21/24, analyzer 14/17); docs/stemming.md
+# explains the 6 differences. Floors, not pins.
 STEM_AGREE, STEM_ROWS = 21, 24
 ANALYZER_AGREE, ANALYZER_ROWS = 14, 17
 
@@ -64,11 +65,13 @@ def test_every_normalize_row_matches() -> None:
     ("stage", "agree", "total"),
     [("stem", STEM_AGREE, STEM_ROWS), ("analyzer", ANALYZER_AGREE, ANALYZER_ROWS)],
 )
-def test_agreement_count_is_what_was_measured(stage: str, agree: int, total: int) -> None:
+def test_agreement_is_at_least_what_was_measured(stage: str, agree: int, total: int) -> None:
     rows = [r for r in _rows() if r["stage"] == stage]
     matched = [r for r in rows if lucene_equivalent(r) == r["expected"]]
     differ = [(r["test_name"], r["expected"], lucene_equivalent(r)) for r in rows if r not in matched]
-    assert (len(matched), len(rows)) == (agree, total), differ
+    print(f"\nlucene {stage}: {len(matched)}/{len(rows)} agree")
+    assert len(rows) == total  # the shared file is the one measured
+    assert len(matched) >= agree, differ
 
 
 def test_settings_from_test_names_are_applied() -> None:

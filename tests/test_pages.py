@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -199,17 +200,40 @@ def test_bad_parameters_are_a_friendly_400(client, query):
     assert client.get(f"/search.csv?q={QUERY}&{query}").status_code == 400
 
 
-def test_every_filter_reaches_the_core_and_bad_ones_are_refused(client):
-    # The pages parse parameters with the API's parser, so they accept what it accepts.
-    for key, value in (
-        ("place", "sy-raqqa"),
-        ("group", "isis"),
-        ("from", "2017-01-01"),
-        ("sort", "date"),
-        ("with_successors", "true"),
-    ):
-        r = client.get(f"/search?q={QUERY}&{key}={value}")
-        assert r.status_code == 200, key
+def hit_ids(page: str) -> list[str]:
+    """Document ids of the result list, in page order."""
+    return [unquote(i) for i in re.findall(r'class="hit-title"[^>]*>\s*<a href="/documents/([^"?]+)', page)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # Expected sets written from DOCS above (no words: the filters alone choose).
+        ("place=sy-raqqa", {"r1", "xss"}),
+        ("place=sy-aleppo", {"r2", "r3"}),
+        ("place=sy-raqqa&place=sy-aleppo", {"r1", "r2", "r3", "xss"}),
+        ("group=isis", {"r1", "r2"}),
+        ("group=isis&with_successors=true", {"r1", "r2"}),
+        ("from=2017-01-01", {"r3", "xss"}),
+        ("to=2015-12-31", {"r1", "dir/with space"}),
+        ("from=2015&to=2016", {"r2", "dir/with space"}),
+        ("source=الحياة", {"r1", "r3"}),
+        ("source=الحياة&source=Reuters", {"r1", "r3", "dir/with space"}),
+    ],
+)
+def test_every_filter_reaches_the_core(client, query: str, expected: set[str]) -> None:
+    # The pages parse parameters with the API's parser and pass every filter to the core.
+    found = hit_ids(html(client, f"/search?{query}"))
+    assert set(found) == expected
+    assert f'<span class="total-count">{len(expected)}</span>' in html(client, f"/search?{query}")
+
+
+def test_sort_reaches_the_core(client) -> None:
+    newest_first = ["xss", "r3", "r2", "dir/with space", "r1"]  # DOCS' dates
+    assert hit_ids(html(client, "/search?from=2014&sort=date")) == newest_first
+
+
+def test_bad_filters_are_refused(client) -> None:
     assert client.get(f"/search?q={QUERY}&place=no-such-place").status_code == 400
     assert client.get(f"/search?q={QUERY}&bogus=1").status_code == 400
 
@@ -273,95 +297,73 @@ def test_csv_quotes_commas_and_neutralises_formulas(client):
 
 
 def test_security_headers_on_pages(client):
-    r = client.get("/")
-    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    from tests.test_serving import assert_security_headers
+
+    for url in ("/", f"/search?q={QUERY}", "/documents/r1", "/documents/nope"):
+        assert_security_headers(client.get(url).headers, url)
 
 
-# ---- facet rendering helpers, on contract-shaped facets and the real gazetteer
+# ---- facets as the page draws them, from the real core over DOCS
+
+# Written from DOCS: which governorate each report is about, and each report's month.
+GOVERNORATES = {"sy-raqqa": 2, "sy-aleppo": 2, "sy-idlib": 1, "sy-damascus": 1}  # r1+xss, r2+r3, r3, dir
+MONTHS = {"2014-08": 1, "2015-01": 1, "2016-02": 1, "2017-06": 2}
 
 
-def contract_facets() -> dict:
-    return {
-        "place": [
-            {
-                "id": "sy",
-                "label": "سوريا",
-                "label_en": "Syria",
-                "level": "country",
-                "parent": None,
-                "count": 3,
-            },
-            {
-                "id": "sy-raqqa",
-                "label": "الرقة",
-                "label_en": "Raqqa",
-                "level": "governorate",
-                "parent": "sy",
-                "count": 2,
-            },
-            {
-                "id": "sy-aleppo",
-                "label": "حلب",
-                "label_en": "Aleppo",
-                "level": "governorate",
-                "parent": "sy",
-                "count": 1,
-            },
-        ],
-        "group": [
-            {
-                "id": "isis",
-                "label": "داعش",
-                "label_en": "ISIS",
-                "level": "jihadist",
-                "parent": None,
-                "count": 2,
-            },
-            {
-                "id": "sy-regime-forces",
-                "label": "قوات النظام",
-                "label_en": "SAA",
-                "level": "state force",
-                "count": 1,
-            },
-        ],
-        "date": [{"month": "2017-06", "count": 2}, {"month": "2014-08", "count": 1}],
-    }
+def real_facets(client, url: str) -> dict:
+    """The facets the core computes for ``url`` (its JSON twin, which has no ``lang``)."""
+    r = client.get(url.replace("/search?", "/search.json?", 1).replace("&lang=en", ""))
+    assert r.status_code == 200
+    return r.get_json()["facets"]
 
 
 def test_facet_tree_map_and_histogram(client):
     app = client.application
-    f = contract_facets()
-    with app.test_request_context("/search?q=x&place=sy-raqqa"):
+    f = real_facets(client, "/search?from=2014")
+    with app.test_request_context("/search?from=2014&place=sy-raqqa"):
         p = P.parse_params(P.request.args)
         tree = P.place_tree(f["place"])
-        assert [n["item"]["id"] for n in tree] == ["sy"]
-        assert [c["item"]["id"] for c in tree[0]["children"]] == ["sy-raqqa", "sy-aleppo"]
-        assert P.toggle_url(p, "place", "sy-raqqa") == "/search?q=x"  # on → off
-        assert P.toggle_url(p, "place", "sy-aleppo") == "/search?q=x&place=sy-raqqa&place=sy-aleppo"
+        assert [n["item"]["id"] for n in tree] == ["sy"]  # every report is in Syria
+        assert tree[0]["item"]["count"] == 5
+        children = {c["item"]["id"]: c["item"]["count"] for c in tree[0]["children"]}
+        assert {k: children.get(k) for k in GOVERNORATES} == GOVERNORATES
+        counts = [c["item"]["count"] for c in tree[0]["children"]]
+        assert counts == sorted(counts, reverse=True)  # biggest first
+        assert P.toggle_url(p, "place", "sy-raqqa") == "/search?from=2014"  # on → off
+        assert P.toggle_url(p, "place", "sy-aleppo") == "/search?place=sy-raqqa&place=sy-aleppo&from=2014"
         points = P.map_points(f["place"], p)
-        assert [pt["label"] for pt in points] == ["الرقة", "حلب"]  # the country itself is no circle
-        assert points[0]["r"] > points[1]["r"] and points[0]["active"]
+        labels = [pt["label"] for pt in points]
+        assert "سوريا" not in labels and {"الرقة", "حلب", "إدلب", "دمشق"} <= set(labels)
+        radii = [pt["r"] for pt in points]
+        assert radii == sorted(radii, reverse=True)  # biggest drawn first
+        assert any(pt["active"] for pt in points if pt["label"] == "الرقة")
+        assert not any(pt["active"] for pt in points if pt["label"] in ("حلب", "إدلب", "دمشق"))
         raqqa = P.gazetteer.get("sy-raqqa")
-        assert (points[0]["x"], points[0]["y"]) == P.project(raqqa.lat, raqqa.lon)
+        assert P.project(raqqa.lat, raqqa.lon) in {(pt["x"], pt["y"]) for pt in points}
         hist = P.histogram(f["date"], p)
-        assert [b["month"] for b in hist["bars"]] == ["2014-08", "2017-06"]
-        assert hist["bars"][1]["h"] == 80 and hist["bars"][0]["h"] == 40
-        assert hist["bars"][1]["href"] == "/search?q=x&place=sy-raqqa&from=2017-06-01&to=2017-06-30"
-        assert [k for k, _ in P.group_sections(f["group"])] == ["jihadist", "state force"]
+        bars = {b["month"]: b for b in hist["bars"] if b.get("h")}
+        assert set(bars) == set(MONTHS)
+        assert bars["2017-06"]["h"] == 2 * bars["2014-08"]["h"] > 0  # height ∝ count
+        assert bars["2017-06"]["href"] == "/search?place=sy-raqqa&from=2017-06-01&to=2017-06-30"
+        kinds = [k for k, _ in P.group_sections(f["group"])]
+        assert kinds[0] == "jihadist"  # داعش in r1 and r2: the biggest kind
 
 
-def test_search_page_renders_contract_facets(client, index_dir):
-    """The page draws the facets of the contract (the core's real answer, plus contract facets)."""
-    app = client.application
-    with app.test_request_context(f"/search?q={QUERY}&lang=en"):
-        p = P.parse_params(P.request.args)
-        result = P.run_search(P.index_state().snapshot(), p, limit=p["limit"], offset=p["offset"])
-        r = {**result, "facets": contract_facets()}
-        page = P.render_template("search.html", **P.search_context(p, r))
+def test_search_page_draws_the_cores_facets(client):
+    """Every place and group the core counts is drawn with its count, each a link toggling its
+    filter; the histogram has one bar per month of DOCS."""
+    url = "/search?from=2014&lang=en"
+    page = html(client, url)
+    facets = real_facets(client, url)
+    drawn = dict(re.findall(r'data-id="([^"]+)"><bdi>[^<]*</bdi> <span class="count">(\d+)</span>', page))
+    expected = {f["id"]: str(f["count"]) for f in facets["place"] + facets["group"]}
+    assert drawn == expected
+    assert {k: int(drawn[k]) for k in GOVERNORATES} == GOVERNORATES and drawn["sy"] == "5"
+    assert 'href="/search?place=sy-raqqa&amp;from=2014&amp;lang=en" data-id="sy-raqqa"' in page
+    bars = dict(re.findall(r'class="bar" aria-label="(\d{4}-\d{2}): (\d+)"', page))
+    assert {m: int(c) for m, c in bars.items()} == MONTHS
     assert "<details open>" in page and ">Raqqa</bdi>" in page and 'class="map"' in page
-    assert re.search(r'<circle cx="[\d.]+" cy="[\d.]+" r="[\d.]+"></circle>', page)
-    assert 'href="/search?q=' in page and "place=sy-raqqa" in page and "from=2017-06-01" in page
+    assert re.search(r'<circle cx="[\d.]+" cy="[\d.]+" r="[\d.]+">', page)
     assert ">Jihadists</summary>" in page
     no_inline_code(page)
 

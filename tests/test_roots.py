@@ -16,9 +16,11 @@ from analyzers.lexicon import fold_root
 from analyzers.roots import protect, root
 from tests.conftest import ROOT, shared_file
 
-# Measured with `.venv/bin/python benchmarks/roots.py` (strict accuracy 0.861 on
-# roots_dev.tsv, 8,335 of 9,682); the floor leaves 0.01 for harmless drift.
-DEV_ACCURACY_FLOOR = 0.851
+# Measured with `.venv/bin/python benchmarks/roots.py`: strict accuracy 0.861 on roots_dev.tsv;
+# here (no protected names) 8,335 of 9,682 = 0.8609. The floor sits 18 words under it: the
+# earlier 0.851 let through changes costing 60 words (benchmarks/mutation.py), and it leaves
+# room for reviewed data edits (other branches' lexicon and gazetteer work); improvements pass.
+DEV_ACCURACY_FLOOR = 0.859
 
 
 @pytest.fixture(autouse=True)

@@ -51,6 +51,14 @@ DOCS = [
         "date": "2016-12-01",
         "source": "CNN",
     },
+    {
+        # A third source, so that a filter on the other two has something to exclude.
+        "id": "reuters",
+        "title": "هدوء حذر",
+        "text": "قالت مصادر محلية إن الهدوء عاد إلى ريف حماة",
+        "date": "2016-03-03",
+        "source": "Reuters",
+    },
 ]
 
 
@@ -174,6 +182,36 @@ def test_source_and_date_filters_and_date_sort(ix: Path) -> None:
     assert ids(ix, "انسحاب from:2017-05-03 to:2017-05-03") == ["lvl-stem"]
     newest = ids(ix, "انسحاب", sort="date", level="root")
     assert newest == ["lvl-root", "lvl-stem", "lvl-exact"]
+    # معارك: in nusra's title (ranked first), in the bodies of hts and aleppo.
+    assert ids(ix, "معارك", sort="date") == ["hts", "aleppo", "nusra"]
+
+
+def test_repeated_source_filter_takes_any_of_them_and_nothing_else(ix: Path) -> None:
+    # مصادر: in aleppo (CNN) and reuters (Reuters); the BBC documents do not say it.
+    assert set(ids(ix, "مصادر")) == {"aleppo", "reuters"}
+    assert ids(ix, "مصادر", source=["BBC", "CNN"]) == ["aleppo"]
+    assert ids(ix, "مصادر", source=["Reuters"]) == ["reuters"]
+    assert set(ids(ix, "مصادر", source=["CNN", "Reuters"])) == {"aleppo", "reuters"}
+    assert set(ids(ix, "", source=["BBC", "CNN"])) == {"alias", "raqqa", "nusra", "hts", "aleppo"}
+    assert ids(ix, "source:BBC source:CNN مصادر") == ["aleppo"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # README's Arabic names of the query fields, each written from the documents above.
+        ("مكان:sy-deirezzor", {"alias"}),
+        ('مكان:"دير الزور"', {"alias"}),
+        ("جماعة:hts", {"hts"}),
+        ("إدلب جماعة:nusra", {"nusra"}),
+        ("مصدر:CNN مدينة", {"raqqa"}),
+        ("مصدر:Reuters", {"reuters"}),
+        ("إدلب تاريخ:2017", {"hts"}),
+        ("معارك تاريخ:2015..2016", {"nusra", "aleppo"}),
+    ],
+)
+def test_arabic_field_names(ix: Path, query: str, expected: set[str]) -> None:
+    assert set(ids(ix, query)) == expected
 
 
 @pytest.mark.parametrize(
@@ -187,13 +225,33 @@ def test_unreadable_queries_raise_a_clear_error(ix: Path, query: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ['"الرقة', "((الرقة", "الرقة))", "AND", "OR OR", "NOT", "-", "=", "الرقة AND", '""', "()"]
+    "query",
+    [
+        '"الرقة',
+        "((الرقة",
+        "الرقة))",
+        "AND",
+        "OR OR",
+        "NOT",
+        "-",
+        "=",
+        "الرقة AND",
+        '""',
+        "()",
+        "الرقة ()",  # an empty group beside a word leaves the word
+        '"" الرقة',
+        '"الرقة ـــ"',  # a phrase whose other word is only tatweel is the one word
+    ],
 )
 def test_malformed_queries_are_read_leniently(ix: Path, query: str) -> None:
     r = search(ix, query)
-    assert r["total"] >= 0 and isinstance(r["explain"]["notes"], list)
-    if "الرقة" in query:
-        assert "raqqa" in [h["id"] for h in r["hits"]]
+    assert isinstance(r["explain"]["notes"], list)
+    if "الرقة" in query:  # the word is still searched: only the raqqa document says it
+        assert [h["id"] for h in r["hits"]] == ["raqqa"] and r["total"] == 1
+    else:  # an operator or bracket alone searches nothing (rather than everything or an error)
+        assert r["hits"] == [] and r["total"] == 0
+    if query in ('"الرقة', "((الرقة", "الرقة))", "AND", "NOT", "الرقة AND"):
+        assert r["explain"]["notes"], "README: the repair is noted in explain"
 
 
 def test_did_you_mean(ix: Path) -> None:
@@ -336,3 +394,46 @@ def test_date_sort_with_undated_documents(tmp_path: Path, jobs: int) -> None:
     undated.write_text(json.dumps(docs[1], ensure_ascii=False), "utf-8")
     build([undated], tmp_path / "ix2", jobs=jobs)
     assert ids(tmp_path / "ix2", "قصف", sort="date") == ["nodate1"]
+
+
+# --- promises of docs/search.md ("Query language"), each written from the documents above ---
+
+
+def test_field_names_and_operators_are_case_insensitive(ix: Path) -> None:
+    assert ids(ix, "PLACE:sy-deirezzor") == ids(ix, "Place:sy-deirezzor") == ["alias"]
+    assert set(ids(ix, "إدلب OR البوكمال")) == {"alias", "nusra", "hts"}
+    # README: operators are read in any case, and Arabic أو is OR.
+    assert set(ids(ix, "إدلب or البوكمال")) == set(ids(ix, "إدلب أو البوكمال")) == {"alias", "nusra", "hts"}
+
+
+def test_several_places_mean_any_and_filters_apply_wherever_written(ix: Path) -> None:
+    assert set(ids(ix, "place:sy-idlib place:sy-deirezzor")) == {"alias", "nusra", "hts"}
+    assert set(ids(ix, "source:BBC إدلب")) == set(ids(ix, "إدلب source:BBC")) == {"nusra", "hts"}
+    assert ids(ix, "إدلب source:CNN") == []  # place, source and words combine with AND
+
+
+def test_a_query_of_only_stopwords_searches_nothing_and_says_so(ix: Path) -> None:
+    r = search(ix, "من في على")
+    assert r["total"] == 0 and r["hits"] == []
+    assert r["explain"]["ignored"] == ["من", "في", "على"] and r["explain"]["notes"]
+
+
+def test_only_the_first_64_words_are_searched(ix: Path) -> None:
+    filler = ["قمبيز"] * 63  # a word no document has
+    assert ids(ix, " ".join([*filler, "الرقة"]), op="or") == ["raqqa"]  # the 64th word counts
+    assert ids(ix, " ".join([*filler, "قمبيز", "الرقة"]), op="or") == []  # the 65th does not
+
+
+def test_facets_sorted_by_count_then_id(ix: Path) -> None:
+    for kind in ("place", "group"):
+        items = search(ix, "", source=["BBC", "CNN", "Reuters"])["facets"][kind]
+        assert len(items) > 2
+        assert items == sorted(items, key=lambda f: (-f["count"], f["id"]))
+
+
+def test_stopwords_beside_words_are_ignored(ix: Path) -> None:
+    # README: stopwords and question words are ignored (and listed in explain.ignored).
+    for query in ("من الرقة", "الرقة في", "أين الرقة"):
+        r = search(ix, query)
+        assert [h["id"] for h in r["hits"]] == ["raqqa"], query
+        assert r["explain"]["ignored"] == [w for w in query.split() if w != "الرقة"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,28 @@ from indexer.build import build
 from web import create_app
 from web.state import IndexState, IndexUnavailable
 
-SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+# Written from README ("CSP without inline script", X-Content-Type-Options, Referrer-Policy,
+# X-Frame-Options on every response) and docs/serving.md; exact values, so that loosening
+# one (say 'unsafe-inline' in script-src) fails.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def assert_security_headers(headers, where: object = "") -> None:
+    """Every security header, with exactly its value (header names case-insensitively)."""
+    lower = {k.lower(): v for k, v in dict(headers).items()}
+    for name, value in SECURITY_HEADERS.items():
+        assert lower.get(name.lower()) == value, (name, lower.get(name.lower()), where)
+    assert "unsafe-" not in lower["content-security-policy"]
+
+
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -145,16 +167,31 @@ def test_document_ids_with_slashes_still_resolve(site) -> None:
 def test_error_shape_and_headers(site, method: str, path: str, code: int) -> None:
     status, headers, body = raw_get(site.url, quote(path, safe="/?=&"), method)
     assert_json_error(status, headers, body, code)
-    for h in SECURITY_HEADERS:
-        assert h in headers, (h, path)
+    assert_security_headers(headers, path)
     assert b"Traceback" not in body and b"/work/" not in body
 
 
 def test_security_headers_on_html_errors(site) -> None:
     status, headers, _body = raw_get(site.url, "/no-such-page", headers={"Accept": "text/html"})
     assert status == 404 and headers["Content-Type"].startswith("text/html")
-    for h in SECURITY_HEADERS:
-        assert h in headers
+    assert_security_headers(headers)
+
+
+def test_security_headers_on_every_kind_of_answer(site) -> None:
+    for path in (
+        "/",
+        "/search?q=الرقة",
+        "/search.csv?q=الرقة",
+        "/documents/xss1",
+        "/api/search?q=الرقة",
+        "/healthz",
+        "/readyz",
+        "/api/openapi.json",
+        "/static/kashaf.js",
+    ):
+        resp = requests.get(site.url + path, timeout=10)
+        assert resp.status_code == 200, path
+        assert_security_headers(resp.headers, path)
 
 
 def test_body_limit_is_413_everywhere(site) -> None:
@@ -164,8 +201,7 @@ def test_body_limit_is_413_everywhere(site) -> None:
             site.url + path, data=big, headers={"Content-Type": "application/json"}, timeout=30
         )
         assert resp.status_code == 413, path
-        for h in SECURITY_HEADERS:
-            assert h in resp.headers
+        assert_security_headers(resp.headers, path)
         if path != "/search":
             assert resp.json()["error"]["code"] == "request_entity_too_large"
 
@@ -226,9 +262,10 @@ def test_no_index_is_503_until_the_first_build(tmp_path: Path) -> None:
             assert resp.status_code == 503, path
             assert resp.json()["error"]["code"] == "index_not_ready"
             assert str(tmp_path) not in resp.text  # no server path in answers
-            assert "Content-Security-Policy" in resp.headers
+            assert_security_headers(resp.headers, path)
         page = requests.get(server.url + "/search?q=x", timeout=10)
-        assert page.status_code in (404, 503)  # 404 only while the UI has no /search page
+        assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+        assert str(tmp_path) not in page.text
         assert kashaf_index(index, ROOT / "seeds").returncode == 0
         for _ in range(4):  # both workers, whichever answers
             ready = requests.get(server.url + "/readyz", timeout=10)
@@ -329,3 +366,51 @@ def test_kashaf_serve_binds_loopback_and_stops_on_ctrl_c(tmp_path: Path) -> None
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
     assert code == 0, out.read_text()
+
+
+def readme_error_codes() -> list[str]:
+    """The codes README's "JSON API" section promises: "... with codes `a` (...), `b`, ..."."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    sentence = re.search(r"Errors are 4xx .*? with codes (.*?)\.\n", readme, re.S)
+    assert sentence, "README lost its list of error codes"
+    return re.findall(r"`([a-z_]+)`", sentence.group(1))
+
+
+# One request per code, written from README / docs/serving.md, sent to real gunicorn.
+ERROR_REQUESTS = {
+    "unknown_parameter": ("GET", "/api/search?q=x&page=2", None, 400),
+    "invalid_parameter": ("GET", "/api/search?q=x&limit=101", None, 400),
+    "query_too_long": ("GET", "/api/search?q=" + quote("ب" * 1001), None, 400),
+    "invalid_query": ("GET", "/api/search?q=" + quote("date:2017-13"), None, 400),
+    "invalid_body": ("POST", "/api/batch", b"[1, 2]", 400),
+    "batch_too_large": ("POST", "/api/batch", json.dumps({"queries": [{"q": "x"}] * 101}).encode(), 400),
+    "not_found": ("GET", "/api/documents/no-such-document", None, 404),
+    "method_not_allowed": ("POST", "/api/search", None, 405),
+}
+
+
+def test_readme_error_codes_are_each_produced(site) -> None:
+    codes = readme_error_codes()
+    assert len(codes) >= 7 and set(codes) <= set(ERROR_REQUESTS), "a README code without a request here"
+    for code, (method, path, body, status) in ERROR_REQUESTS.items():
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        got = assert_json_error(*raw_get(site.url, path, method, body, headers), status)
+        assert got["code"] == code, (path, got)
+
+
+def test_gunicorn_settings_defaults_are_readmes(monkeypatch) -> None:
+    # README "Production serving": KASHAF_BIND 127.0.0.1:8000, KASHAF_WORKERS 2 × cores + 1 (at
+    # most 8), KASHAF_TIMEOUT 30 s; and each variable is honoured.
+    import runpy
+
+    for name in ("KASHAF_BIND", "KASHAF_WORKERS", "KASHAF_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(ROOT / "web" / "gunicorn.conf.py"))
+    assert conf["bind"] == ["127.0.0.1:8000"]
+    assert conf["workers"] == min(2 * (os.cpu_count() or 1) + 1, 8)
+    assert conf["timeout"] == 30
+    monkeypatch.setenv("KASHAF_BIND", "127.0.0.1:9001")
+    monkeypatch.setenv("KASHAF_WORKERS", "3")
+    monkeypatch.setenv("KASHAF_TIMEOUT", "12")
+    conf = runpy.run_path(str(ROOT / "web" / "gunicorn.conf.py"))
+    assert (conf["bind"], conf["workers"], conf["timeout"]) == (["127.0.0.1:9001"], 3, 12)
