@@ -26,7 +26,7 @@ from analyzers import gazetteer
 from analyzers.normalize import normalize, strip_marks
 from analyzers.roots import root
 from analyzers.stem import light_stem
-from indexer.facets import facet_counts
+from indexer.facets import facet_counts, source_terms
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, is_query_stop, parse
 from indexer.ranking import BM25, WordQuery, corpus, evaluate, top
@@ -35,7 +35,8 @@ from indexer.store import Snapshot, open_current
 __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "search"]
 
 FORMS = {"exact": normalize, "stem": light_stem, "root": root}
-SORTS = ("relevance", "date")
+# "date" is the first name of "newest"; undated documents come last either way.
+SORTS = ("relevance", "newest", "oldest", "date")
 
 
 @dataclass(frozen=True)
@@ -412,6 +413,7 @@ class Plan:
     filter: Q.Query | None
     terms: Terms
     entity_ids: frozenset[str] = field(default_factory=frozenset)
+    with_successors: bool = False
 
 
 def plan(
@@ -448,6 +450,7 @@ def plan(
         filter_query(filters, opts.with_successors),
         terms_of(parsed),
         frozenset(ids),
+        opts.with_successors,
     )
 
 
@@ -478,9 +481,11 @@ def search(
     """Search an index directory (or an open :class:`Snapshot`, to reuse its searcher).
 
     ``place`` / ``group`` take ids or names (several: any of them), ``date_from`` /
-    ``date_to`` ``YYYY[-MM[-DD]]``, ``sort`` ``relevance`` or ``date`` (newest first).
+    ``date_to`` ``YYYY[-MM[-DD]]``, ``sort`` ``relevance``, ``newest`` (or ``date``) or
+    ``oldest``; ``source`` matches case-insensitively.
     Returns ``{"query", "total", "hits": [{"id", "title", "date", "source", "url",
-    "score", "snippet", "matched"}], "facets": {"place", "group", "date"}, "explain",
+    "score", "snippet", "matched"}], "facets": {"place", "group", "source", "date",
+    "timeline"}, "explain",
     "suggestion"}``. Raises :class:`QueryError` (a ``ValueError``) for what cannot be read.
     """
     opts = SearchOptions(
@@ -514,7 +519,9 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "query": query,
         "total": 0,
         "hits": [],
-        "facets": {"place": [], "group": [], "date": []} if want_facets else {},
+        "facets": {"place": [], "group": [], "source": [], "date": [], "timeline": None}
+        if want_facets
+        else {},
         "explain": explain(p.parsed, op, p.filters, opts),
         "suggestion": None,
     }
@@ -524,21 +531,40 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     mask, score = _matched(searcher, p, sc.bm25())
     out["total"] = int(np.count_nonzero(mask))
     if want_facets and out["total"]:
-        out["facets"] = facet_counts(searcher, mask)
+        out["facets"] = facet_counts(searcher, mask, p.filters.date_from, p.filters.date_to)
     if out["total"] == 0:
         out["suggestion"] = suggest(searcher, p.parsed, query, snap.db)
     if limit > 0:
-        dates = corpus(searcher).dates() if opts.sort == "date" else None
+        dates = sort_key(corpus(searcher).dates(), opts.sort)
         for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
             out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
     return out
 
 
+def sort_key(dates: np.ndarray, sort: str) -> np.ndarray | None:
+    """What :func:`top` orders by, largest first: the dates for newest first, their
+    negation for oldest first; an undated document (0) is last in both.
+
+    >>> sort_key(np.array([5, 0, 9]), "oldest").tolist() == [-5, np.iinfo(np.int64).min, -9]
+    True
+    """
+    if sort in ("newest", "date"):
+        return dates
+    if sort == "oldest":
+        return np.where(dates > 0, -dates, np.iinfo(np.int64).min)
+    return None
+
+
 def _matched(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
     """The plan's matched mask (its filters applied) and scores."""
     mask, score = evaluate(p.query, searcher, bm)
-    if p.filter is not None:
-        mask &= evaluate(p.filter, searcher, bm)[0]
+    flt = p.filter
+    if p.filters.source:
+        # Sources are compared case-insensitively: resolve to the index's own spellings.
+        resolved = replace(p.filters, source=source_terms(searcher, p.filters.source))
+        flt = filter_query(resolved, p.with_successors)
+    if flt is not None:
+        mask &= evaluate(flt, searcher, bm)[0]
     return mask, score
 
 
@@ -616,3 +642,26 @@ def query_words(query: str) -> list[str]:
     for w in _plain_words(parse(query, "or").node):
         seen.setdefault(normalize(w.text), w.text)
     return list(seen.values())
+
+
+def similar(snap: Snapshot, doc_id: str, top: int = 5) -> list[dict] | None:
+    """Reports that share this one's key terms: Whoosh's more-like-this over the body's
+    light stems (15 terms), best first; ``None`` when no document has this id.
+
+    Each is ``{"id", "title", "date", "source", "url", "score"}``.
+    """
+    row = snap.db.execute("SELECT id, body FROM docs WHERE id = ?", (doc_id,)).fetchone()
+    if row is None:
+        return None
+    searcher = snap.searcher()
+    docnum = searcher.document_number(id=row["id"])
+    if docnum is None:
+        return []
+    out = []
+    for hit in searcher.more_like(docnum, "body_stem", text=row["body"] or "", top=top, numterms=15):
+        other = snap.db.execute(
+            "SELECT id, title, date, source, url FROM docs WHERE id = ?", (hit["id"],)
+        ).fetchone()
+        if other is not None:
+            out.append({**dict(other), "score": round(float(hit.score), 4)})
+    return out
