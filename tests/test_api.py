@@ -218,7 +218,9 @@ def test_jsonl_export_every_match_with_entities_and_meta(client) -> None:
     assert 'filename="kashaf-search-' in disposition and ".jsonl" in disposition
     assert "filename*=UTF-8''kashaf-%D9%85%D8%AF%D9%8A%D9%86%D8%A9-" in disposition
     rows = [json.loads(line) for line in r.get_data(as_text=True).splitlines()]
-    total = client.get("/api/search", query_string={"q": "مدينة", "op": "or", "source": "bbc"}).get_json()["total"]
+    total = client.get("/api/search", query_string={"q": "مدينة", "op": "or", "source": "bbc"}).get_json()[
+        "total"
+    ]
     assert len(rows) == total > 0
     assert set(rows[0]) >= {"id", "snippet", "matched", "places", "groups", "meta", "score"}
     assert "<mark>" not in rows[0]["snippet"] and rows[0]["snippet"]
