@@ -159,10 +159,14 @@ def timeline(
 ) -> dict:
     """The matched documents' dates as a histogram over the selected range.
 
-    The range is ``date_from..date_to`` where given, else the first / last matched date;
-    the unit adapts to it (:func:`choose_unit`). Returns ``{"unit", "from", "to",
-    "undated", "buckets": [{"start", "end", "count"}]}`` (ISO dates; empty buckets kept,
-    so gaps show); ``buckets`` is empty when no matched document has a date.
+    The range is ``date_from..date_to`` where given, else the matched dates' span; the
+    unit adapts to it (:func:`choose_unit`). A few stray dates far from the rest (a
+    report misdated by years) would squash every other bar into a sliver: where no range
+    is given, the outer 0.5 % of dates at an end is left out of the chart when that at
+    least halves the span, and counted in ``before`` / ``after`` instead. Returns
+    ``{"unit", "from", "to", "undated", "before", "after", "buckets": [{"start", "end",
+    "count"}]}`` (ISO dates; empty buckets kept, so gaps show); ``buckets`` is empty when
+    no matched document has a date.
     """
     dates = corpus(searcher).dates()
     hits = dates[matched[: len(dates)]]
@@ -172,19 +176,30 @@ def timeline(
         "from": None,
         "to": None,
         "undated": int(len(hits) - len(dated)),
+        "before": 0,
+        "after": 0,
         "buckets": [],
     }
     if not len(dated):
         return out
-    ordinals = dated // DAY_US + 1
-    first = date_from or date.fromordinal(int(ordinals.min()))
-    last = date_to or date.fromordinal(int(ordinals.max()))
+    ordinals = np.sort(dated // DAY_US + 1)
+    lo, hi = int(ordinals[0]), int(ordinals[-1])
+    k = int(len(ordinals) * 0.005)
+    if k and not date_from and ordinals[k] - lo > (hi - lo) / 2:
+        lo = int(ordinals[k])
+    if k and not date_to and hi - ordinals[-1 - k] > (hi - int(ordinals[0])) / 2:
+        hi = int(ordinals[-1 - k])
+    first = date_from or date.fromordinal(lo)
+    last = date_to or date.fromordinal(hi)
     if first > last:
         return out
+    out["before"] = int(np.count_nonzero(ordinals < first.toordinal()))
+    out["after"] = int(np.count_nonzero(ordinals > last.toordinal()))
     unit = choose_unit(first, last)
     spans = buckets(first, last, unit)
     edges = np.array([a.toordinal() for a, _ in spans] + [spans[-1][1].toordinal() + 1], dtype=np.int64)
-    counts, _ = np.histogram(ordinals, bins=edges)
+    inside = ordinals[(ordinals >= first.toordinal()) & (ordinals <= last.toordinal())]
+    counts, _ = np.histogram(inside, bins=edges)
     out.update(
         unit=unit,
         **{"from": first.isoformat(), "to": last.isoformat()},

@@ -312,10 +312,12 @@ def test_map_has_a_legend_and_labels_over_circles(page, base_url):
         for t in page.locator(".map-point").evaluate_all("as => as.map(a => a.getAttribute('aria-label'))")
     )
     # Labels come after every circle in the SVG, so they are painted on top.
-    order = page.locator("svg.map").evaluate(
-        "s => [...s.children].map(c => c.matches('.map-point') ? 'c' : c.matches('.map-label') ? 'l' : '').join('')"
+    kinds = page.locator("svg.map > *").evaluate_all(
+        "cs => cs.map(c => c.classList.contains('map-point') ? 'c' : "
+        "c.classList.contains('map-label') ? 'l' : '')"
     )
-    assert order.rfind("c") < order.find("l")
+    order = "".join(kinds)
+    assert "c" in order and "l" in order and order.rfind("c") < order.find("l")
 
 
 def test_paging_past_the_end_is_consistent(page, base_url):

@@ -70,6 +70,8 @@ LABELS: dict[str, tuple[str, str]] = {
         "Click a bar to show its period, or drag across bars to choose a range.",
     ),
     "timeline_table": ("الأعداد", "Counts"),
+    "timeline_before": ("تقارير خارج المخطط قبل", "Reports off the chart before"),
+    "timeline_after": ("تقارير خارج المخطط بعد", "Reports off the chart after"),
     "timeline_all": ("كل التواريخ", "All dates"),
     "timeline_undated": ("بلا تاريخ", "undated"),
     "period": ("الفترة", "Period"),

@@ -106,12 +106,14 @@ SCHEMAS: dict = {
         "type": "object",
         "description": "matches by date over the selected range (from/to, else the matches' first and "
         "last date); the unit adapts to the range; empty buckets are kept",
-        "required": ["unit", "from", "to", "undated", "buckets"],
+        "required": ["unit", "from", "to", "undated", "before", "after", "buckets"],
         "properties": {
             "unit": {"enum": ["day", "week", "month", "year", None]},
             "from": _STR_OR_NULL,
             "to": _STR_OR_NULL,
             "undated": {"type": "integer", "minimum": 0},
+            "before": {"type": "integer", "minimum": 0, "description": "stray early dates left out"},
+            "after": {"type": "integer", "minimum": 0, "description": "stray late dates left out"},
             "buckets": {
                 "type": "array",
                 "items": {

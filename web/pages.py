@@ -12,6 +12,7 @@ import calendar
 import json
 import math
 import re
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
@@ -322,12 +323,35 @@ def histogram(tl: dict | None, p: dict) -> dict | None:
         "base": base,
         "plot_x0": x0,
         "plot_x1": x0 + plot_w,
-        "tick_x": (CHART_W - 2) if rtl else (CHART_SIDE - 4),
-        "tick_anchor": "end" if not rtl else "start",
-        "first": {"x": first["cx"], "label": bucket_label(first["start"], tl["unit"])},
-        "last": {"x": last["cx"], "label": bucket_label(last["start"], tl["unit"])} if n > 1 else None,
+        "tick_x": (x0 + plot_w + 4) if rtl else (CHART_SIDE - 4),
+        "tick_anchor": "start" if rtl else "end",
+        # The end labels sit flush with the plot's edges (centred, they would be cut off).
+        "first": {
+            "x": first["slot_x"] + (first["slot_w"] if rtl else 0),
+            "anchor": "end" if rtl else "start",
+            "label": bucket_label(first["start"], tl["unit"]),
+        },
+        "last": {
+            "x": last["slot_x"] + (0 if rtl else last["slot_w"]),
+            "anchor": "start" if rtl else "end",
+            "label": bucket_label(last["start"], tl["unit"]),
+        }
+        if n > 1
+        else None,
         "all_url": search_url(p, **{"from": "", "to": ""}) if (p["from"] or p["to"]) else None,
+        "before": tl.get("before", 0),
+        "after": tl.get("after", 0),
+        "before_url": search_url(p, to=_day_before(tl["from"])) if tl.get("before") else None,
+        "after_url": search_url(p, **{"from": _day_after(tl["to"])}) if tl.get("after") else None,
     }
+
+
+def _day_before(iso: str) -> str:
+    return date.fromordinal(date.fromisoformat(iso).toordinal() - 1).isoformat()
+
+
+def _day_after(iso: str) -> str:
+    return date.fromordinal(date.fromisoformat(iso).toordinal() + 1).isoformat()
 
 
 def map_points(places: list[dict], p: dict) -> list[dict]:
