@@ -162,7 +162,7 @@ def timeline(
     The range is ``date_from..date_to`` where given, else the matched dates' span; the
     unit adapts to it (:func:`choose_unit`). A few stray dates far from the rest (a
     report misdated by years) would squash every other bar into a sliver: where no range
-    is given, the outer 0.5 % of dates at an end is left out of the chart when that at
+    is given, the outer 0.5 % of dates (at least one, among 20 or more) at an end is left out of the chart when that at
     least halves the span, and counted in ``before`` / ``after`` instead. Returns
     ``{"unit", "from", "to", "undated", "before", "after", "buckets": [{"start", "end",
     "count"}]}`` (ISO dates; empty buckets kept, so gaps show); ``buckets`` is empty when
@@ -184,7 +184,7 @@ def timeline(
         return out
     ordinals = np.sort(dated // DAY_US + 1)
     lo, hi = int(ordinals[0]), int(ordinals[-1])
-    k = int(len(ordinals) * 0.005)
+    k = max(1, int(len(ordinals) * 0.005)) if len(ordinals) >= 20 else 0
     if k and not date_from and ordinals[k] - lo > (hi - lo) / 2:
         lo = int(ordinals[k])
     if k and not date_to and hi - ordinals[-1 - k] > (hi - int(ordinals[0])) / 2:

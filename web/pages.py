@@ -399,11 +399,11 @@ def map_legend(points: list[dict]) -> list[dict]:
         return []
     top = max(pt["count"] for pt in points) or 1
     values = sorted({top, max(1, round(top / 4))}, reverse=True)
-    out, x = [], 470.0
+    out, x = [], 462.0
     for v in values:
         r = round(7 + 21 * math.sqrt(v / top), 1)
         out.append({"cx": x, "cy": 505 - r, "r": r, "count": v, "tx": x + r + 6, "ty": 505 - r + 6})
-        x += 2 * r + 38
+        x += r + 34 + 25
     return out
 
 
