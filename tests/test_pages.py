@@ -217,7 +217,8 @@ def test_every_filter_reaches_the_core_and_bad_ones_are_refused(client):
 
 def test_no_results_page(client):
     page = html(client, "/search?q=كلمةغيرموجودةأبدا")
-    assert 'data-total="0">لا نتائج</h1>' in page and "لا نتائج لهذا البحث" in page
+    assert 'data-total="0">لا نتائج<span class="total-count" hidden>0</span></h1>' in page
+    assert "لا نتائج لهذا البحث" in page
 
 
 def test_paging(client):
