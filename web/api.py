@@ -28,7 +28,7 @@ from indexer.search import SORTS, search
 from indexer.search import batch as run_batch
 from indexer.search import similar as similar_documents
 from indexer.store import Snapshot
-from web import error_response, index_state
+from web import error_response, heartbeat, index_state
 from web.state import IndexNotFound
 
 bp = Blueprint("api", __name__)
@@ -41,7 +41,7 @@ MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 MAX_BATCH = 100
 MAX_SIMILAR = 50
-EXPORT_BATCH = 200
+EXPORT_BATCH = 100
 EXPORT_FIELDS = (
     "id",
     "title",
@@ -355,6 +355,7 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
                 seen = ents.setdefault(m["doc_id"], {"place": [], "group": []}).setdefault(m["kind"], [])
                 if m["entity_id"] not in seen:
                     seen.append(m["entity_id"])
+            heartbeat.beat()  # a long export is working, not stuck
             for h in batch["hits"]:
                 e = ents.get(h["id"], {})
                 rec = {k: h.get(k) for k in ("id", "title", "date", "source", "url", "score", "matched")}
