@@ -108,3 +108,15 @@ def test_timeline_leaves_a_stray_date_off_the_chart_and_counts_it(tmp_path: Path
     assert tl["unit"] == "week" and sum(b["count"] for b in tl["buckets"]) == 240
     wide = search(index, "انسحاب", date_from="2013")["facets"]["timeline"]
     assert wide["before"] == 0 and wide["unit"] == "year" and sum(b["count"] for b in wide["buckets"]) == 241
+
+
+def test_cli_sorts_oldest_and_matches_sources_in_any_case(ix: Path) -> None:
+    def dates(*args: str) -> list[str]:
+        out = kashaf("search", "مدينة", "--op", "or", "--json", "--index", str(ix), *args)
+        assert out.returncode == 0, out.stderr
+        return [(h["date"] or "")[:10] for h in json.loads(out.stdout)["hits"]]
+
+    oldest = dates("--sort", "oldest")
+    assert oldest == sorted(oldest) and len(oldest) >= 3
+    assert dates("--sort", "newest") == sorted(oldest, reverse=True)
+    assert len(dates("--source", "bbc")) == len(dates("--source", "BBC")) > 0
