@@ -162,8 +162,9 @@ def timeline(
     The range is ``date_from..date_to`` where given, else the matched dates' span; the
     unit adapts to it (:func:`choose_unit`). A few stray dates far from the rest (a
     report misdated by years) would squash every other bar into a sliver: where no range
-    is given, the outer 0.5 % of dates (at least one, among 20 or more) at an end is left out of the chart when that at
-    least halves the span, and counted in ``before`` / ``after`` instead. Returns
+    is given, the outer 0.5 % of dates (at least one, among 20 or more) at an end is
+    left out of the chart when that at least halves the span, and counted in
+    ``before`` / ``after`` instead. Returns
     ``{"unit", "from", "to", "undated", "before", "after", "buckets": [{"start", "end",
     "count"}]}`` (ISO dates; empty buckets kept, so gaps show); ``buckets`` is empty when
     no matched document has a date.
