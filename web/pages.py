@@ -13,7 +13,7 @@ import json
 import math
 import re
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
@@ -571,7 +571,9 @@ def page_error(status: int, code: str, message: str, lang: str = "ar"):
     other = "ar" if lang == "en" else "en"
     query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "lang"])
     lang_url = (
-        request.path + "?" + "&".join(x for x in (query, f"lang={other}" if other == "en" else "") if x)
+        quote(request.path)
+        + "?"
+        + "&".join(x for x in (query, f"lang={other}" if other == "en" else "") if x)
     )
     return render_template(
         "error.html",
