@@ -424,8 +424,15 @@ def active_chips(p: dict) -> list[dict]:
             }
         )
     if p["from"] or p["to"]:
-        label = f"{t('date_range', lang)}: {p['from'] or '…'} – {p['to'] or '…'}"
-        chips.append({"label": label, "key": "date", "href": search_url(p, **{"from": "", "to": ""})})
+        start, end = p["from"] or "…", p["to"] or "…"
+        label = f"{t('date_range', lang)}: {t('range_from', lang)} {start} {t('range_to', lang)} {end}"
+        # Each date isolated left to right: in an Arabic line "2018-03-31" would be reordered.
+        html = Markup('{}: {} <bdi dir="ltr">{}</bdi> {} <bdi dir="ltr">{}</bdi>').format(
+            t("date_range", lang), t("range_from", lang), start, t("range_to", lang), end
+        )
+        chips.append(
+            {"label": label, "html": html, "key": "date", "href": search_url(p, **{"from": "", "to": ""})}
+        )
     return chips
 
 
