@@ -217,10 +217,16 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--place", multiple=True, help="Place id or name (repeatable: any); includes sub-places.")
 @click.option("--group", multiple=True, help="Group id or name (repeatable: any); includes sub-units.")
 @click.option("--with-successors", is_flag=True, help="--group also takes the groups' successors.")
-@click.option("--source", multiple=True, help="Source name (repeatable).")
+@click.option("--source", multiple=True, help="Source name, any case (repeatable).")
 @click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest", "date"]),
+    default="relevance",
+    show_default=True,
+    help="newest (or date) / oldest: by date, undated reports last.",
+)
 @LEVEL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
 def search(

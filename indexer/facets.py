@@ -1,4 +1,4 @@
-"""Facet counts (place, group, month) over every document a query matched.
+"""Facet counts (place, group, source, month) and the timeline over every document a query matched.
 
 The ``place`` / ``group`` / ``month`` postings are read once per searcher into
 arrays of document numbers; a query's count for a value is then the number of
@@ -6,12 +6,18 @@ those documents set in the query's matched mask (cost bounded by the facet
 postings, not by the result size).
 Place and group fields already hold the ancestors and parent groups of what a
 report names (indexing rolls them up), so counts roll up too.
+Sources are counted case-insensitively (``BBC`` and ``bbc`` are one value); the
+timeline buckets the matched documents' dates by day, week, month or year,
+whichever fits the selected range (:func:`timeline`).
 """
 
 from __future__ import annotations
 
+import calendar
+import re
 import threading
 import weakref
+from datetime import date, timedelta
 
 import numpy as np
 from whoosh.searching import Searcher
@@ -19,7 +25,11 @@ from whoosh.searching import Searcher
 from analyzers import gazetteer
 from indexer.ranking import corpus
 
-FACET_FIELDS = ("place", "group", "month")
+FACET_FIELDS = ("place", "group", "month", "source")
+DAY_US = 86_400 * 10**6  # Whoosh stores a DATETIME as microseconds since 0001-01-01
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# The finest unit whose bucket count over the range stays readable in a sidebar chart.
+UNIT_MAX_DAYS = (("day", 62), ("week", 7 * 53), ("month", 366 * 5))
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -58,9 +68,156 @@ def _entity_row(entity_id: str, count: int) -> dict:
     }
 
 
-def facet_counts(searcher: Searcher, matched: np.ndarray) -> dict:
-    """``{"place": [...], "group": [...], "date": [{"month", "count"}]}`` over the documents
-    set in ``matched`` (a boolean mask over document numbers).
+def source_key(value: str) -> str:
+    """How sources are compared: case and runs of spaces do not count.
+
+    >>> source_key("  Al  Arabiya ") == source_key("al arabiya")
+    True
+    """
+    return re.sub(r"\s+", " ", value).strip().casefold()
+
+
+def source_terms(searcher: Searcher, values: list[str] | tuple[str, ...]) -> list[str]:
+    """The indexed source spellings that ``values`` name, case-insensitively (a value the
+    index does not hold is kept as given, so it matches nothing rather than everything)."""
+    wanted = {source_key(v) for v in values}
+    found = [term for term in postings(searcher)["source"] if source_key(term) in wanted]
+    known = {source_key(t) for t in found}
+    return found + [v for v in values if source_key(v) not in known]
+
+
+def source_counts(searcher: Searcher, matched: np.ndarray) -> list[dict]:
+    """``[{"value", "count"}]``: spellings that differ only in case are one value, shown in
+    its most common spelling; biggest first."""
+    groups: dict[str, dict[str, int]] = {}
+    for term, ids in postings(searcher)["source"].items():
+        n = int(np.count_nonzero(matched[ids]))
+        if n:
+            groups.setdefault(source_key(term), {})[term] = n
+    rows = []
+    for spellings in groups.values():
+        best = max(sorted(spellings), key=lambda t: spellings[t])
+        rows.append({"value": best, "count": sum(spellings.values())})
+    rows.sort(key=lambda r: (-r["count"], r["value"]))
+    return rows
+
+
+def choose_unit(first: date, last: date) -> str:
+    """The bucket unit for a date range: day up to two months, week up to a year,
+    month up to five years, else year.
+
+    >>> choose_unit(date(2018, 3, 1), date(2018, 3, 31)), choose_unit(date(2018, 2, 1), date(2018, 10, 31))
+    ('day', 'week')
+    >>> choose_unit(date(2014, 1, 1), date(2018, 10, 31)), choose_unit(date(2011, 3, 1), date(2018, 1, 1))
+    ('month', 'year')
+    """
+    span = (last - first).days + 1
+    for unit, most in UNIT_MAX_DAYS:
+        if span <= most:
+            return unit
+    return "year"
+
+
+def _bucket_start(d: date, unit: str) -> date:
+    if unit == "week":
+        return d - timedelta(days=d.weekday())  # ISO weeks, Monday first
+    if unit == "month":
+        return d.replace(day=1)
+    if unit == "year":
+        return d.replace(month=1, day=1)
+    return d
+
+
+def _bucket_end(start: date, unit: str) -> date:
+    if unit == "week":
+        return start + timedelta(days=6)
+    if unit == "month":
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    if unit == "year":
+        return start.replace(month=12, day=31)
+    return start
+
+
+def buckets(first: date, last: date, unit: str) -> list[tuple[date, date]]:
+    """Consecutive ``(start, end)`` buckets covering ``first..last``, clipped to it (a bar's
+    range never reaches outside the selected one).
+
+    >>> [(a.isoformat(), b.isoformat()) for a, b in buckets(date(2018, 2, 14), date(2018, 3, 3), "week")]
+    [('2018-02-14', '2018-02-18'), ('2018-02-19', '2018-02-25'), ('2018-02-26', '2018-03-03')]
+    """
+    out = []
+    start = _bucket_start(first, unit)
+    while start <= last:
+        end = _bucket_end(start, unit)
+        out.append((max(start, first), min(end, last)))
+        start = end + timedelta(days=1)
+    return out
+
+
+def timeline(
+    searcher: Searcher, matched: np.ndarray, date_from: date | None = None, date_to: date | None = None
+) -> dict:
+    """The matched documents' dates as a histogram over the selected range.
+
+    The range is ``date_from..date_to`` where given, else the matched dates' span; the
+    unit adapts to it (:func:`choose_unit`). A few stray dates far from the rest (a
+    report misdated by years) would squash every other bar into a sliver: where no range
+    is given, the outer 0.5 % of dates (at least one, among 20 or more) at an end is
+    left out of the chart when that at least halves the span, and counted in
+    ``before`` / ``after`` instead. Returns
+    ``{"unit", "from", "to", "undated", "before", "after", "buckets": [{"start", "end",
+    "count"}]}`` (ISO dates; empty buckets kept, so gaps show); ``buckets`` is empty when
+    no matched document has a date.
+    """
+    dates = corpus(searcher).dates()
+    hits = dates[matched[: len(dates)]]
+    dated = hits[hits > 0]
+    out: dict = {
+        "unit": None,
+        "from": None,
+        "to": None,
+        "undated": int(len(hits) - len(dated)),
+        "before": 0,
+        "after": 0,
+        "buckets": [],
+    }
+    if not len(dated):
+        return out
+    ordinals = np.sort(dated // DAY_US + 1)
+    lo, hi = int(ordinals[0]), int(ordinals[-1])
+    k = max(1, int(len(ordinals) * 0.005)) if len(ordinals) >= 20 else 0
+    if k and not date_from and ordinals[k] - lo > (hi - lo) / 2:
+        lo = int(ordinals[k])
+    if k and not date_to and hi - ordinals[-1 - k] > (hi - int(ordinals[0])) / 2:
+        hi = int(ordinals[-1 - k])
+    first = date_from or date.fromordinal(lo)
+    last = date_to or date.fromordinal(hi)
+    if first > last:
+        return out
+    out["before"] = int(np.count_nonzero(ordinals < first.toordinal()))
+    out["after"] = int(np.count_nonzero(ordinals > last.toordinal()))
+    unit = choose_unit(first, last)
+    spans = buckets(first, last, unit)
+    edges = np.array([a.toordinal() for a, _ in spans] + [spans[-1][1].toordinal() + 1], dtype=np.int64)
+    inside = ordinals[(ordinals >= first.toordinal()) & (ordinals <= last.toordinal())]
+    counts, _ = np.histogram(inside, bins=edges)
+    out.update(
+        unit=unit,
+        **{"from": first.isoformat(), "to": last.isoformat()},
+        buckets=[
+            {"start": a.isoformat(), "end": b.isoformat(), "count": int(n)}
+            for (a, b), n in zip(spans, counts, strict=True)
+        ],
+    )
+    return out
+
+
+def facet_counts(
+    searcher: Searcher, matched: np.ndarray, date_from: date | None = None, date_to: date | None = None
+) -> dict:
+    """``{"place": [...], "group": [...], "source": [...], "date": [{"month", "count"}],
+    "timeline": {...}}`` over the documents set in ``matched`` (a boolean mask over
+    document numbers); ``date_from`` / ``date_to`` set the timeline's range.
 
     Entities are sorted by count (descending) then id; months chronologically.
     """
@@ -79,6 +236,8 @@ def facet_counts(searcher: Searcher, matched: np.ndarray) -> dict:
         if n:
             months.append({"month": term, "count": n})
     out["date"] = months
+    out["source"] = source_counts(searcher, matched)
+    out["timeline"] = timeline(searcher, matched, date_from, date_to)
     return out
 
 

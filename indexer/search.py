@@ -29,7 +29,7 @@ from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tagger import is_name_word
 from analyzers.variants import proclitic_forms, stem_variants
-from indexer.facets import facet_counts
+from indexer.facets import facet_counts, source_terms
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import (
     Bool,
@@ -48,7 +48,8 @@ from indexer.store import Snapshot, open_current
 __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "search"]
 
 FORMS = {"exact": normalize, "stem": light_stem, "root": lexicon_root}
-SORTS = ("relevance", "date")
+# "date" is the first name of "newest"; undated documents come last either way.
+SORTS = ("relevance", "newest", "oldest", "date")
 # Levels a word of each kind searches (a prefix's expansions are exact forms).
 ALLOWED = {"all": LEVELS, "exact": ("exact",), "root": ("root",), "prefix": ("exact",)}
 FIELDS = {"any": ("title", "body"), "title": ("title",)}
@@ -56,6 +57,7 @@ FIELDS = {"any": ("title", "body"), "title": ("title",)}
 # first MAX_PREFIX_SCAN the vocabulary holds: a bounded cost whatever the prefix.
 MAX_PREFIX_TERMS = 50
 MAX_PREFIX_SCAN = 2000
+SIMILAR_CHARS = 20_000  # "similar reports" use the key terms of this much of a report
 
 
 @dataclass(frozen=True)
@@ -820,6 +822,7 @@ class Plan:
     entity_ids: frozenset[str] = field(default_factory=frozenset)
     broad: bool = False  # level=root
     expansions: dict[str, Expansion] = field(default_factory=dict)
+    with_successors: bool = False
 
 
 def plan(
@@ -864,6 +867,7 @@ def plan(
         frozenset(ids),
         broad,
         expansions,
+        opts.with_successors,
     )
 
 
@@ -895,12 +899,14 @@ def search(
     """Search an index directory (or an open :class:`Snapshot`, to reuse its searcher).
 
     ``place`` / ``group`` take ids or names (several: any of them), ``date_from`` /
-    ``date_to`` ``YYYY[-MM[-DD]]``, ``sort`` ``relevance`` or ``date`` (newest first),
+    ``date_to`` ``YYYY[-MM[-DD]]``, ``sort`` ``relevance``, ``newest`` (or ``date``) or
+    ``oldest``; ``source`` matches case-insensitively;
     ``level`` ``stem`` (words match at their exact and light-stem forms, names as names)
     or ``root`` (words also match at their root). ``broaden`` says how many more
     documents the root level would add (``{"level": "root", "more": N}``, or ``None``).
     Returns ``{"query", "total", "hits": [{"id", "title", "date", "source", "url",
-    "score", "snippet", "matched"}], "facets": {"place", "group", "date"}, "explain",
+    "score", "snippet", "matched"}], "facets": {"place", "group", "source", "date",
+    "timeline"}, "explain",
     "suggestion"}``. Raises :class:`QueryError` (a ``ValueError``) for what cannot be read.
     """
     opts = SearchOptions(
@@ -936,7 +942,9 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "query": query,
         "total": 0,
         "hits": [],
-        "facets": {"place": [], "group": [], "date": []} if want_facets else {},
+        "facets": {"place": [], "group": [], "source": [], "date": [], "timeline": None}
+        if want_facets
+        else {},
         "explain": explain(p.parsed, op, p.filters, opts, p.expansions),
         "suggestion": None,
         "level": opts.level,
@@ -949,16 +957,30 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     if more:
         out["broaden"] = {"level": "root", "more": more}
     if want_facets and out["total"]:
-        out["facets"] = facet_counts(searcher, mask)
-    # Not only when nothing matched: a typo may still match through its root (الاستخبرات →
-    # خبر) or other words. Then only one edit away: a farther neighbour of a word the
-    # index lacks is more often another word than the one meant (بنغازي → بغاز).
+        out["facets"] = facet_counts(searcher, mask, p.filters.date_from, p.filters.date_to)
+    # Not only when nothing matched: a typo may still match other words of the query. Then
+    # only one edit away: a farther neighbour of a word the index lacks is more often
+    # another word than the one meant (بنغازي → بغاز).
     out["suggestion"] = suggest(searcher, p.parsed, query, snap.db, 2 if out["total"] == 0 else 1)
     if limit > 0:
-        dates = corpus(searcher).dates() if opts.sort == "date" else None
+        dates = sort_key(corpus(searcher).dates(), opts.sort)
         for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
             out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
     return out
+
+
+def sort_key(dates: np.ndarray, sort: str) -> np.ndarray | None:
+    """What :func:`top` orders by, largest first: the dates for newest first, their
+    negation for oldest first; an undated document (0) is last in both.
+
+    >>> sort_key(np.array([5, 0, 9]), "oldest").tolist() == [-5, np.iinfo(np.int64).min, -9]
+    True
+    """
+    if sort in ("newest", "date"):
+        return dates
+    if sort == "oldest":
+        return np.where(dates > 0, -dates, np.iinfo(np.int64).min)
+    return None
 
 
 def _matched(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
@@ -972,8 +994,20 @@ def _matched_levels(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, 
     the root level would match (0 when the plan is already broad): one evaluation."""
     default, broad, score = evaluate_levels(p.query, searcher, bm)
     mask = broad if p.broad else default
-    if p.filter is not None:
-        keep = evaluate(p.filter, searcher, bm)[0]
+    flt = p.filter
+    if p.filters.source or any(kind == "source" for kind, _ in p.filters.required):
+        # Sources are compared case-insensitively: resolve to the index's own spellings.
+        resolved = replace(
+            p.filters,
+            source=source_terms(searcher, p.filters.source) if p.filters.source else [],
+            required=[
+                (kind, source_terms(searcher, vals) if kind == "source" else vals)
+                for kind, vals in p.filters.required
+            ],
+        )
+        flt = filter_query(resolved, p.with_successors)
+    if flt is not None:
+        keep = evaluate(flt, searcher, bm)[0]
         mask &= keep
         broad &= keep
     more = 0 if p.broad else int(np.count_nonzero(broad)) - int(np.count_nonzero(mask))
@@ -1057,3 +1091,28 @@ def query_words(query: str) -> list[str]:
     for w in _plain_words(parse(query, "or").node):
         seen.setdefault(normalize(w.text), w.text)
     return list(seen.values())
+
+
+def similar(snap: Snapshot, doc_id: str, top: int = 5) -> list[dict] | None:
+    """Reports that share this one's key terms: Whoosh's more-like-this over the body's
+    light stems (15 terms), best first; ``None`` when no document has this id.
+
+    Each is ``{"id", "title", "date", "source", "url", "score"}``.
+    """
+    row = snap.db.execute("SELECT id, body FROM docs WHERE id = ?", (doc_id,)).fetchone()
+    if row is None:
+        return None
+    searcher = snap.searcher()
+    docnum = searcher.document_number(id=row["id"])
+    if docnum is None:
+        return []
+    out = []
+    # The key terms of the first SIMILAR_CHARS characters: a long report costs no more.
+    body = (row["body"] or "")[:SIMILAR_CHARS]
+    for hit in searcher.more_like(docnum, "body_stem", text=body, top=top, numterms=15):
+        other = snap.db.execute(
+            "SELECT id, title, date, source, url FROM docs WHERE id = ?", (hit["id"],)
+        ).fetchone()
+        if other is not None:
+            out.append({**dict(other), "score": round(float(hit.score), 4)})
+    return out

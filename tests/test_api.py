@@ -151,9 +151,91 @@ def test_bad_batches_are_400(client, spec, body) -> None:
 
 def test_openapi_documents_every_route(spec) -> None:
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/api/search", "/api/documents/{id}", "/api/batch", "/api/openapi.json"}
+    assert set(spec["paths"]) == {
+        "/api/search",
+        "/api/search.csv",
+        "/api/search.jsonl",
+        "/api/documents/{id}",
+        "/api/documents/{id}/similar",
+        "/api/batch",
+        "/api/openapi.json",
+    }
     documented = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     from web.api import SEARCH_PARAMS
 
     assert documented == set(SEARCH_PARAMS)
     jsonschema.Draft202012Validator.check_schema({"components": spec["components"]})
+
+
+def test_sort_oldest_and_newest(client, spec) -> None:
+    def ids(sort: str) -> list[str]:
+        body = client.get("/api/search", query_string={"q": "مدينة", "op": "or", "sort": sort}).get_json()
+        check(spec, "SearchResponse", body)
+        return [(h["date"] or "")[:10] for h in body["hits"]]
+
+    oldest, newest = ids("oldest"), ids("newest")
+    assert oldest == sorted(oldest) and len(oldest) >= 3
+    assert newest == sorted(newest, reverse=True) == ids("date")
+
+
+def test_source_filter_and_facet_ignore_case(client, spec) -> None:
+    exact = client.get("/api/search", query_string={"q": "مدينة", "op": "or", "source": "BBC"}).get_json()
+    lower = client.get("/api/search", query_string={"q": "مدينة", "op": "or", "source": " bbc "}).get_json()
+    assert exact["total"] == lower["total"] > 0
+    assert [h["id"] for h in exact["hits"]] == [h["id"] for h in lower["hits"]]
+    assert {h["source"] for h in lower["hits"]} == {"BBC"}
+    facet = exact["facets"]["source"]
+    assert facet == [{"value": "BBC", "count": exact["total"]}]
+    assert client.get("/api/search", query_string={"q": "مدينة", "source": "nobody"}).get_json()["total"] == 0
+
+
+def test_timeline_buckets_adapt_to_the_range(client, spec) -> None:
+    def timeline(**extra) -> dict:
+        body = client.get("/api/search", query_string={"q": "مدينة", "op": "or", **extra}).get_json()
+        check(spec, "SearchResponse", body)
+        return body["facets"]["timeline"]
+
+    wide = timeline()
+    assert wide["unit"] in ("month", "year") and sum(b["count"] for b in wide["buckets"]) >= 3
+    month = timeline(**{"from": "2017-06", "to": "2017-06"})
+    assert month["unit"] == "day" and len(month["buckets"]) == 30
+    assert (month["from"], month["to"]) == ("2017-06-01", "2017-06-30")
+    assert [b["start"] for b in month["buckets"] if b["count"]] == ["2017-06-10"]
+    year = timeline(**{"from": "2017", "to": "2017"})
+    assert year["unit"] == "week" and year["buckets"][0]["start"] == "2017-01-01"
+
+
+def test_similar_endpoint(client, spec) -> None:
+    r = client.get("/api/documents/raqqa/similar", query_string={"limit": 3})
+    assert r.status_code == 200
+    body = r.get_json()
+    check(spec, "Similar", body)
+    assert body["id"] == "raqqa" and 0 < len(body["similar"]) <= 3
+    assert "raqqa" not in [s["id"] for s in body["similar"]]
+    assert client.get("/api/documents/nope/similar").status_code == 404
+    assert client.get("/api/documents/raqqa/similar?limit=0").status_code == 400
+    assert client.get("/api/documents/raqqa/similar?x=1").status_code == 400
+
+
+def test_json_is_utf8_not_escaped(client) -> None:
+    r = client.get("/api/search", query_string={"q": "مدينة"})
+    assert r.mimetype == "application/json" and "\\u0" not in r.get_data(as_text=True)
+    assert "مدينة" in r.get_data(as_text=True)
+
+
+def test_jsonl_export_every_match_with_entities_and_meta(client) -> None:
+    import json
+
+    r = client.get("/api/search.jsonl", query_string={"q": "مدينة", "op": "or", "source": "bbc"})
+    assert r.status_code == 200 and r.mimetype == "application/x-ndjson"
+    disposition = r.headers["Content-Disposition"]
+    assert 'filename="kashaf-search-' in disposition and ".jsonl" in disposition
+    assert "filename*=UTF-8''kashaf-%D9%85%D8%AF%D9%8A%D9%86%D8%A9-" in disposition
+    rows = [json.loads(line) for line in r.get_data(as_text=True).splitlines()]
+    total = client.get("/api/search", query_string={"q": "مدينة", "op": "or", "source": "bbc"}).get_json()[
+        "total"
+    ]
+    assert len(rows) == total > 0
+    assert set(rows[0]) >= {"id", "snippet", "matched", "places", "groups", "meta", "score"}
+    assert "<mark>" not in rows[0]["snippet"] and rows[0]["snippet"]
+    assert any(p["id"].startswith("sy") and p["label"] for row in rows for p in row["places"])

@@ -80,6 +80,43 @@ def test_search_json_keeps_the_contract(ix: Path) -> None:
     assert {"explain", "suggestion"} <= set(r)
     hit = r["hits"][0]
     assert list(hit)[:7] == ["id", "title", "date", "source", "url", "score", "snippet"]
-    assert set(r["facets"]) == {"place", "group", "date"}
+    assert set(r["facets"]) == {"place", "group", "source", "date", "timeline"}
     bad = kashaf("search", "date:2017-99", "--index", str(ix))
     assert bad.returncode == 2 and "2017-99" in bad.stderr
+
+
+def test_timeline_leaves_a_stray_date_off_the_chart_and_counts_it(tmp_path: Path) -> None:
+    """One report misdated by years among 240 would squash every bar: it is counted
+    beside the chart (``before``), not drawn; an explicit range keeps it."""
+    from datetime import date, timedelta
+
+    from tests.test_pages import build_index
+
+    docs = [
+        {
+            "id": f"d{i}",
+            "title": "خبر",
+            "text": "انسحاب القوات",
+            "date": (date(2018, 2, 1) + timedelta(i)).isoformat(),
+        }
+        for i in range(240)
+    ]
+    docs.append({"id": "stray", "title": "خبر", "text": "انسحاب القوات", "date": "2013-12-05"})
+    index = build_index(tmp_path, docs)
+    tl = search(index, "انسحاب")["facets"]["timeline"]
+    assert (tl["from"], tl["to"], tl["before"], tl["after"]) == ("2018-02-01", "2018-09-28", 1, 0)
+    assert tl["unit"] == "week" and sum(b["count"] for b in tl["buckets"]) == 240
+    wide = search(index, "انسحاب", date_from="2013")["facets"]["timeline"]
+    assert wide["before"] == 0 and wide["unit"] == "year" and sum(b["count"] for b in wide["buckets"]) == 241
+
+
+def test_cli_sorts_oldest_and_matches_sources_in_any_case(ix: Path) -> None:
+    def dates(*args: str) -> list[str]:
+        out = kashaf("search", "مدينة", "--op", "or", "--json", "--index", str(ix), *args)
+        assert out.returncode == 0, out.stderr
+        return [(h["date"] or "")[:10] for h in json.loads(out.stdout)["hits"]]
+
+    oldest = dates("--sort", "oldest")
+    assert oldest == sorted(oldest) and len(oldest) >= 3
+    assert dates("--sort", "newest") == sorted(oldest, reverse=True)
+    assert len(dates("--source", "bbc")) == len(dates("--source", "BBC")) > 0

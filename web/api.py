@@ -1,5 +1,7 @@
 """The JSON API over the search core: ``/api/search``, ``/api/documents/<id>``,
-``POST /api/batch`` and ``/api/openapi.json`` (the contract, web/openapi.py).
+``/api/documents/<id>/similar``, the streamed exports ``/api/search.csv`` and
+``/api/search.jsonl``, ``POST /api/batch`` and ``/api/openapi.json`` (the contract,
+web/openapi.py).
 
 The HTML pages reuse :func:`parse_search_args` and :func:`run_search` for their JSON
 twins, so both read parameters and answer the same way.
@@ -7,18 +9,26 @@ twins, so both read parameters and answer the same way.
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
-from dataclasses import asdict, dataclass, field
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from urllib.parse import quote
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
 from indexer.query import MAX_QUERY_CHARS, QueryError
-from indexer.search import MATCH_LEVELS, search
+from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
+from indexer.search import similar as similar_documents
 from indexer.store import Snapshot
-from web import error_response, index_state
+from web import error_response, heartbeat, index_state
 from web.state import IndexNotFound
 
 bp = Blueprint("api", __name__)
@@ -43,6 +53,28 @@ REPEATABLE = frozenset({"place", "group", "source"})
 MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 MAX_BATCH = 100
+MAX_SIMILAR = 50
+EXPORT_BATCH = 100
+EXPORT_FIELDS = (
+    "id",
+    "title",
+    "date",
+    "source",
+    "url",
+    "score",
+    "matched",
+    "snippet",
+    "place_ids",
+    "place_labels",
+    "group_ids",
+    "group_labels",
+)
+EXPORT_COLUMNS = (
+    "every match in rank order: " + ", ".join(EXPORT_FIELDS) + ", then meta.<key> for each stored "
+    "metadata field; places and groups are those the report names (ids and Arabic labels, ' | ' between "
+    "them in CSV, objects in JSONL); matched lists the levels (exact stem root entity); the snippet is "
+    "plain text; the file is named after the query and the day"
+)
 BATCH_KEYS = frozenset({"queries", "op", "limit"})
 BATCH_QUERY_KEYS = frozenset({"id", "q"})
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
@@ -136,7 +168,7 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
         source=tuple(v for v in args.getlist("source") if v),
         date_from=args.get("from") or None,
         date_to=args.get("to") or None,
-        sort=_choice(args, "sort", "relevance", ("relevance", "date")),
+        sort=_choice(args, "sort", "relevance", SORTS),
         level=_choice(args, "level", "stem", MATCH_LEVELS),
         limit=_int(args, "limit", 20, 1, MAX_LIMIT),
         offset=_int(args, "offset", 0, 0, MAX_OFFSET),
@@ -170,6 +202,21 @@ def entity_label(entity_id: str) -> tuple[str | None, str | None]:
     """``(Arabic label, English name)`` of an entity id, ``None`` when unknown."""
     e = gazetteer.entities().get(entity_id)
     return (e.label, e.name_en) if e else (None, None)
+
+
+@bp.get("/documents/<path:doc_id>/similar")
+def api_similar(doc_id: str):
+    """Reports similar to one document (the document page's list, as JSON)."""
+    unknown = sorted(set(request.args) - {"limit"})
+    if unknown:
+        raise BadRequest("unknown_parameter", f"unknown parameter(s): {', '.join(unknown)}")
+    limit = _int(request.args, "limit", 5, 1, MAX_SIMILAR)
+    snap = index_state().snapshot()
+    found = similar_documents(snap, doc_id, limit)
+    if found is None:
+        # An id that itself ends in "/similar" is a document, not this endpoint.
+        return api_document(doc_id + "/similar")
+    return jsonify({"id": doc_id, "similar": found})
 
 
 @bp.get("/documents/<path:doc_id>")
@@ -267,3 +314,165 @@ def api_openapi():
     from web.openapi import spec
 
     return jsonify(spec())
+
+
+# ---------------------------------------------------------------- exports
+
+
+def export_name(query: str, ext: str, today: date | None = None) -> tuple[str, str]:
+    """``(ASCII fallback, UTF-8 name)`` of an export file: the query's words and the day.
+
+    >>> export_name("قوات النظام / الرقة", "csv", date(2026, 12, 1))
+    ('kashaf-search-2026-12-01.csv', 'kashaf-قوات-النظام-الرقة-2026-12-01.csv')
+    """
+    day = (today or date.today()).isoformat()
+    words = re.findall(r"\w+", query)
+    slug = "-".join(words)[:60].strip("-") or "search"
+    ascii_slug = "-".join(w for w in words if w.isascii())[:60].strip("-") or "search"
+    return f"kashaf-{ascii_slug}-{day}.{ext}", f"kashaf-{slug}-{day}.{ext}"
+
+
+def _disposition(query: str, ext: str) -> str:
+    fallback, name = export_name(query, ext)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
+def plain_snippet(fragment: str) -> str:
+    """A snippet's text without its ``<mark>`` tags.
+
+    >>> plain_snippet("قوات <mark>انسحبت</mark> &amp; عادت")
+    'قوات انسحبت & عادت'
+    """
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterator[dict]]:
+    """The stored metadata keys and an iterator over every match as an export record."""
+    meta_keys = [
+        r[0]
+        for r in snap.db.execute(
+            "SELECT DISTINCT j.key FROM docs, json_each(CASE WHEN json_valid(docs.meta) "
+            "THEN docs.meta ELSE '{}' END) AS j ORDER BY j.key"
+        )
+    ]
+    first = run_search(replace(req, limit=EXPORT_BATCH, offset=0), facets=False, snap=snap)
+
+    def records() -> Iterator[dict]:
+        batch, offset = first, 0
+        while batch["hits"]:
+            ids = [h["id"] for h in batch["hits"]]
+            marks = ",".join("?" * len(ids))
+            meta = {
+                r["id"]: json.loads(r["meta"] or "{}")
+                for r in snap.db.execute(f"SELECT id, meta FROM docs WHERE id IN ({marks})", ids)
+            }
+            ents: dict[str, dict[str, list[str]]] = {}
+            for m in snap.db.execute(
+                f"SELECT doc_id, entity_id, kind FROM mentions WHERE doc_id IN ({marks}) "
+                "ORDER BY doc_id, field DESC, start",
+                ids,
+            ):
+                seen = ents.setdefault(m["doc_id"], {"place": [], "group": []}).setdefault(m["kind"], [])
+                if m["entity_id"] not in seen:
+                    seen.append(m["entity_id"])
+            heartbeat.beat()  # a long export is working, not stuck
+            for h in batch["hits"]:
+                e = ents.get(h["id"], {})
+                rec = {k: h.get(k) for k in ("id", "title", "date", "source", "url", "score", "matched")}
+                rec["snippet"] = plain_snippet(h.get("snippet") or "")
+                for kind in ("place", "group"):
+                    rec[kind + "s"] = [
+                        {"id": i, "label": entity_label(i)[0] or i, "label_en": entity_label(i)[1]}
+                        for i in e.get(kind, [])
+                    ]
+                rec["meta"] = meta.get(h["id"], {})
+                yield rec
+            offset += EXPORT_BATCH
+            if offset >= batch["total"] or offset > MAX_OFFSET:
+                break
+            batch = run_search(replace(req, limit=EXPORT_BATCH, offset=offset), facets=False, snap=snap)
+
+    return meta_keys, records()
+
+
+def _export_request() -> tuple[Snapshot, SearchRequest]:
+    args = MultiDict(request.args)
+    for key in ("limit", "offset", "lang"):  # the whole result set, whatever page it came from
+        args.pop(key, None)
+    return index_state().snapshot(), parse_search_args(args)
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe (OWASP).
+
+    >>> csv_cell("=1+1"), csv_cell("-3.5"), csv_cell(None)
+    ("'=1+1", '-3.5', '')
+    """
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
+    """Every match as CSV (UTF-8 with BOM for spreadsheet apps), streamed batch by batch."""
+    meta_keys, records = _export_rows(snap, req)
+
+    def lines() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow([*EXPORT_FIELDS, *(f"meta.{k}" for k in meta_keys)])
+        yield "\ufeff" + _drain(buf)
+        for n, rec in enumerate(records, 1):
+            row = [rec[k] for k in ("id", "title", "date", "source", "url", "score")]
+            row += [" ".join(rec["matched"]), rec["snippet"]]
+            for kind in ("places", "groups"):
+                row += [" | ".join(e["id"] for e in rec[kind]), " | ".join(e["label"] for e in rec[kind])]
+            row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]
+            writer.writerow([csv_cell(v) for v in row])
+            if n % 50 == 0:
+                yield _drain(buf)
+        yield _drain(buf)
+
+    headers = {"Content-Disposition": _disposition(req.query, "csv")}
+    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+
+
+def export_jsonl(snap: Snapshot, req: SearchRequest) -> Response:
+    """Every match as one JSON object per line (UTF-8, not escaped), streamed."""
+    _keys, records = _export_rows(snap, req)
+
+    def lines() -> Iterator[str]:
+        for rec in records:
+            yield json.dumps(rec, ensure_ascii=False) + "\n"
+
+    headers = {"Content-Disposition": _disposition(req.query, "jsonl")}
+    return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers=headers)
+
+
+def _meta_text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _drain(buf: io.StringIO) -> str:
+    text = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    return text
+
+
+@bp.get("/search.csv")
+def api_search_csv():
+    """Every match as CSV (see :data:`EXPORT_COLUMNS`)."""
+    return export_csv(*_export_request())
+
+
+@bp.get("/search.jsonl")
+def api_search_jsonl():
+    """Every match as JSON Lines."""
+    return export_jsonl(*_export_request())

@@ -54,6 +54,14 @@ def when_ready(server) -> None:
     build_query(query_words("انسحبت قوات النظام من الرقة"))
 
 
+def post_worker_init(worker) -> None:
+    """Streamed exports notify the arbiter between batches (web/heartbeat.py), so a long
+    export is not killed by ``timeout``; a request silent that long still is."""
+    from web import heartbeat
+
+    heartbeat.install(worker)
+
+
 # Bounds at the HTTP layer; the app bounds bodies (1 MiB, 413) and parameters itself.
 limit_request_line = 8190  # the longest URL (gunicorn's maximum); a 1000-char Arabic query fits
 limit_request_fields = 100

@@ -1,8 +1,18 @@
-"""Interface labels in Arabic (the default) and English (``?lang=en``)."""
+"""Interface labels in Arabic (the default) and English (``?lang=en``).
+
+Counts agree with their noun by the language's CLDR plural rules, read from Babel
+(Arabic has six forms: zero, one, two, few, many, other), see :func:`count_label`.
+A label that is missing is a defect: :func:`t` shows the raw key, and raises when
+``KASHAF_STRICT_I18N`` is set (the browser tests serve the app that way).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
+
+from babel import Locale
 
 LANGS = ("ar", "en")
 
@@ -29,7 +39,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "level_back": ("العودة إلى البحث الدقيق", "Back to the precise search"),
     "sort": ("الترتيب", "Sort"),
     "sort_relevance": ("الأكثر صلة", "relevance"),
-    "sort_date": ("الأحدث", "newest"),
+    "sort_newest": ("الأحدث أولاً", "newest first"),
+    "sort_oldest": ("الأقدم أولاً", "oldest first"),
+    "sort_date": ("الأحدث أولاً", "newest first"),
     "apply": ("تطبيق", "Apply"),
     "searching": ("البحث عن", "Searching for"),
     "results": ("نتيجة", "results"),
@@ -65,6 +77,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "matched_exact": ("مطابقة تامة", "exact"),
     "matched_stem": ("بالجذع", "stem"),
     "matched_root": ("بالجذر", "root"),
+    "matched_entity": ("مكان أو جهة بالاسم", "named place or group"),
+    "matched_help": ("كيف طابق التقرير البحث", "How the report matched"),
     "prev": ("السابق", "Previous"),
     "next": ("التالي", "Next"),
     "page": ("صفحة", "Page"),
@@ -75,7 +89,41 @@ LABELS: dict[str, tuple[str, str]] = {
     "places": ("الأماكن", "Places"),
     "groups": ("الجهات المسلحة", "Armed groups"),
     "sources": ("المصادر", "Sources"),
-    "timeline": ("التقارير حسب الشهر", "Reports by month"),
+    "timeline": ("التقارير عبر الزمن", "Reports over time"),
+    "unit_day": ("يوم", "day"),
+    "unit_week": ("أسبوع", "week"),
+    "unit_month": ("شهر", "month"),
+    "unit_year": ("سنة", "year"),
+    "timeline_per": ("عدد التقارير في كل", "Reports per"),
+    "timeline_direction": (
+        "الزمن من اليمين (الأقدم) إلى اليسار (الأحدث)، باتجاه القراءة.",
+        "Time runs left (oldest) to right (newest), the reading direction.",
+    ),
+    "timeline_hint": (
+        "انقر عموداً لعرض فترته، أو اسحب فوق عدة أعمدة لاختيار مدة.",
+        "Click a bar to show its period, or drag across bars to choose a range.",
+    ),
+    "timeline_table": ("الأعداد", "Counts"),
+    "timeline_before": ("تقارير خارج المخطط قبل", "Reports off the chart before"),
+    "timeline_after": ("تقارير خارج المخطط بعد", "Reports off the chart after"),
+    "timeline_all": ("كل التواريخ", "All dates"),
+    "timeline_undated": ("بلا تاريخ", "undated"),
+    "period": ("الفترة", "Period"),
+    "comma": ("،", ","),
+    "range_from": ("من", "from"),
+    "range_to": ("إلى", "to"),
+    "date_range": ("المدة", "Date range"),
+    "with_successors": ("مع الجهات التي خلفتها", "include successor groups"),
+    "all_sources": ("كل المصادر", "all sources"),
+    "beyond_last": ("هذه الصفحة بعد آخر النتائج.", "This page is past the last result."),
+    "first_page": ("الصفحة الأولى", "First page"),
+    "last_page": ("الصفحة الأخيرة", "Last page"),
+    "map_legend": ("حجم الدائرة = عدد التقارير", "Circle size = number of reports"),
+    "place_in": ("في", "in"),
+    "error_title": ("خطأ", "Error"),
+    "error_detail": ("التفاصيل", "Details"),
+    "export_jsonl": ("JSON Lines", "JSON Lines"),
+    "export": ("تنزيل كل النتائج", "Download all results"),
     "map": ("الخريطة", "Map"),
     "map_note": (
         "مخطط تقريبي: حدود سوريا من Natural Earth؛ مناطق المحافظات (الخطوط المتقطعة) مقرّبة "
@@ -108,11 +156,64 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "doc_count": ("تقرير في الفهرس", "reports in the index"),
     "examples": ("جرّب", "Try"),
-    "export_csv": ("تنزيل كل النتائج (CSV)", "Download all results (CSV)"),
+    "export_csv": ("CSV", "CSV"),
     "json": ("JSON", "JSON"),
     "language": ("English", "العربية"),
     "count": ("عدد", "count"),
     "more": ("المزيد", "more"),
+}
+
+# Counted nouns, one string per CLDR plural category ("{n}" is the number). Arabic: 0 zero,
+# 1 one, 2 two, 3-10 few, 11-99 many, 100-102 other (then again by the last two digits).
+PLURALS: dict[str, dict[str, dict[str, str]]] = {
+    "results": {
+        "ar": {
+            "zero": "لا نتائج",
+            "one": "نتيجة واحدة",
+            "two": "نتيجتان",
+            "few": "{n} نتائج",
+            "many": "{n} نتيجة",
+            "other": "{n} نتيجة",
+        },
+        "en": {"one": "{n} result", "other": "{n} results"},
+    },
+    "reports": {
+        "ar": {
+            "zero": "لا تقارير",
+            "one": "تقرير واحد",
+            "two": "تقريران",
+            "few": "{n} تقارير",
+            "many": "{n} تقريراً",
+            "other": "{n} تقرير",
+        },
+        "en": {"one": "{n} report", "other": "{n} reports"},
+    },
+    "docs_in_index": {
+        "ar": {
+            "zero": "لا تقارير في الفهرس",
+            "one": "تقرير واحد في الفهرس",
+            "two": "تقريران في الفهرس",
+            "few": "{n} تقارير في الفهرس",
+            "many": "{n} تقريراً في الفهرس",
+            "other": "{n} تقرير في الفهرس",
+        },
+        "en": {"one": "{n} report in the index", "other": "{n} reports in the index"},
+    },
+}
+
+# Stored metadata fields of the readers (JSONL keys beyond id/title/date/source/url/text).
+META_KEYS: dict[str, tuple[str, str]] = {
+    "category": ("التصنيف", "Category"),
+    "author": ("الكاتب", "Author"),
+    "authors": ("الكتّاب", "Authors"),
+    "section": ("القسم", "Section"),
+    "tags": ("الوسوم", "Tags"),
+    "keywords": ("الكلمات المفتاحية", "Keywords"),
+    "language": ("اللغة", "Language"),
+    "country": ("البلد", "Country"),
+    "publisher": ("الناشر", "Publisher"),
+    "file": ("الملف", "File"),
+    "line": ("السطر", "Line"),
 }
 
 # Group kinds (the gazetteer's ``level`` for groups), for facet headings.
@@ -201,13 +302,62 @@ def lang_of(value: str | None) -> str:
     return value if value in LANGS else "ar"
 
 
-def t(key: str, lang: str) -> str:
-    """The label ``key`` in ``lang``; the key itself when missing (visible, never a crash).
+class MissingLabel(KeyError):
+    """A label the interface asked for has no translation."""
 
-    >>> t("search_button", "en")
-    'Search'
+
+def _missing(key: str) -> str:
+    if os.environ.get("KASHAF_STRICT_I18N"):
+        raise MissingLabel(key)
+    return key
+
+
+def t(key: str, lang: str) -> str:
+    """The label ``key`` in ``lang``; the key itself when missing (visible, and an error
+    under ``KASHAF_STRICT_I18N``).
+
+    >>> t("search_button", "en"), t("matched_entity", "ar")
+    ('Search', 'مكان أو جهة بالاسم')
     """
     pair = LABELS.get(key)
+    return _missing(key) if pair is None else pair[lang == "en"]
+
+
+@lru_cache(maxsize=8)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural_category(n: int, lang: str) -> str:
+    """The CLDR plural category of ``n`` in ``lang`` (Babel's rules).
+
+    >>> [plural_category(n, "ar") for n in (0, 1, 2, 5, 11, 100)]
+    ['zero', 'one', 'two', 'few', 'many', 'other']
+    """
+    return _locale(lang).plural_form(abs(n))
+
+
+def count_label(key: str, n: int, lang: str) -> str:
+    """``n`` with its noun in the right form ("{n}" stays for the caller to fill).
+
+    >>> [count_label("results", n, "ar") for n in (1, 2, 5, 83)]
+    ['نتيجة واحدة', 'نتيجتان', '{n} نتائج', '{n} نتيجة']
+    >>> count_label("reports", 1, "en")
+    '{n} report'
+    """
+    forms = PLURALS.get(key, {}).get(lang)
+    if not forms:
+        return _missing(key)
+    return forms.get(plural_category(n, lang)) or forms["other"]
+
+
+def meta_label(key: str, lang: str) -> str:
+    """A stored metadata field's name; an unknown field shows as stored.
+
+    >>> meta_label("category", "ar"), meta_label("x_custom", "ar")
+    ('التصنيف', 'x_custom')
+    """
+    pair = META_KEYS.get(key)
     return key if pair is None else pair[lang == "en"]
 
 

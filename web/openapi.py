@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from indexer.query import MAX_QUERY_CHARS
-from web.api import MAX_BATCH, MAX_LIMIT, MAX_OFFSET
+from web.api import EXPORT_COLUMNS, MAX_BATCH, MAX_LIMIT, MAX_OFFSET
 
 _STR_OR_NULL = {"type": ["string", "null"]}
 _LEVEL = {"enum": ["exact", "stem", "root", "entity"]}
@@ -79,6 +79,15 @@ SCHEMAS: dict = {
         "properties": {
             "place": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
             "group": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
+            "source": {
+                "type": "array",
+                "description": "sources, case-insensitively (shown in their most common spelling)",
+                "items": {
+                    "type": "object",
+                    "required": ["value", "count"],
+                    "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 1}},
+                },
+            },
             "date": {
                 "type": "array",
                 "items": {
@@ -87,6 +96,55 @@ SCHEMAS: dict = {
                     "properties": {
                         "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
                         "count": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+            "timeline": {"anyOf": [{"$ref": "#/components/schemas/Timeline"}, {"type": "null"}]},
+        },
+    },
+    "Timeline": {
+        "type": "object",
+        "description": "matches by date over the selected range (from/to, else the matches' first and "
+        "last date); the unit adapts to the range; empty buckets are kept",
+        "required": ["unit", "from", "to", "undated", "before", "after", "buckets"],
+        "properties": {
+            "unit": {"enum": ["day", "week", "month", "year", None]},
+            "from": _STR_OR_NULL,
+            "to": _STR_OR_NULL,
+            "undated": {"type": "integer", "minimum": 0},
+            "before": {"type": "integer", "minimum": 0, "description": "stray early dates left out"},
+            "after": {"type": "integer", "minimum": 0, "description": "stray late dates left out"},
+            "buckets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "end", "count"],
+                    "properties": {
+                        "start": {"type": "string", "format": "date"},
+                        "end": {"type": "string", "format": "date"},
+                        "count": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+        },
+    },
+    "Similar": {
+        "type": "object",
+        "required": ["id", "similar"],
+        "properties": {
+            "id": {"type": "string"},
+            "similar": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "title", "date", "source", "url", "score"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "date": _STR_OR_NULL,
+                        "source": _STR_OR_NULL,
+                        "url": _STR_OR_NULL,
+                        "score": {"type": "number"},
                     },
                 },
             },
@@ -153,7 +211,7 @@ SCHEMAS: dict = {
                     "with_successors": {"type": "boolean"},
                 },
             },
-            "sort": {"enum": ["relevance", "date"]},
+            "sort": {"enum": ["relevance", "newest", "oldest", "date"]},
             "notes": {"type": "array", "items": {"type": "string"}},
             "prefixes": {
                 "type": "array",
@@ -328,7 +386,12 @@ def spec() -> dict:
             {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off", ""], "default": "false"},
             "group filters also take the groups' successors",
         ),
-        _param("source", {"type": "array", "items": {"type": "string"}}, "source name (repeatable)", True),
+        _param(
+            "source",
+            {"type": "array", "items": {"type": "string"}},
+            "source name, any case (repeatable; any)",
+            True,
+        ),
         _param("from", date, "first day: YYYY, YYYY-MM or YYYY-MM-DD"),
         _param("to", date, "last day: YYYY, YYYY-MM or YYYY-MM-DD (the whole period)"),
         _param(
@@ -337,7 +400,11 @@ def spec() -> dict:
             "stem: words match at their exact and light-stem forms (names as names); "
             "root: also at their root (broader, less precise)",
         ),
-        _param("sort", {"enum": ["relevance", "date", ""], "default": "relevance"}, "date: newest first"),
+        _param(
+            "sort",
+            {"enum": ["relevance", "newest", "oldest", "date", ""], "default": "relevance"},
+            "newest (date is the same) or oldest first; undated reports last",
+        ),
         _param(
             "limit",
             {
@@ -395,6 +462,48 @@ def spec() -> dict:
                         "414": _error("request line over 8190 bytes (answered by the server)"),
                         "404": _error("no document with this id"),
                         "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/documents/{id}/similar": {
+                "get": {
+                    "summary": "Reports that share this one's key terms (more-like-this on light stems)",
+                    "operationId": "similar",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        _param(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+                            "how many",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json("Similar", "the most similar reports, best first"),
+                        "400": _error("bad parameter"),
+                        "404": _error("no document with this id"),
+                        "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/search.csv": {
+                "get": {
+                    "summary": "Every match (not one page) as CSV, streamed (UTF-8 with BOM)",
+                    "operationId": "export_csv",
+                    "parameters": [p for p in search_params if p["name"] not in ("limit", "offset")],
+                    "responses": {
+                        "200": {"description": EXPORT_COLUMNS, "content": {"text/csv": {}}},
+                        "400": _error("bad parameter or unreadable query"),
+                    },
+                }
+            },
+            "/api/search.jsonl": {
+                "get": {
+                    "summary": "Every match as JSON Lines, streamed (one object per report)",
+                    "operationId": "export_jsonl",
+                    "parameters": [p for p in search_params if p["name"] not in ("limit", "offset")],
+                    "responses": {
+                        "200": {"description": EXPORT_COLUMNS, "content": {"application/x-ndjson": {}}},
+                        "400": _error("bad parameter or unreadable query"),
                     },
                 }
             },

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import bisect
 import calendar
-import csv
-import io
 import json
 import math
 import re
-from collections.abc import Iterator
-from urllib.parse import urlencode
+from datetime import date
+from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
@@ -27,12 +25,14 @@ from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer.facets import source_key
 from indexer.highlight import stem_and_root
-from indexer.query import lookup
+from indexer.query import QueryError, lookup, parse_date
 from indexer.search import query_words
+from indexer.search import similar as similar_documents
 from web import api, error_response, index_state, wants_json
 from web.build_map import HEIGHT, WIDTH, in_window, project
-from web.i18n import kind_label, lang_of, note_text, t
+from web.i18n import count_label, kind_label, lang_of, meta_label, note_text, t
 from web.state import IndexNotFound
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -41,9 +41,6 @@ LIST_KEYS = ("place", "group", "source")
 PAGE_KEYS = api.SEARCH_PARAMS | {"lang"}
 MAX_QUERY_CHARS = 1000
 DEFAULT_LIMIT = 20
-CSV_BATCH = 200
-CSV_CHUNK_ROWS = 25
-SIMILAR_CHARS = 20_000  # "similar reports" use the key terms of this much of a report
 MARK_CHARS = 100_000  # a document page marks query words in this much of a report
 MAX_LINKED_MENTIONS = 5_000  # and links this many place/group mentions
 EXAMPLES = ("انسحاب", "الرقة", "قوات النظام", "داعش حلب", "المرصد السوري")
@@ -70,11 +67,22 @@ def parse_params(args: MultiDict) -> dict:
         "group": list(dict.fromkeys(req.group)),
         "source": list(dict.fromkeys(req.source)),
         "with_successors": req.with_successors,
-        "from": req.date_from or "",
-        "to": req.date_to or "",
+        "from": _full_date(req.date_from, end=False),
+        "to": _full_date(req.date_to, end=True),
         "limit": req.limit,
         "offset": req.offset,
     }
+
+
+def _full_date(value: str | None, end: bool) -> str:
+    """``YYYY`` / ``YYYY-MM`` as the day it starts (or ends), so the form's date inputs
+    can show it; what cannot be read is left for the core to refuse."""
+    if not value:
+        return ""
+    try:
+        return parse_date(value, end=end).isoformat()
+    except QueryError:
+        return value
 
 
 def has_filters(p: dict) -> bool:
@@ -186,17 +194,11 @@ def month_range(month: str) -> tuple[str, str]:
     return f"{month}-01", f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
 
 
-def month_url(p: dict, month: str) -> str:
-    """Filter to one month; the same link again removes it."""
-    start, end = month_range(month)
-    if p["from"] == start and p["to"] == end:
-        return search_url(p, **{"from": "", "to": ""})
-    return search_url(p, **{"from": start, "to": end})
-
-
 def doc_url(doc_id: str, p: dict) -> str:
-    args = {k: v for k, v in (("q", p["q"]), ("lang", p["lang"] if p["lang"] != "ar" else "")) if v}
-    return url_for("pages.document_page", doc_id=doc_id, **args)
+    """A document's page carrying the whole search state (query, filters, sort, page),
+    so its "back to results" link returns to the same results."""
+    query = urlencode(pairs(p))
+    return url_for("pages.document_page", doc_id=doc_id) + ("?" + query if query else "")
 
 
 # ---------------------------------------------------------------- labels, facets, charts
@@ -214,6 +216,36 @@ def entity_label(entity_id: str, lang: str, item: dict | None = None) -> str:
     return (e.name_en or e.label or e.name_ar) if lang == "en" else (e.label or e.name_ar)
 
 
+def full_label(entity_id: str, lang: str) -> str:
+    """A filter's name that tells same-named entities apart: the name, its kind, and
+    where it lies (the governorate, or the country for a governorate).
+
+    >>> full_label("sy-raqqa-raqqa", "ar"), full_label("sy-raqqa", "ar")
+    ('الرقة — مدينة أو بلدة، محافظة الرقة', 'الرقة — محافظة، سوريا')
+    >>> full_label("sy-raqqa-raqqa", "en"), full_label("sy-raqqa-raqqa-district", "en")
+    ('Raqqa city — town, Raqqa governorate', 'Raqqa district — Raqqa governorate')
+    """
+    table = gazetteer.entities()
+    e = table.get(entity_id)
+    if e is None:
+        return entity_id
+    parts = [kind_label(e.level, lang)] if e.level else []
+    if e.kind == "place":
+        chain = [table[a] for a in gazetteer.ancestors(entity_id) if a in table]
+        gov = next((a for a in chain if a.level == "governorate"), None)
+        if gov is not None:
+            name = entity_label(gov.id, lang)
+            parts.append(f"{name} governorate" if lang == "en" else f"محافظة {name}")
+        elif chain:
+            parts.append(entity_label(chain[-1].id, lang))
+    elif e.parent and e.parent in table:
+        parts.append(entity_label(e.parent, lang))
+    head = entity_label(entity_id, lang)
+    if parts and head.lower().endswith(" " + parts[0].lower()):
+        parts = parts[1:]  # "Raqqa district" already says what it is
+    return f"{head} — {'، '.join(parts) if lang != 'en' else ', '.join(parts)}" if parts else head
+
+
 def place_tree(items: list[dict]) -> list[dict]:
     """Facet places as a forest: each node ``{item, children}``; roots are those whose parent is absent."""
     nodes = {i["id"]: {"item": i, "children": []} for i in items}
@@ -226,6 +258,20 @@ def place_tree(items: list[dict]) -> list[dict]:
     return sorted(roots, key=lambda c: -c["item"].get("count", 0))
 
 
+def open_branches(p: dict) -> set[str]:
+    """Places whose tree branch is shown open: the active places and their ancestors.
+
+    >>> sorted(open_branches({"place": ["sy-raqqa-raqqa"]}))
+    ['sy', 'sy-raqqa', 'sy-raqqa-raqqa', 'sy-raqqa-raqqa-district']
+    """
+    out: set[str] = set()
+    for pid in p["place"]:
+        out.add(pid)
+        if pid in gazetteer.entities():
+            out.update(gazetteer.ancestors(pid))
+    return out
+
+
 def group_sections(items: list[dict]) -> list[tuple[str, list[dict]]]:
     """Facet groups by kind, biggest kind first."""
     by_kind: dict[str, list[dict]] = {}
@@ -234,64 +280,120 @@ def group_sections(items: list[dict]) -> list[tuple[str, list[dict]]]:
     return sorted(by_kind.items(), key=lambda kv: -sum(i.get("count", 0) for i in kv[1]))
 
 
-def month_span(months: list[str], cap: int = 240) -> list[str]:
-    """Every month from the first to the last of ``months`` (gaps shown as empty bars), at most ``cap``.
+CHART_W, CHART_H = 340, 110  # the timeline's plot (SVG units; it scales to the sidebar)
+CHART_TOP, CHART_AXIS, CHART_SIDE = 16, 34, 34  # room for count labels, date labels, y labels
+MAX_BAR_LABELS = 16  # up to this many bars, every bar carries its count
 
-    >>> month_span(["2016-11", "2017-02"])
-    ['2016-11', '2016-12', '2017-01', '2017-02']
+
+def nice_step(top: int, ticks: int = 3) -> int:
+    """A round step (1, 2, 5 × 10^k) for about ``ticks`` gridlines up to ``top``.
+
+    >>> nice_step(7), nice_step(83), nice_step(1340)
+    (5, 50, 500)
     """
-    first, last = min(months), max(months)
-    year, mon = int(first[:4]), int(first[5:7])
-    out = []
-    while len(out) < cap:
-        m = f"{year:04d}-{mon:02d}"
-        out.append(m)
-        if m >= last:
-            break
-        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return out
+    raw = max(1.0, top / ticks)
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return int(m * mag)
+    return int(10 * mag)
 
 
-def histogram(months: list[dict], p: dict) -> dict | None:
-    """Bars of the date facet as SVG geometry (attributes, not styles: the CSP forbids inline style).
+def bucket_label(start: str, unit: str) -> str:
+    """How a bucket is named on the axis: a year, a month, or a day.
 
-    Months without reports between the first and the last keep their place as empty slots.
+    >>> bucket_label("2018-03-05", "week"), bucket_label("2018-03-01", "month")
+    ('2018-03-05', '2018-03')
     """
-    counts = {
-        m["month"][:7]: m.get("count", 0) for m in months if re.match(r"^\d{4}-\d{2}", m.get("month") or "")
-    }
-    if not counts:
+    return {"year": start[:4], "month": start[:7]}.get(unit, start)
+
+
+def histogram(tl: dict | None, p: dict) -> dict | None:
+    """The core's timeline as SVG geometry (attributes, not styles: the CSP forbids inline style).
+
+    Time runs in the reading direction: right to left on the Arabic page (the oldest
+    bucket at the right, where a line of Arabic starts), left to right in English.
+    Bars are links that set the date range to their bucket (no JavaScript needed);
+    the chart always spans the selected range, so choosing a bar zooms into it.
+    """
+    if not tl or not tl.get("buckets"):
         return None
-    span = month_span(list(counts))
-    top = max(counts.values()) or 1
-    slot = max(3.0, min(24.0, 300 / len(span)))
-    height = 80
+    items = tl["buckets"]
+    rtl = p["lang"] != "en"
+    n = len(items)
+    top = max(b["count"] for b in items)
+    step = nice_step(top)
+    ymax = max(step, math.ceil(top / step) * step)
+    plot_w = CHART_W - CHART_SIDE
+    slot = plot_w / n
+    x0 = 0.0 if rtl else float(CHART_SIDE)  # the y scale sits on the start side
+    base = CHART_TOP + CHART_H
     bars = []
-    for i, month in enumerate(span):
-        count = counts.get(month, 0)
-        if not count:
-            continue
-        h = max(2.0, round(height * count / top, 1))
-        start, end = month_range(month)
+    for i, b in enumerate(items):
+        pos = i if not rtl else n - 1 - i
+        x = x0 + pos * slot
+        h = round(CHART_H * b["count"] / ymax, 1) if b["count"] else 0.0
+        label = bucket_label(b["start"], tl["unit"])
         bars.append(
             {
-                "x": round(i * slot, 1),
-                "y": height - h,
-                "w": round(slot * 0.8, 1),
-                "h": h,
-                "month": month,
-                "count": count,
-                "href": month_url(p, month),
-                "active": p["from"] == start and p["to"] == end,
+                **b,
+                "label": label
+                if b["start"] == b["end"] or tl["unit"] != "week"
+                else f"{b['start']} – {b['end']}",
+                "slot_x": round(x, 1),
+                "slot_w": round(slot, 1),
+                "x": round(x + slot * 0.1, 1),
+                "w": round(max(1.0, slot * 0.8), 1),
+                "y": round(base - max(h, 1.5 if b["count"] else 0), 1),
+                "h": max(h, 1.5) if b["count"] else 0,
+                "cx": round(x + slot / 2, 1),
+                "href": search_url(p, **{"from": b["start"], "to": b["end"]}),
+                "show_count": bool(b["count"]) and (n <= MAX_BAR_LABELS or b["count"] == top),
             }
         )
+    ticks = [{"y": round(base - CHART_H * v / ymax, 1), "value": v} for v in range(0, ymax + 1, step)]
+    first, last = bars[0], bars[-1]
     return {
         "bars": bars,
-        "width": max(300, round(len(span) * slot, 1)),
-        "height": height,
-        "first": span[0],
-        "last": span[-1],
+        "ticks": ticks,
+        "unit": tl["unit"],
+        "from": tl["from"],
+        "to": tl["to"],
+        "undated": tl.get("undated", 0),
+        "width": CHART_W,
+        "height": base + CHART_AXIS,
+        "base": base,
+        "plot_x0": x0,
+        "plot_x1": x0 + plot_w,
+        "tick_x": (x0 + plot_w + 4) if rtl else (CHART_SIDE - 4),
+        "tick_anchor": "start" if rtl else "end",
+        # The end labels sit flush with the plot's edges (centred, they would be cut off).
+        "first": {
+            "x": first["slot_x"] + (first["slot_w"] if rtl else 0),
+            "anchor": "end" if rtl else "start",
+            "label": bucket_label(first["start"], tl["unit"]),
+        },
+        "last": {
+            "x": last["slot_x"] + (0 if rtl else last["slot_w"]),
+            "anchor": "start" if rtl else "end",
+            "label": bucket_label(last["start"], tl["unit"]),
+        }
+        if n > 1
+        else None,
+        "all_url": search_url(p, **{"from": "", "to": ""}) if (p["from"] or p["to"]) else None,
+        "before": tl.get("before", 0),
+        "after": tl.get("after", 0),
+        "before_url": search_url(p, to=_day_before(tl["from"])) if tl.get("before") else None,
+        "after_url": search_url(p, **{"from": _day_after(tl["to"])}) if tl.get("after") else None,
     }
+
+
+def _day_before(iso: str) -> str:
+    return date.fromordinal(date.fromisoformat(iso).toordinal() - 1).isoformat()
+
+
+def _day_after(iso: str) -> str:
+    return date.fromordinal(date.fromisoformat(iso).toordinal() + 1).isoformat()
 
 
 def map_points(places: list[dict], p: dict) -> list[dict]:
@@ -354,21 +456,107 @@ def query_chips(filters: dict, lang: str) -> list[dict]:
     return out
 
 
+def map_legend(points: list[dict]) -> list[dict]:
+    """Reference circles for the map: the largest count and about a quarter of it, at the
+    sizes :func:`map_points` draws them (SVG units, bottom corner over Iraq)."""
+    if not points:
+        return []
+    top = max(pt["count"] for pt in points) or 1
+    values = sorted({top, max(1, round(top / 4))}, reverse=True)
+    out, x = [], 462.0
+    for v in values:
+        r = round(7 + 21 * math.sqrt(v / top), 1)
+        out.append({"cx": x, "cy": 505 - r, "r": r, "count": v, "tx": x + r + 6, "ty": 505 - r + 6})
+        x += r + 34 + 25
+    return out
+
+
 def active_chips(p: dict) -> list[dict]:
-    """The active filters as removable chips."""
-    chips = [
-        {
-            "label": entity_label(v, p["lang"]) if key != "source" else v,
-            "key": key,
-            "href": toggle_url(p, key, v),
-        }
-        for key in LIST_KEYS
-        for v in p[key]
-    ]
+    """Every active filter as a removable chip, named in full (the kind and where it lies)."""
+    lang = p["lang"]
+    chips = []
+    for key in LIST_KEYS:
+        for v in p[key]:
+            label = full_label(v, lang) if key != "source" else f"{t('source', lang)}: {v}"
+            chips.append({"label": label, "key": key, "href": toggle_url(p, key, v)})
+    if p["group"] and p["with_successors"]:
+        chips.append(
+            {
+                "label": t("with_successors", lang),
+                "key": "lineage",
+                "href": search_url(p, with_successors=False),
+            }
+        )
     if p["from"] or p["to"]:
-        label = f"{p['from'] or '…'} – {p['to'] or '…'}"
-        chips.append({"label": label, "key": "date", "href": search_url(p, **{"from": "", "to": ""})})
+        start, end = p["from"] or "…", p["to"] or "…"
+        label = f"{t('date_range', lang)}: {t('range_from', lang)} {start} {t('range_to', lang)} {end}"
+        # Each date isolated left to right: in an Arabic line "2018-03-31" would be reordered.
+        html = Markup('{}: {} <bdi dir="ltr">{}</bdi> {} <bdi dir="ltr">{}</bdi>').format(
+            t("date_range", lang), t("range_from", lang), start, t("range_to", lang), end
+        )
+        chips.append(
+            {"label": label, "html": html, "key": "date", "href": search_url(p, **{"from": "", "to": ""})}
+        )
     return chips
+
+
+def source_items(facet: list[dict], p: dict) -> list[dict]:
+    """The source facet with links; an active source stays listed even with no match."""
+    active = {source_key(v): v for v in p["source"]}
+    items = [
+        {"value": s["value"], "count": s["count"], "active": source_key(s["value"]) in active} for s in facet
+    ]
+    shown = {source_key(i["value"]) for i in items}
+    items += [{"value": v, "count": 0, "active": True} for k, v in active.items() if k not in shown]
+    for i in items:
+        on = [v for v in p["source"] if source_key(v) == source_key(i["value"])]
+        rest = [v for v in p["source"] if v not in on]
+        i["href"] = search_url(p, source=rest if on else [*p["source"], i["value"]])
+    return items
+
+
+# ---------------------------------------------------------------- bidi
+
+_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+# A run of Latin words (with the digits, spaces and punctuation between them).
+_LATIN_RUN = re.compile(
+    r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F0-9 .,:;'’&+/_-]*[A-Za-z\u00C0-\u024F0-9]|[A-Za-z]"
+)
+_TAG_OR_ENTITY = re.compile(r"(<[^>]*>|&[#A-Za-z0-9]+;)")
+
+
+def text_dir(text: str) -> str:
+    """The direction of a title or snippet: ``rtl`` when it holds at least as many Arabic
+    letters as Latin ones, whatever its first letter.
+
+    >>> text_dir("BBC تنشر تقريراً عن الرقة"), text_dir("Reuters: Raqqa offensive")
+    ('rtl', 'ltr')
+    """
+    ar = len(_ARABIC.findall(text))
+    la = len(_LATIN_LETTER.findall(text))
+    return "rtl" if ar >= la and (ar or not la) else "ltr"
+
+
+def isolate_latin(html_text: str) -> Markup:
+    """Escaped HTML with each run of Latin text wrapped in ``<bdi>``, so its punctuation
+    and numbers stay with it inside Arabic lines (tags and entities are left whole).
+
+    >>> str(isolate_latin("قالت BBC News: <mark>انسحاب</mark> &amp; عودة"))
+    'قالت <bdi>BBC News</bdi>: <mark>انسحاب</mark> &amp; عودة'
+    """
+    out = []
+    for part in _TAG_OR_ENTITY.split(html_text):
+        if not part or _TAG_OR_ENTITY.fullmatch(part):
+            out.append(part)
+        else:
+            out.append(_LATIN_RUN.sub(lambda m: f"<bdi>{m.group(0)}</bdi>", part))
+    return Markup("".join(out))
+
+
+def bidi_text(text: str) -> Markup:
+    """Plain text escaped, Latin runs isolated."""
+    return isolate_latin(str(escape(text)))
 
 
 # ---------------------------------------------------------------- document text
@@ -447,15 +635,44 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
 @bp.app_context_processor
 def labels():
     lang = lang_of(request.args.get("lang")) if request else "ar"
-    return {"t": lambda key: t(key, lang), "lang": lang, "kind_label": lambda k: kind_label(k, lang)}
+    return {
+        "t": lambda key: t(key, lang),
+        "lang": lang,
+        "kind_label": lambda k: kind_label(k, lang),
+        "count_label": lambda key, n: count_label(key, n, lang),
+        "meta_label": lambda k: meta_label(k, lang),
+    }
+
+
+def _fallback_state(lang: str) -> dict:
+    """A page state for an error page: the query as typed (bounded) and the language."""
+    p = parse_params(MultiDict({"lang": lang}))
+    p["q"] = (request.args.get("q") or "")[:MAX_QUERY_CHARS]
+    return p
 
 
 def page_error(status: int, code: str, message: str, lang: str = "ar"):
+    """An error page in the page's language, with the search box and the language toggle."""
     if wants_json():  # a client that asked for JSON gets the API's error shape (docs/serving.md)
         return error_response(status, code, message)
     key = {400: "bad_request", 404: "not_found", 503: "not_ready"}.get(status, "bad_request")
+    p = _fallback_state(lang)
+    other = "ar" if lang == "en" else "en"
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "lang"])
+    lang_url = (
+        quote(request.path)
+        + "?"
+        + "&".join(x for x in (query, f"lang={other}" if other == "en" else "") if x)
+    )
     return render_template(
-        "error.html", status=status, code=code, message=message, heading=key, lang=lang
+        "error.html",
+        status=status,
+        code=code,
+        message=message,
+        heading=key,
+        lang=lang,
+        p=p,
+        lang_url=lang_url.rstrip("?"),
     ), status
 
 
@@ -481,16 +698,37 @@ def search_page():
 
 
 def search_context(p: dict, r: dict) -> dict:
-    hits = [{**h, "href": doc_url(h["id"], p)} for h in r["hits"]]
+    hits = [
+        {
+            **h,
+            "href": doc_url(h["id"], p),
+            "dir": text_dir(h["title"] or h["id"]),
+            "title_html": bidi_text(h["title"] or h["id"]),
+            "snippet_dir": text_dir(h.get("snippet") or ""),
+            "snippet_html": isolate_latin(h.get("snippet") or ""),
+            "source_html": bidi_text(h["source"]) if h.get("source") else None,
+        }
+        for h in r["hits"]
+    ]
+    count = max(1, math.ceil(r["total"] / p["limit"]))
+    last_offset = (count - 1) * p["limit"]
+    beyond = r["total"] > 0 and p["offset"] >= r["total"]
     pages = {
-        "prev": search_url(p, offset=max(0, p["offset"] - p["limit"])) if p["offset"] > 0 else None,
+        "prev": search_url(p, offset=min(last_offset, max(0, p["offset"] - p["limit"])))
+        if p["offset"] > 0 and not beyond
+        else None,
         "next": search_url(p, offset=p["offset"] + p["limit"])
         if p["offset"] + p["limit"] < r["total"]
         else None,
         "number": p["offset"] // p["limit"] + 1,
-        "count": max(1, math.ceil(r["total"] / p["limit"])),
+        "count": count,
+        "beyond": beyond,
+        "first_url": search_url(p, offset=0),
+        "last_url": search_url(p, offset=last_offset),
     }
-    places = r["facets"]["place"]
+    facets = r["facets"]
+    places = facets["place"]
+    points = map_points(places, p)
     return {
         "p": p,
         "r": r,
@@ -500,16 +738,22 @@ def search_context(p: dict, r: dict) -> dict:
         "query_chips": query_chips(r["explain"]["reading"]["filters"], p["lang"]) if r.get("explain") else [],
         "notes": [note_text(n, p["lang"]) for n in (r.get("explain") or {}).get("notes", [])],
         "entity_name": lambda e: (e.get("label_en") or e["label"]) if p["lang"] == "en" else e["label"],
-        "clear_url": search_url(p, place=[], group=[], source=[], **{"from": "", "to": ""}),
+        "clear_url": search_url(
+            p, place=[], group=[], source=[], with_successors=False, **{"from": "", "to": ""}
+        ),
         "place_tree": place_tree(places),
-        "groups": group_sections(r["facets"]["group"]),
-        "histogram": histogram(r["facets"]["date"], p),
+        "open_places": open_branches(p),
+        "groups": group_sections(facets["group"]),
+        "sources": source_items(facets.get("source", []), p),
+        "histogram": histogram(facets.get("timeline"), p),
         "map": {
-            "points": map_points(places, p),
+            "points": points,
+            "legend": map_legend(points),
             "labels": governorate_labels(p["lang"]),
             "w": WIDTH,
             "h": HEIGHT,
         },
+        "lineage_url": search_url(p, with_successors=not p["with_successors"]),
         "toggle": lambda key, value: toggle_url(p, key, value),
         "label": lambda item: entity_label(item["id"], p["lang"], item),
         "suggestion_url": search_url(p, q=r["suggestion"]) if r["suggestion"] else None,
@@ -518,6 +762,7 @@ def search_context(p: dict, r: dict) -> dict:
         "lang_url": search_url(p, offset=p["offset"], lang="ar" if p["lang"] == "en" else "en"),
         "json_url": search_url({**p, "lang": "ar"}, "pages.search_json", offset=p["offset"]),
         "csv_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_csv"),
+        "jsonl_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_jsonl"),
     }
 
 
@@ -533,63 +778,50 @@ def search_json():
         return error_response(503, "index_not_ready", str(exc))
 
 
-@bp.get("/search.csv")
-def search_csv():
-    """Every matching report (not one page) as CSV, streamed; UTF-8 with BOM for spreadsheet apps."""
+def _export(kind: str):
     try:
-        p = parse_params(request.args)
+        args = MultiDict(request.args)
+        args.pop("lang", None)
+        p = parse_params(args)  # the pages' parameters, then the API's export of every match
+        req = api.SearchRequest(
+            query=p["q"],
+            op=p["op"],
+            place=tuple(p["place"]),
+            group=tuple(p["group"]),
+            with_successors=p["with_successors"],
+            source=tuple(p["source"]),
+            date_from=p["from"] or None,
+            date_to=p["to"] or None,
+            sort=p["sort"],
+            level=p["level"],
+        )
         snap = index_state().snapshot()
-        first = run_search(snap, p, limit=CSV_BATCH, offset=0, snippets=False, facets=False)
+        return (api.export_csv if kind == "csv" else api.export_jsonl)(snap, req)
     except api.BadRequest as exc:
         return error_response(400, exc.code, str(exc))
     except IndexNotFound as exc:
         return error_response(503, "index_not_ready", str(exc))
 
-    def rows() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(("id", "title", "date", "source", "url", "score"))
-        yield "\ufeff" + _drain(buf)
-        batch, offset = first, 0
-        while batch["hits"]:
-            for n, h in enumerate(batch["hits"], 1):
-                writer.writerow([_cell(h.get(k)) for k in ("id", "title", "date", "source", "url", "score")])
-                if n % CSV_CHUNK_ROWS == 0:
-                    yield _drain(buf)  # small writes: a slow reader takes each within the client timeout
-            yield _drain(buf)
-            offset += CSV_BATCH
-            if offset >= batch["total"]:
-                break
-            batch = run_search(snap, p, limit=CSV_BATCH, offset=offset, snippets=False, facets=False)
 
-    headers = {"Content-Disposition": 'attachment; filename="kashaf-search.csv"'}
-    return Response(stream_with_context(rows()), mimetype="text/csv", headers=headers)
+@bp.get("/search.csv")
+def search_csv():
+    """Every matching report (not one page) as CSV, streamed: the API's export."""
+    return _export("csv")
 
 
-def _drain(buf: io.StringIO) -> str:
-    text = buf.getvalue()
-    buf.seek(0)
-    buf.truncate()
-    return text
-
-
-def _cell(value: object) -> str:
-    """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe (OWASP)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+@bp.get("/search.jsonl")
+def search_jsonl():
+    """Every matching report as JSON Lines, streamed: the API's export."""
+    return _export("jsonl")
 
 
 @bp.get("/documents/<path:doc_id>")
 def document_page(doc_id: str):
-    """One report: highlighted text, linked mentions, metadata, similar reports; ``.json`` twin."""
+    """One report: highlighted text, linked mentions, metadata, similar reports; ``.json`` twin.
+
+    The search state the reader came with (query, filters, sort, page) stays in the URL,
+    so "back to results" returns to the same page of the same results.
+    """
     lang = lang_of(request.args.get("lang"))
     try:
         snap = index_state().snapshot()
@@ -601,10 +833,12 @@ def document_page(doc_id: str):
                 return error_response(400, exc.code, str(exc))
         if row is None:
             return page_error(404, "not_found", doc_id, lang)
-        q = request.args.get("q", "")[:MAX_QUERY_CHARS]
-        p = {**parse_params(MultiDict({"lang": lang})), "q": q}
+        p = parse_params(request.args)
+    except api.BadRequest as exc:
+        return page_error(400, exc.code, str(exc), lang)
     except IndexNotFound as exc:
         return page_error(503, "index_not_ready", str(exc), lang)
+    q = p["q"]
     words = query_words(q) if q else []
     mentions = [
         dict(m)
@@ -617,33 +851,37 @@ def document_page(doc_id: str):
     entities: dict[tuple[str, str], int] = {}
     for m in mentions:
         entities[(m["kind"], m["entity_id"])] = entities.get((m["kind"], m["entity_id"]), 0) + 1
+    fresh = {**p, "place": [], "group": [], "source": [], "from": "", "to": "", "with_successors": False}
     mentioned = [
         {
             "label": entity_label(eid, lang),
             "level": getattr(gazetteer.entities().get(eid), "level", ""),
             "kind": kind,
             "count": n,
-            "href": search_url(p, **{kind if kind in ("place", "group") else "place": [eid]}),
+            "href": search_url(fresh, **{kind if kind in ("place", "group") else "place": [eid]}),
         }
         for (kind, eid), n in sorted(entities.items(), key=lambda kv: -kv[1])
     ]
+    other = "ar" if lang == "en" else "en"
     return render_template(
         "document.html",
         p=p,
         doc=row,
+        title_dir=text_dir(row["title"] or ""),
+        body_dir=text_dir((row["body"] or "")[:2000]),
         meta=json.loads(row["meta"] or "{}"),
-        title_html=highlight(row["title"], words, [m for m in mentions if m["field"] == "title"], p),
-        body_html=highlight(row["body"], words, [m for m in mentions if m["field"] == "body"], p),
+        title_html=isolate_latin(
+            str(highlight(row["title"], words, [m for m in mentions if m["field"] == "title"], fresh))
+        ),
+        body_html=isolate_latin(
+            str(highlight(row["body"], words, [m for m in mentions if m["field"] == "body"], fresh))
+        ),
         mentioned=mentioned,
         similar=similar(snap, row, p),
-        back_url=search_url(p) if q else None,
-        lang_url=url_for(
-            "pages.document_page",
-            doc_id=row["id"],
-            **({"q": q} if q else {}),
-            **({} if lang == "en" else {"lang": "en"}),
-        ),
+        back_url=search_url(p, offset=p["offset"]) if q or has_filters(p) else None,
+        lang_url=doc_url(row["id"], {**p, "lang": other}),
         json_url=url_for("pages.document_page", doc_id=row["id"] + ".json"),
+        similar_url=url_for("api.api_similar", doc_id=row["id"]),
     )
 
 
@@ -660,18 +898,14 @@ def document_json(doc_id: str):
 
 
 def similar(snap, row, p: dict, top: int = 5) -> list[dict]:
-    """Reports that share this one's key terms (Whoosh more-like-this on the body's light stems)."""
-    searcher = snap.searcher()
-    docnum = searcher.document_number(id=row["id"])
-    if docnum is None:
-        return []
-    out = []
-    # The key terms of the first SIMILAR_CHARS characters: a long report costs no more.
-    body = row["body"][:SIMILAR_CHARS]
-    for hit in searcher.more_like(docnum, "body_stem", text=body, top=top, numterms=15):
-        other = snap.db.execute(
-            "SELECT id, title, date, source FROM docs WHERE id = ?", (hit["id"],)
-        ).fetchone()
-        if other is not None:
-            out.append({**dict(other), "href": doc_url(other["id"], p)})
-    return out
+    """The core's similar reports (what ``/api/documents/<id>/similar`` answers), linked
+    with the reader's search state."""
+    return [
+        {
+            **s,
+            "href": doc_url(s["id"], p),
+            "dir": text_dir(s["title"] or ""),
+            "title_html": bidi_text(s["title"] or s["id"]),
+        }
+        for s in similar_documents(snap, row["id"], top) or []
+    ]
