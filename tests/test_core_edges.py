@@ -49,9 +49,19 @@ def test_conjunction_before_an_unknown_plural() -> None:
 
 @pytest.mark.parametrize(
     ("word", "expected"),
-    [("الصف", "صفف"), ("بنودا", "بند"), ("الاثنين", "ثني")],  # row, clauses, Monday/two
+    [
+        ("الصف", "صفف"),  # row
+        ("بنودا", "بند"),  # clauses
+        ("الاثنين", "ثني"),  # Monday / two
+        ("المتهمين", "وهم"),  # the accused: اتهم, a dropped first radical و
+        ("تتجه", "وجه"),  # heads towards: اتجه
+        ("آراء", "رءي"),  # opinions: آ is ء + ا
+        ("آبار", "بءر"),  # wells
+        ("أسأل", "سءل"),  # I ask: the hamza after the first letter is a radical
+        ("الثأر", "ثءر"),  # revenge
+    ],
 )
-def test_roots_where_every_letter_is_written(word: str, expected: str) -> None:
+def test_roots(word: str, expected: str) -> None:
     assert root(word) == expected
 
 
