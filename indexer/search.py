@@ -26,6 +26,7 @@ from analyzers import gazetteer
 from analyzers.normalize import normalize, strip_marks
 from analyzers.roots import root
 from analyzers.stem import light_stem
+from indexer import dedupe
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, is_query_stop, parse
@@ -86,6 +87,7 @@ class SearchOptions:
     date_to: str | None = None
     with_successors: bool = False
     sort: str = "relevance"
+    dedupe: bool = False  # one entry per story group; totals and facets count groups
 
 
 # --- compiling -----------------------------------------------------------------------
@@ -471,6 +473,7 @@ def search(
     date_to: str | None = None,
     with_successors: bool = False,
     sort: str = "relevance",
+    dedupe: bool = False,
     snippets: bool = True,
     facets: bool = True,
     scoring_: Scoring = DEFAULT_SCORING,
@@ -491,6 +494,7 @@ def search(
         date_to=date_to or None,
         with_successors=with_successors,
         sort=sort or "relevance",
+        dedupe=dedupe,
     )
     if isinstance(index, Snapshot):
         return _search(index, query, op, limit, offset, opts, snippets, facets, scoring_)
@@ -522,15 +526,19 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     if p.query is None:
         return out
     mask, score = _matched(searcher, p, sc.bm25())
-    out["total"] = int(np.count_nonzero(mask))
+    dates = corpus(searcher).dates() if opts.sort == "date" else None
+    # dedupe=1 (indexer/dedupe.py): one representative per story group; totals and facets count groups.
+    groups = dedupe.groups(searcher, snap.db) if opts.dedupe else None
+    shown = dedupe.representatives(groups, mask, score, dates) if groups else mask
+    out["total"] = int(np.count_nonzero(shown))
     if want_facets and out["total"]:
-        out["facets"] = facet_counts(searcher, mask)
+        out["facets"] = dedupe.facet_counts(searcher, groups, mask) if groups else facet_counts(searcher, mask)
     if out["total"] == 0:
         out["suggestion"] = suggest(searcher, p.parsed, query, snap.db)
     if limit > 0:
-        dates = corpus(searcher).dates() if opts.sort == "date" else None
-        for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
+        for docnum, s in top(shown, score, offset + limit, dates)[offset:]:
             out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
+    dedupe.annotate(snap, searcher, out["hits"], mask if groups else None)
     return out
 
 
