@@ -63,7 +63,8 @@ def store_of(articles: list[dict]) -> sqlite3.Connection:
     con = sqlite3.connect(":memory:")
     con.executescript(store.DDL)
     con.executemany(
-        "INSERT INTO docs (id, title, body, date, source, url, hash, path, line) VALUES (?,?,?,?,?,?,'','',0)",
+        "INSERT INTO docs (id, title, body, date, source, url, hash, path, line) "
+        "VALUES (?,?,?,?,?,?,'','',0)",
         [
             (a["id"], a.get("title") or "", a["text"], a.get("date"), a.get("source"), a.get("url"))
             for a in articles
@@ -133,7 +134,10 @@ def measure(name: str, args: argparse.Namespace, out: Path) -> None:
     copies = [edits(a, rng) for a in picked]
     for kind in ("trim", "retitle", "boilerplate", "all"):
         # One kind at a time, so a copy can only join its original (not a sibling copy).
-        rows = [(f"edit-{i}-{kind}", *c[kind], a["id"]) for i, (a, c) in enumerate(zip(picked, copies))]
+        rows = [
+            (f"edit-{i}-{kind}", *c[kind], a["id"])
+            for i, (a, c) in enumerate(zip(picked, copies, strict=True))
+        ]
         con.executemany(
             "INSERT INTO docs (id, title, body, date, source, url, hash, path, line) "
             "VALUES (?,?,?,'2099-01-01','edit',NULL,'','',0)",
@@ -156,7 +160,8 @@ def measure(name: str, args: argparse.Namespace, out: Path) -> None:
     print(f"constructed copies of {n} articles, added incrementally in {inc:.2f} s:")
     for kind in ("trim", "retitle", "boilerplate", "all"):
         print(
-            f"  {kind:<12} recall {found[kind]}/{n} = {found[kind] / max(n, 1):.3f}; wrong group {wrong[kind]}"
+            f"  {kind:<12} recall {found[kind]}/{n} = {found[kind] / max(n, 1):.3f}; "
+            f"wrong group {wrong[kind]}"
         )
 
 

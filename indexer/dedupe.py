@@ -257,7 +257,7 @@ def facet_counts(searcher: Searcher, g: Groups, mask: np.ndarray) -> dict:
 
     def count(ids: np.ndarray) -> int:
         hit = ids[mask[ids]]
-        return int(len(np.unique(g.code[hit]))) if len(hit) else 0
+        return len(np.unique(g.code[hit])) if len(hit) else 0
 
     out: dict = {}
     for fname in ("place", "group"):

@@ -532,7 +532,8 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     shown = dedupe.representatives(groups, mask, score, dates) if groups else mask
     out["total"] = int(np.count_nonzero(shown))
     if want_facets and out["total"]:
-        out["facets"] = dedupe.facet_counts(searcher, groups, mask) if groups else facet_counts(searcher, mask)
+        counted = dedupe.facet_counts(searcher, groups, mask) if groups else facet_counts(searcher, mask)
+        out["facets"] = counted
     if out["total"] == 0:
         out["suggestion"] = suggest(searcher, p.parsed, query, snap.db)
     if limit > 0:
