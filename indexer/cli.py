@@ -210,6 +210,7 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--dedupe", is_flag=True, help="One entry per story group; totals and facets count groups.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
 def search(
     *, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool, **filters
@@ -243,6 +244,10 @@ def search(
         click.echo(f"\n{rank:>3}. {hit['score']:8.3f}  {hit['id']}  {hit['date'] or ''}  [{levels}]".rstrip())
         title = hit["title"] if len(hit["title"]) <= 100 else hit["title"][:99] + "…"
         click.echo(f"     {title}")
+        if hit.get("copies"):
+            click.echo(
+                f"     +{len(hit['copies'])} other outlet(s): " + ", ".join(c["id"] for c in hit["copies"])
+            )
         click.echo(f"     {_terminal_snippet(hit['snippet'], color)}")
     facets = result.get("facets") or {}
     for name in ("place", "group"):

@@ -197,6 +197,16 @@ def members(db: sqlite3.Connection, grp: str) -> list[dict]:
     return [dict(zip(("id", "title", "date", "source", "url"), r, strict=True)) for r in rows]
 
 
+def document_group(db: sqlite3.Connection, doc_id: str) -> dict:
+    """``{"group", "group_members"}`` for a document's JSON (members oldest first, itself included)."""
+    grp = group_of(db, doc_id)
+    found = members(db, grp)
+    if not found:  # an index built before grouping: the report alone
+        row = db.execute("SELECT id, title, date, source, url FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        found = [dict(zip(("id", "title", "date", "source", "url"), row, strict=True))] if row else []
+    return {"group": grp, "group_members": found}
+
+
 # --- search time ------------------------------------------------------------------------
 
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -14,6 +14,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
+from indexer import dedupe
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import batch as run_batch
 from indexer.search import search
@@ -25,7 +26,7 @@ bp = Blueprint("api", __name__)
 
 SEARCH_PARAMS = frozenset(
     {"q", "op", "place", "group", "with_successors", "source", "from", "to", "sort", "limit", "offset"}
-)
+) | {"dedupe"}  # dedupe: one entry per story group (indexer/dedupe.py)
 REPEATABLE = frozenset({"place", "group", "source"})
 MAX_LIMIT = 100
 MAX_OFFSET = 100_000
@@ -73,6 +74,7 @@ class SearchRequest:
     sort: str = "relevance"
     limit: int = 20
     offset: int = 0
+    dedupe: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -113,7 +115,11 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
     ws = (args.get("with_successors") or "").lower()
     if ws not in TRUE + FALSE:
         raise BadRequest("invalid_parameter", "with_successors must be true or false")
+    dd = (args.get("dedupe") or "").lower()
+    if dd not in TRUE + FALSE:
+        raise BadRequest("invalid_parameter", "dedupe must be true or false (1 or 0)")
     return SearchRequest(
+        dedupe=dd in TRUE,
         query=q,
         op=_choice(args, "op", "and", ("and", "or")),
         place=tuple(v for v in args.getlist("place") if v),
@@ -185,6 +191,7 @@ def api_document(doc_id: str):
             "url": row["url"],
             "meta": json.loads(row["meta"] or "{}"),
             "mentions": mentions,
+            **dedupe.document_group(snap.db, row["id"]),
         }
     )
 

@@ -80,6 +80,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "more": ("المزيد", "more"),
 }
 
+# Story groups, feeds (indexer/dedupe.py, web/feeds.py): one block, so it merges apart from the rest.
+LABELS.update(
+    {
+        "dedupe": ("تقرير واحد لكل خبر", "one entry per story"),
+        "other_outlets": ("وسائل إعلام أخرى", "other outlets"),
+        "other_outlet": ("وسيلة إعلام أخرى", "other outlet"),
+        "stories": ("خبر", "stories"),
+        "group_members": ("نسخ الخبر نفسه", "Copies of this story"),
+        "this_report": ("هذا التقرير", "this report"),
+        "feed": ("موجز Atom لهذا البحث", "Atom feed of this search"),
+        "feed_title": ("كشّاف: أحدث التقارير", "Kashaf: newest reports"),
+    }
+)
+
 # Group kinds (the gazetteer's ``level`` for groups), for facet headings.
 KINDS: dict[str, tuple[str, str]] = {
     "state force": ("قوات حكومية", "State forces"),

@@ -60,6 +60,23 @@ SCHEMAS: dict = {
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "HTML-escaped text; matches in <mark>"},
             "matched": {"type": "array", "items": _LEVEL, "description": "levels at which query words occur"},
+            "group": {"type": "string", "description": "story group id (copies of one story share it)"},
+            "copies": {
+                "type": "array",
+                "description": "with dedupe=1: the group's other matching reports, oldest first",
+                "items": {"$ref": "#/components/schemas/Copy"},
+            },
+        },
+    },
+    "Copy": {
+        "type": "object",
+        "required": ["id", "title", "date", "source", "url"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": _STR_OR_NULL,
+            "source": _STR_OR_NULL,
+            "url": _STR_OR_NULL,
         },
     },
     "EntityFacet": {
@@ -195,6 +212,12 @@ SCHEMAS: dict = {
             "url": _STR_OR_NULL,
             "meta": {"type": "object"},
             "mentions": {"type": "array", "items": {"$ref": "#/components/schemas/Mention"}},
+            "group": {"type": "string", "description": "story group id"},
+            "group_members": {
+                "type": "array",
+                "description": "every report of the story group (this one included), oldest first",
+                "items": {"$ref": "#/components/schemas/Copy"},
+            },
         },
     },
     "BatchRequest": {
@@ -282,6 +305,11 @@ def spec() -> dict:
         _param("from", date, "first day: YYYY, YYYY-MM or YYYY-MM-DD"),
         _param("to", date, "last day: YYYY, YYYY-MM or YYYY-MM-DD (the whole period)"),
         _param("sort", {"enum": ["relevance", "date"], "default": "relevance"}, "date: newest first"),
+        _param(
+            "dedupe",
+            {"type": "boolean", "default": False},
+            "one entry per story group (copies in hits[].copies); total and facets count groups",
+        ),
         _param(
             "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20}, "hits per page"
         ),

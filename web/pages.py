@@ -26,6 +26,7 @@ from analyzers.normalize import normalize
 from analyzers.roots import root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer import dedupe
 from indexer.search import query_words
 from web import api, error_response, index_state
 from web.build_map import HEIGHT, WIDTH, in_window, project
@@ -66,6 +67,7 @@ def parse_params(args: MultiDict) -> dict:
         "to": req.date_to or "",
         "limit": req.limit,
         "offset": req.offset,
+        "dedupe": req.dedupe,
     }
 
 
@@ -90,6 +92,7 @@ def run_search(snap, p: dict, *, limit: int, offset: int, snippets: bool = True,
         sort=p["sort"],
         limit=limit,
         offset=offset,
+        dedupe=p.get("dedupe", False),
     )
     return api.run_search(req, snippets=snippets, facets=facets, snap=snap)
 
@@ -106,6 +109,8 @@ def pairs(p: dict) -> list[tuple[str, str]]:
         out.extend((key, v) for v in p[key])
     if p.get("with_successors"):
         out.append(("with_successors", "true"))
+    if p.get("dedupe"):
+        out.append(("dedupe", "1"))
     for key, default in (("from", ""), ("to", ""), ("op", "and"), ("sort", "relevance"), ("offset", 0)):
         if p[key] != default:
             out.append((key, str(p[key])))
@@ -428,6 +433,8 @@ def search_context(p: dict, r: dict) -> dict:
         "lang_url": search_url(p, offset=p["offset"], lang="ar" if p["lang"] == "en" else "en"),
         "json_url": search_url({**p, "lang": "ar"}, "pages.search_json", offset=p["offset"]),
         "csv_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_csv"),
+        "feed_url": search_url({**p, "lang": p["lang"], "limit": DEFAULT_LIMIT}, "feeds.search_atom"),
+        "copy_href": lambda doc_id: doc_url(doc_id, p),
     }
 
 
@@ -458,12 +465,14 @@ def search_csv():
     def rows() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(("id", "title", "date", "source", "url", "score"))
+        writer.writerow(("id", "title", "date", "source", "url", "score", "group"))
         yield "\ufeff" + _drain(buf)
         batch, offset = first, 0
         while batch["hits"]:
             for h in batch["hits"]:
-                writer.writerow([_cell(h.get(k)) for k in ("id", "title", "date", "source", "url", "score")])
+                writer.writerow(
+                    [_cell(h.get(k)) for k in ("id", "title", "date", "source", "url", "score", "group")]
+                )
             yield _drain(buf)
             offset += CSV_BATCH
             if offset >= batch["total"]:
@@ -541,6 +550,10 @@ def document_page(doc_id: str):
         body_html=highlight(row["body"], words, [m for m in mentions if m["field"] == "body"], p),
         mentioned=mentioned,
         similar=similar(snap, row, p),
+        group_members=[
+            {**m, "href": doc_url(m["id"], p)}
+            for m in dedupe.members(snap.db, dedupe.group_of(snap.db, row["id"]))
+        ],
         back_url=search_url(p) if q else None,
         lang_url=url_for(
             "pages.document_page",
