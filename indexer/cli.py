@@ -364,7 +364,7 @@ def saved_add(
         params = store_saved.normalize_params(raw)
         with _open(index_dir) as snap:
             found = w.matches(snap, params)
-            baseline = [] if report_existing else [w.key_of(h, params) for h in found]
+            baseline = [] if report_existing else [k for h in found for k in w.keys_of(h, params)]
         con = store_saved.connect(index_dir)
         try:
             store_saved.add(con, name, params, baseline)

@@ -7,8 +7,8 @@ generations, never this file. A saved search is the query string of a search pag
 Tables (SQLite in WAL mode, ``synchronous=FULL``: a committed row survives a crash):
 
 - ``searches(name, params, created)``;
-- ``seen(name, key)``: what a search has reported (or matched when it was saved) — a
-  document id, or ``group:<id>`` for a search with ``dedupe=1`` (one story, reported once);
+- ``seen(name, key)``: the documents a search has reported (or matched when it was saved);
+  for a search with ``dedupe=1``, every matching copy of a reported story;
 - ``outbox(seq, name, key, event)``: events ``kashaf watch`` has planned and not yet seen
   delivered (the write-ahead state, see :mod:`indexer.watch`).
 """

@@ -91,9 +91,12 @@ def matches(snap: Snapshot, params: str) -> list[dict]:
     return hits
 
 
-def key_of(hit: dict, params: str) -> str:
-    """What is reported once: the document, or its story group under ``dedupe=1``."""
-    return f"group:{hit.get('group') or hit['id']}" if saved.search_kwargs(params)["dedupe"] else hit["id"]
+def keys_of(hit: dict, params: str) -> list[str]:
+    """The reports a hit stands for: itself, and under ``dedupe=1`` its story's other matching
+    copies too — one story is reported once, and stays known if a rebuild renames its group."""
+    if saved.search_kwargs(params)["dedupe"]:
+        return [hit["id"], *(c["id"] for c in hit.get("copies") or [])]
+    return [hit["id"]]
 
 
 @contextlib.contextmanager
@@ -219,12 +222,15 @@ def plan(con: sqlite3.Connection, snap: Snapshot, names: list[str] | None = None
             known = {k for (k,) in con.execute("SELECT key FROM seen WHERE name = ?", (name,))}
             known |= {k for (k,) in con.execute("SELECT key FROM outbox WHERE name = ?", (name,))}
             for h in reversed(hits):  # oldest first, so a reader sees them in order
-                key = key_of(h, params)
-                if key in known:
+                keys = keys_of(h, params)
+                if any(k in known for k in keys):
+                    # A known story's new copy: known too, never reported on its own.
+                    con.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", [(name, k) for k in keys])
+                    known.update(keys)
                     continue
-                known.add(key)
+                known.update(keys)
                 event = {
-                    "event_id": event_id(name, key),
+                    "event_id": event_id(name, h["id"]),
                     "search": name,
                     "id": h["id"],
                     "group": h.get("group") or h["id"],
@@ -236,9 +242,11 @@ def plan(con: sqlite3.Connection, snap: Snapshot, names: list[str] | None = None
                     "generation": snap.generation,
                     "detected": now,
                 }
+                if "copies" in h:
+                    event["copies"] = [c["id"] for c in h["copies"]]
                 con.execute(
                     "INSERT INTO outbox (name, key, event) VALUES (?, ?, ?)",
-                    (name, key, json.dumps(event, ensure_ascii=False)),
+                    (name, h["id"], json.dumps(event, ensure_ascii=False)),
                 )
                 planned += 1
         con.execute("COMMIT")
@@ -248,10 +256,10 @@ def plan(con: sqlite3.Connection, snap: Snapshot, names: list[str] | None = None
     return len(rows), planned
 
 
-def _done(con: sqlite3.Connection, seq: int, name: str, key: str) -> None:
+def _done(con: sqlite3.Connection, seq: int, name: str, keys: list[str]) -> None:
     con.execute("BEGIN IMMEDIATE")
     con.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
-    con.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (name, key))
+    con.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", [(name, k) for k in keys])
     con.execute("COMMIT")
 
 
@@ -266,7 +274,7 @@ def deliver(con: sqlite3.Connection, sink, report: WatchReport) -> None:
         else:
             sink.send(data)
             report.delivered += 1
-        _done(con, seq, name, key)
+        _done(con, seq, name, [key, *data.get("copies", [])])
 
 
 def watch(index_dir: Path | str, sink, names: list[str] | None = None) -> WatchReport:
