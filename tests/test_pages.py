@@ -246,7 +246,7 @@ def test_csv_export_has_every_row_quoted_with_bom(client, monkeypatch):
     raw = r.get_data()
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["id", "title", "date", "source", "url", "score"]
+    assert rows[0] == ["id", "title", "date", "source", "url", "score", "group"]
     body = {row[0]: row for row in rows[1:]}
     api_ids = [h["id"] for h in client.get(f"/api/search?q={QUERY}&limit=100").get_json()["hits"]]
     assert [row[0] for row in rows[1:]] == api_ids and len(api_ids) == 5  # every row, in rank order

@@ -117,10 +117,10 @@ def test_file_output_exactly_once_under_kill_9(ix: Path, tmp_path: Path) -> None
     """kill -9 of `kashaf watch --output` whenever the file has grown, until a run finishes."""
     update(ix, 1)
     update(ix, 2)
-    for i in range(12):  # more searches: more events, so the kills land mid-run
-        kashaf(
-            "saved", "add", f"s{i}", "الرقة" if i % 2 else "سوريا", "--index", str(ix), "--report-existing"
-        )
+    con = saved.connect(ix)
+    for i in range(12):  # more searches, more events: the kills land mid-run (all reported: no baseline)
+        saved.add(con, f"s{i}", saved.normalize_params("q=الرقة" if i % 2 else "q=سوريا"), [])
+    con.close()
     out = tmp_path / "alerts.jsonl"
     kills = 0
     for attempt in range(4):  # three runs killed as soon as they have written, then one to the end
