@@ -15,7 +15,8 @@ For each corpus (../shared/corpus: ANT v2.1, SaudiNewsNet):
    added incrementally after the corpus; a copy is found when it joins its original's group;
    a copy that joins another group is a wrong join;
 4. cost at index time (ANT only, ``--build`` articles): ``kashaf index`` of the same articles
-   twice in the same run, grouping off and on (``dedupe.ENABLED``), wall-clock seconds.
+   in the same run, grouping off and on (``dedupe.ENABLED``), interleaved ``--rounds`` times:
+   wall-clock and CPU seconds (this process and the shard writers), and the grouping's own CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import gzip
 import json
 import os
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -165,25 +167,55 @@ def measure(name: str, args: argparse.Namespace, out: Path) -> None:
         )
 
 
-def build_cost(n: int, jobs: int) -> None:
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the shard writers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def build_cost(n: int, jobs: int, rounds: int) -> None:
+    """Wall-clock and CPU seconds of `kashaf index` of the same articles, grouping off and on,
+    interleaved (the machine is shared: wall-clock is noisy, CPU time much less so)."""
     articles = read("ant", n)
+    grouping: list[float] = []
+    real_update = dedupe.update
+
+    def timed_update(*args, **kwargs):
+        r = real_update(*args, **kwargs)
+        grouping.append(r["cpu"])
+        return r
+
+    dedupe.update = timed_update  # indexer.build calls dedupe.update through the module
+    runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "ant.jsonl"
         with open(src, "w", encoding="utf-8") as f:
             for a in articles:
                 f.write(json.dumps(a, ensure_ascii=False) + "\n")
-        times = {}
-        for enabled in (False, True, False, True):  # interleaved: the machine is shared
-            dedupe.ENABLED = enabled
-            ix = Path(tmp) / f"ix-{enabled}"
-            t0 = time.perf_counter()
-            build([src], ix, rebuild=True, jobs=jobs)
-            times.setdefault(enabled, []).append(time.perf_counter() - t0)
+        for _ in range(rounds):
+            for enabled in (False, True):
+                dedupe.ENABLED = enabled
+                ix = Path(tmp) / f"ix-{enabled}"
+                t0, c0 = time.perf_counter(), _cpu()
+                build([src], ix, rebuild=True, jobs=jobs)
+                runs[enabled].append((time.perf_counter() - t0, _cpu() - c0))
         dedupe.ENABLED = True
-    off, on = min(times[False]), min(times[True])
+    dedupe.update = real_update
+    print(f"\n== index cost, {len(articles)} ANT articles, --jobs {jobs}, {rounds} round(s) interleaved")
+    for enabled in (False, True):
+        walls = [w for w, _ in runs[enabled]]
+        cpus = [c for _, c in runs[enabled]]
+        print(
+            f"  grouping {'on ' if enabled else 'off'}: "
+            f"wall {min(walls):.1f} s (all {[round(w) for w in walls]}), "
+            f"CPU {min(cpus):.1f} s (all {[round(c) for c in cpus]})"
+        )
+    off = min(c for _, c in runs[False])
+    on = min(c for _, c in runs[True])
+    own = min(g for g in grouping if g > 0)
     print(
-        f"\n== index cost, {len(articles)} ANT articles, --jobs {jobs}, best of 2: without grouping "
-        f"{off:.1f} s, with {on:.1f} s: +{100 * (on - off) / off:.1f} %  (all runs: {times})"
+        f"  CPU: +{100 * (on - off) / off:.1f} % with grouping; grouping's own CPU {own:.1f} s "
+        f"= {100 * own / off:.1f} % of the build without it"
     )
 
 
@@ -195,15 +227,17 @@ def main() -> None:
     ap.add_argument("--edits", type=int, default=200)
     ap.add_argument("--build", type=int, default=3000, help="articles for the index-cost run (0: skip)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="index-cost rounds (each: off, then on)")
+    ap.add_argument("--skip-groups", action="store_true", help="only the index-cost run")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"skipped: {SHARED} is absent")
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in ("ant", "snn") if args.corpus == "both" else (args.corpus,):
+    for name in () if args.skip_groups else ("ant", "snn") if args.corpus == "both" else (args.corpus,):
         measure(name, args, args.out)
     if args.build:
-        build_cost(args.build, args.jobs)
+        build_cost(args.build, args.jobs, args.rounds)
 
 
 if __name__ == "__main__":
