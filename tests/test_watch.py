@@ -42,10 +42,20 @@ def events(text: str) -> list[dict]:
 def ix(tmp_path: Path) -> Path:
     ix = tmp_path / "index"
     build([SEEDS], ix, jobs=1)
-    kashaf("saved", "add", "raqqa", "الرقة", "--index", str(ix))
+    save(ix, "raqqa", "q=الرقة")
     kashaf("saved", "add", "raqqa-stories", "--url", "/search?q=الرقة&dedupe=1&lang=en", "--index", str(ix))
-    kashaf("saved", "add", "north", "الرقة", "--source", "وكالة الشمال", "--index", str(ix))
+    save(ix, "north", "q=الرقة&source=وكالة الشمال")
     return ix
+
+
+def save(ix: Path, name: str, params: str) -> None:
+    """What `kashaf saved add` does, without starting a process: what matches now is known."""
+    params = saved.normalize_params(params)
+    with store.open_current(ix) as snap:
+        baseline = [k for h in watch.matches(snap, params) for k in watch.keys_of(h, params)]
+    con = saved.connect(ix)
+    saved.add(con, name, params, baseline)
+    con.close()
 
 
 def update(ix: Path, n: int) -> None:
