@@ -208,3 +208,43 @@ def test_cli_dedupe(ix: Path) -> None:
         cwd=ROOT,
     ).stdout
     assert json.loads(js)["total"] == search(ix, "الرقة", dedupe=True)["total"]
+
+
+# Pairs from benchmarks/dedupe.py's sample that a reader judged one story told by two outlets
+# (Sky News Arabia and Al Arabiya re-writing the same wire copy).
+ANT_SAME = [
+    ("SK-sport-1644-20180614", "AL-sport-1969-20180615"),  # Griezmann stays at Atlético
+    ("SK-internationalNews-1934-20180603", "AL-internationalNews-1435-20180603"),  # Duterte
+    ("SK-internationalNews-1534-20180512", "AL-internationalNews-1134-20180512"),  # Myanmar clashes
+]
+
+
+def test_real_wire_copies_group_in_ant() -> None:
+    """On ANT (real reports nobody here wrote): copies by two outlets join one group, and
+    none of 400 other reports joins theirs."""
+    import gzip
+    import random
+    import sqlite3
+
+    from tests.conftest import shared_file
+
+    path = shared_file("corpus/ant_multisource_v2.1.jsonl.gz")
+    wanted = {i for pair in ANT_SAME for i in pair}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        articles = [json.loads(line) for line in f]
+    rng = random.Random(7)
+    others = rng.sample([a for a in articles if a["id"] not in wanted], 400)
+    picked = [a for a in articles if a["id"] in wanted] + others
+    con = sqlite3.connect(":memory:")
+    con.executescript(store.DDL)
+    con.executemany(
+        "INSERT INTO docs (id, title, body, date, source, url, hash, path, line) "
+        "VALUES (?,?,?,?,?,?,'','',0)",
+        [(a["id"], a["title"], a["text"], a["date"], a["source"], a["url"]) for a in picked],
+    )
+    dedupe.update(con, [])
+    grp = dict(con.execute("SELECT doc_id, grp FROM dedupe"))
+    for a, b in ANT_SAME:
+        assert grp[a] == grp[b], (a, b)
+    pair_groups = {grp[a] for a, _ in ANT_SAME}
+    assert not [a["id"] for a in others if grp[a["id"]] in pair_groups]
