@@ -98,7 +98,10 @@ def measure(name: str, args: argparse.Namespace, out: Path) -> None:
     sizes = Counter(g for (g,) in con.execute("SELECT grp FROM dedupe"))
     multi = {g: n for g, n in sizes.items() if n > 1}
     hist = Counter(min(n, 10) for n in multi.values())
-    print(f"\n== {name}: {len(articles)} articles, grouped in {seconds:.1f} s ({r['signed']} signed)")
+    print(
+        f"\n== {name}: {len(articles)} articles, grouped in {seconds:.1f} s wall, {r['cpu']:.1f} s CPU "
+        f"({r['signed']} signed)"
+    )
     print(
         f"groups of >= 2: {len(multi)}; reports in them: {sum(multi.values())} "
         f"({100 * sum(multi.values()) / len(articles):.1f} %); largest {max(multi.values(), default=0)}"
