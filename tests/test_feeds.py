@@ -88,6 +88,8 @@ def test_feed_takes_every_search_parameter(site) -> None:
     )
     ids = entry_ids(grouped)
     assert "copy-c" in ids and "copy-b" not in ids and RAQQA not in ids  # one entry for the story
+    story = grouped.find(f"{A}entry/{A}category[@term='group:{RAQQA}']")
+    assert story is not None and story.get("label") == "+2"
     limited = check_atom(
         requests.get(site.url + "/search.atom", params={"q": "الرقة", "limit": 1}, timeout=30).content
     )

@@ -88,8 +88,9 @@ def feed_xml(result: dict, p: dict, snap: Snapshot, *, self_url: str, page_url: 
             sub(entry, "link", rel="related", href=h["url"])
         a = sub(entry, "author")
         sub(a, "name", h.get("source") or t("app", lang))
-        if h.get("copies"):  # dedupe=1: the story's other outlets
-            sub(entry, "category", term=f"group:{h['group']}", label=f"+{len(h['copies'])}")
+        if h.get("group"):  # the story group; with dedupe=1 the label counts its other outlets
+            label = f"+{len(h['copies'])}" if h.get("copies") else None
+            sub(entry, "category", term=f"group:{h['group']}", label=label)
         if h.get("snippet"):
             sub(entry, "summary", h["snippet"], type="html")  # escaped HTML: the snippet's <mark>s
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
