@@ -23,7 +23,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import store
+from indexer import dedupe, store
 from indexer.readers import Doc, Problem, iter_files, local, read_file
 from indexer.schema import analysis_version, analyze_doc, month_of, schema
 
@@ -243,6 +243,7 @@ def build(
             con = store.open_build_db(gdir / store.DB)
             con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(nshards),))
             _write(gdir, nshards, base is None, con, to_write, removed, known, jobs, progress)
+            dedupe.update(con, [*removed, *(d.id for d in to_write)], log)  # story groups: indexer/dedupe.py
 
             # 3. Verify, record, publish, collect garbage.
             report.seconds = time.monotonic() - t0

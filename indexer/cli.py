@@ -228,6 +228,7 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
     help="newest (or date) / oldest: by date, undated reports last.",
 )
 @LEVEL_OPTION
+@click.option("--dedupe", is_flag=True, help="One entry per story group; totals and facets count groups.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
 def search(
     *, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool, **filters
@@ -266,6 +267,10 @@ def search(
         click.echo(f"\n{rank:>3}. {hit['score']:8.3f}  {hit['id']}  {hit['date'] or ''}  [{levels}]".rstrip())
         title = hit["title"] if len(hit["title"]) <= 100 else hit["title"][:99] + "…"
         click.echo(f"     {title}")
+        if hit.get("copies"):
+            click.echo(
+                f"     +{len(hit['copies'])} other outlet(s): " + ", ".join(c["id"] for c in hit["copies"])
+            )
         click.echo(f"     {_terminal_snippet(hit['snippet'], color)}")
     facets = result.get("facets") or {}
     for name in ("place", "group"):
@@ -327,6 +332,146 @@ def entities(index_dir: Path, kind: str | None, as_json: bool, show_all: bool) -
         return
     for r in rows:
         click.echo(f"{r['kind']:<6} {r['count']:>7}  {r['id']:<34} {r['label']}  ({r['level']})")
+
+
+# --- saved searches and alerts (indexer/saved.py, indexer/watch.py) --------------------------
+
+
+@main.group()
+def saved() -> None:
+    """Named searches stored beside the index, for `kashaf watch`."""
+
+
+@saved.command("add")
+@click.argument("name")
+@click.argument("query", required=False, default="")
+@INDEX_OPTION
+@click.option("--url", help="A search page URL (or its query string) to save as it is.")
+@OP_OPTION
+@click.option("--place", multiple=True, help="Place id or name (repeatable).")
+@click.option("--group", multiple=True, help="Group id or name (repeatable).")
+@click.option("--with-successors", is_flag=True, help="--group also takes the groups' successors.")
+@click.option("--source", multiple=True, help="Source name (repeatable).")
+@click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "date_to", metavar="DATE", help="Last day.")
+@click.option("--dedupe", is_flag=True, help="Report each story group once.")
+@click.option("--report-existing", is_flag=True, help="The first watch also reports what matches now.")
+def saved_add(
+    *, name: str, query: str, index_dir: Path, url: str | None, report_existing: bool, **opts
+) -> None:
+    """Save a search as NAME: QUERY with options, or --url of a search page.
+
+    What it matches now counts as known (unless --report-existing): `kashaf watch`
+    reports only reports that are new after this.
+    """
+    from urllib.parse import urlencode
+
+    from indexer import saved as store_saved
+    from indexer import watch as w
+    from indexer.query import QueryError
+
+    if url and (query or any(v for k, v in opts.items() if k != "op")):
+        raise click.UsageError("give --url or QUERY with options, not both")
+    if url:
+        raw = url
+    else:
+        pairs = [("q", query)] if query else []
+        pairs += [(k, v) for k in ("place", "group", "source") for v in opts[k]]
+        if opts["op"] != "and":
+            pairs.append(("op", opts["op"]))
+        for key, flag in (("with_successors", "with_successors"), ("dedupe", "dedupe")):
+            if opts[flag]:
+                pairs.append((key, "1"))
+        pairs += [(k, opts[o]) for k, o in (("from", "date_from"), ("to", "date_to")) if opts[o]]
+        raw = urlencode(pairs)
+    try:
+        params = store_saved.normalize_params(raw)
+        with _open(index_dir) as snap:
+            found = w.matches(snap, params)
+            baseline = [] if report_existing else [k for h in found for k in w.keys_of(h, params)]
+        con = store_saved.connect(index_dir)
+        try:
+            store_saved.add(con, name, params, baseline)
+        finally:
+            con.close()
+    except (store_saved.SavedSearchError, QueryError) as e:
+        raise click.UsageError(str(e)) from None
+    click.echo(f"saved {name!r}: /search?{params} ({len(found)} match(es) now)")
+
+
+@saved.command("list")
+@INDEX_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def saved_list(index_dir: Path, as_json: bool) -> None:
+    """The saved searches: name, URL, reports known, events pending."""
+    from indexer import saved as store_saved
+
+    con = store_saved.connect(index_dir)
+    try:
+        rows = store_saved.listing(con)
+    finally:
+        con.close()
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']}\t{r['url']}\tknown {r['known']}\tpending {r['pending']}")
+
+
+@saved.command("remove")
+@click.argument("name")
+@INDEX_OPTION
+def saved_remove(name: str, index_dir: Path) -> None:
+    """Forget the saved search NAME and what it reported."""
+    from indexer import saved as store_saved
+
+    con = store_saved.connect(index_dir)
+    try:
+        if not store_saved.remove(con, name):
+            raise click.ClickException(f"no saved search named {name!r}")
+    finally:
+        con.close()
+    click.echo(f"removed {name!r}")
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Append JSONL to FILE.")
+@click.option("--webhook", metavar="URL", help="POST each event as JSON to URL.")
+@click.option("--name", "names", multiple=True, help="Only these saved searches (repeatable).")
+def watch(index_dir: Path, output: Path | None, webhook: str | None, names: tuple[str, ...]) -> None:
+    """Run every saved search; report each report that is new since the last run, once.
+
+    Events are JSONL on standard output (default), appended to --output FILE, or POSTed
+    to --webhook URL (header Idempotency-Key: event_id). Run it after `kashaf index`.
+    A crash or kill between or during runs loses nothing and repeats nothing: the next
+    run delivers what was left (see README, "kashaf watch"). Exit 1 when a delivery
+    failed (the rest waits for the next run), 75 when another watch is running.
+    """
+    from indexer import store
+    from indexer import watch as w
+
+    if output and webhook:
+        raise click.UsageError("give --output or --webhook, not both")
+    try:
+        sink = w.FileSink(output) if output else w.WebhookSink(webhook) if webhook else w.StreamSink()
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    try:
+        report = w.watch(index_dir, sink, list(names) or None)
+    except w.WatchBusy as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_BUSY)
+    except store.IndexNotFound as e:
+        raise click.ClickException(str(e)) from None
+    except w.DeliveryError as e:
+        click.echo(f"error: {e} (undelivered events wait for the next run)", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(
+        f"{report.searches} saved search(es): {report.planned} new, {report.delivered} delivered"
+        + (f", {report.recovered} recovered from an interrupted run" if report.recovered else ""),
+        err=True,
+    )
 
 
 @main.command()

@@ -17,6 +17,7 @@ import calendar
 import re
 import threading
 import weakref
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import numpy as np
@@ -86,12 +87,15 @@ def source_terms(searcher: Searcher, values: list[str] | tuple[str, ...]) -> lis
     return found + [v for v in values if source_key(v) not in known]
 
 
-def source_counts(searcher: Searcher, matched: np.ndarray) -> list[dict]:
+def source_counts(
+    searcher: Searcher, matched: np.ndarray, count: Callable[[np.ndarray], int] | None = None
+) -> list[dict]:
     """``[{"value", "count"}]``: spellings that differ only in case are one value, shown in
-    its most common spelling; biggest first."""
+    its most common spelling; biggest first. ``count`` counts a posting list's matches
+    (default: documents; ``indexer.dedupe`` counts story groups)."""
     groups: dict[str, dict[str, int]] = {}
     for term, ids in postings(searcher)["source"].items():
-        n = int(np.count_nonzero(matched[ids]))
+        n = count(ids) if count is not None else int(np.count_nonzero(matched[ids]))
         if n:
             groups.setdefault(source_key(term), {})[term] = n
     rows = []

@@ -29,6 +29,7 @@ from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tagger import is_name_word
 from analyzers.variants import proclitic_forms, stem_variants
+from indexer import dedupe
 from indexer.facets import facet_counts, source_terms
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import (
@@ -110,6 +111,7 @@ class SearchOptions:
     with_successors: bool = False
     sort: str = "relevance"
     level: str = "stem"  # "stem": exact and light-stem matches (the default); "root": broadened
+    dedupe: bool = False  # one entry per story group; totals and facets count groups
 
 
 # --- compiling -----------------------------------------------------------------------
@@ -892,6 +894,7 @@ def search(
     with_successors: bool = False,
     sort: str = "relevance",
     level: str = "stem",
+    dedupe: bool = False,
     snippets: bool = True,
     facets: bool = True,
     scoring_: Scoring = DEFAULT_SCORING,
@@ -918,6 +921,7 @@ def search(
         with_successors=with_successors,
         sort=sort or "relevance",
         level=level or "stem",
+        dedupe=dedupe,
     )
     if isinstance(index, Snapshot):
         return _search(index, query, op, limit, offset, opts, snippets, facets, scoring_)
@@ -953,19 +957,28 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     if p.query is None:
         return out
     mask, score, more = _matched_levels(searcher, p, sc.bm25())
-    out["total"] = int(np.count_nonzero(mask))
+    dates = sort_key(corpus(searcher).dates(), opts.sort)
+    # dedupe=1 (indexer/dedupe.py): one representative per story group; totals and facets count groups.
+    groups = dedupe.groups(searcher, snap.db) if opts.dedupe else None
+    shown = dedupe.representatives(groups, mask, score, dates) if groups else mask
+    out["total"] = int(np.count_nonzero(shown))
     if more:
         out["broaden"] = {"level": "root", "more": more}
     if want_facets and out["total"]:
-        out["facets"] = facet_counts(searcher, mask, p.filters.date_from, p.filters.date_to)
+        lo, hi = p.filters.date_from, p.filters.date_to
+        out["facets"] = (
+            dedupe.facet_counts(searcher, groups, mask, shown, lo, hi)
+            if groups
+            else facet_counts(searcher, mask, lo, hi)
+        )
     # Not only when nothing matched: a typo may still match other words of the query. Then
     # only one edit away: a farther neighbour of a word the index lacks is more often
     # another word than the one meant (بنغازي → بغاز).
     out["suggestion"] = suggest(searcher, p.parsed, query, snap.db, 2 if out["total"] == 0 else 1)
     if limit > 0:
-        dates = sort_key(corpus(searcher).dates(), opts.sort)
-        for docnum, s in top(mask, score, offset + limit, dates)[offset:]:
+        for docnum, s in top(shown, score, offset + limit, dates)[offset:]:
             out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
+    dedupe.annotate(snap, searcher, out["hits"], mask if groups else None)
     return out
 
 

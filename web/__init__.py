@@ -45,6 +45,9 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(pages.bp)
+    from web import feeds  # /search.atom (web/feeds.py)
+
+    app.register_blueprint(feeds.bp)
 
     from web.worker import OneAtATime
 

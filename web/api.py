@@ -23,6 +23,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
+from indexer import dedupe
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
@@ -48,7 +49,7 @@ SEARCH_PARAMS = frozenset(
         "limit",
         "offset",
     }
-)
+) | {"dedupe"}  # dedupe: one entry per story group (indexer/dedupe.py)
 REPEATABLE = frozenset({"place", "group", "source"})
 MAX_LIMIT = 100
 MAX_OFFSET = 100_000
@@ -68,6 +69,7 @@ EXPORT_FIELDS = (
     "place_labels",
     "group_ids",
     "group_labels",
+    "group",
 )
 EXPORT_COLUMNS = (
     "every match in rank order: " + ", ".join(EXPORT_FIELDS) + ", then meta.<key> for each stored "
@@ -119,6 +121,7 @@ class SearchRequest:
     level: str = "stem"
     limit: int = 20
     offset: int = 0
+    dedupe: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -159,7 +162,11 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
     ws = (args.get("with_successors") or "").lower()
     if ws not in TRUE + FALSE:
         raise BadRequest("invalid_parameter", "with_successors must be true or false")
+    dd = (args.get("dedupe") or "").lower()
+    if dd not in TRUE + FALSE:
+        raise BadRequest("invalid_parameter", "dedupe must be true or false (1 or 0)")
     return SearchRequest(
+        dedupe=dd in TRUE,
         query=q,
         op=_choice(args, "op", "and", ("and", "or")),
         place=tuple(v for v in args.getlist("place") if v),
@@ -247,6 +254,7 @@ def api_document(doc_id: str):
             "url": row["url"],
             "meta": json.loads(row["meta"] or "{}"),
             "mentions": mentions,
+            **dedupe.document_group(snap.db, row["id"]),
         }
     )
 
@@ -378,7 +386,9 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
             heartbeat.beat()  # a long export is working, not stuck
             for h in batch["hits"]:
                 e = ents.get(h["id"], {})
-                rec = {k: h.get(k) for k in ("id", "title", "date", "source", "url", "score", "matched")}
+                rec = {
+                    k: h.get(k) for k in ("id", "title", "date", "source", "url", "score", "matched", "group")
+                }
                 rec["snippet"] = plain_snippet(h.get("snippet") or "")
                 for kind in ("place", "group"):
                     rec[kind + "s"] = [
@@ -431,6 +441,7 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
             row += [" ".join(rec["matched"]), rec["snippet"]]
             for kind in ("places", "groups"):
                 row += [" | ".join(e["id"] for e in rec[kind]), " | ".join(e["label"] for e in rec[kind])]
+            row.append(rec["group"])
             row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]
             writer.writerow([csv_cell(v) for v in row])
             if n % 50 == 0:

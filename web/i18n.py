@@ -188,6 +188,17 @@ PLURALS: dict[str, dict[str, dict[str, str]]] = {
         },
         "en": {"one": "{n} report", "other": "{n} reports"},
     },
+    "stories": {
+        "ar": {
+            "zero": "لا أخبار",
+            "one": "خبر واحد",
+            "two": "خبران",
+            "few": "{n} أخبار",
+            "many": "{n} خبرًا",
+            "other": "{n} خبر",
+        },
+        "en": {"one": "{n} story", "other": "{n} stories"},
+    },
     "docs_in_index": {
         "ar": {
             "zero": "لا تقارير في الفهرس",
@@ -215,6 +226,19 @@ META_KEYS: dict[str, tuple[str, str]] = {
     "file": ("الملف", "File"),
     "line": ("السطر", "Line"),
 }
+# Story groups, feeds (indexer/dedupe.py, web/feeds.py): one block, so it merges apart from the rest.
+LABELS.update(
+    {
+        "dedupe": ("تقرير واحد لكل خبر", "one entry per story"),
+        "other_outlets": ("وسائل إعلام أخرى", "other outlets"),
+        "other_outlet": ("وسيلة إعلام أخرى", "other outlet"),
+        "stories": ("خبر", "stories"),
+        "group_members": ("نسخ الخبر نفسه", "Copies of this story"),
+        "this_report": ("هذا التقرير", "this report"),
+        "feed": ("موجز Atom لهذا البحث", "Atom feed of this search"),
+        "feed_title": ("كشّاف: أحدث التقارير", "Kashaf: newest reports"),
+    }
+)
 
 # Group kinds (the gazetteer's ``level`` for groups), for facet headings.
 KINDS: dict[str, tuple[str, str]] = {

@@ -60,6 +60,23 @@ SCHEMAS: dict = {
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "HTML-escaped text; matches in <mark>"},
             "matched": {"type": "array", "items": _LEVEL, "description": "levels at which query words occur"},
+            "group": {"type": "string", "description": "story group id (copies of one story share it)"},
+            "copies": {
+                "type": "array",
+                "description": "with dedupe=1: the group's other matching reports, oldest first",
+                "items": {"$ref": "#/components/schemas/Copy"},
+            },
+        },
+    },
+    "Copy": {
+        "type": "object",
+        "required": ["id", "title", "date", "source", "url"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": _STR_OR_NULL,
+            "source": _STR_OR_NULL,
+            "url": _STR_OR_NULL,
         },
     },
     "EntityFacet": {
@@ -298,6 +315,12 @@ SCHEMAS: dict = {
             "url": _STR_OR_NULL,
             "meta": {"type": "object"},
             "mentions": {"type": "array", "items": {"$ref": "#/components/schemas/Mention"}},
+            "group": {"type": "string", "description": "story group id"},
+            "group_members": {
+                "type": "array",
+                "description": "every report of the story group (this one included), oldest first",
+                "items": {"$ref": "#/components/schemas/Copy"},
+            },
         },
     },
     "BatchRequest": {
@@ -399,6 +422,11 @@ def spec() -> dict:
             {"enum": ["stem", "root", ""], "default": "stem"},
             "stem: words match at their exact and light-stem forms (names as names); "
             "root: also at their root (broader, less precise)",
+        ),
+        _param(
+            "dedupe",
+            {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off", ""], "default": "false"},
+            "one entry per story group (copies in hits[].copies); total and facets count groups",
         ),
         _param(
             "sort",

@@ -25,6 +25,7 @@ from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tokenize import tokenize
+from indexer import dedupe
 from indexer.facets import source_key
 from indexer.highlight import stem_and_root
 from indexer.query import QueryError, lookup, parse_date
@@ -71,6 +72,7 @@ def parse_params(args: MultiDict) -> dict:
         "to": _full_date(req.date_to, end=True),
         "limit": req.limit,
         "offset": req.offset,
+        "dedupe": req.dedupe,
     }
 
 
@@ -107,6 +109,7 @@ def run_search(snap, p: dict, *, limit: int, offset: int, snippets: bool = True,
         level=p.get("level", "stem"),
         limit=limit,
         offset=offset,
+        dedupe=p.get("dedupe", False),
     )
     return api.run_search(req, snippets=snippets, facets=facets, snap=snap)
 
@@ -123,6 +126,8 @@ def pairs(p: dict) -> list[tuple[str, str]]:
         out.extend((key, v) for v in p[key])
     if p.get("with_successors"):
         out.append(("with_successors", "true"))
+    if p.get("dedupe"):
+        out.append(("dedupe", "1"))
     defaults = (
         ("from", ""),
         ("to", ""),
@@ -763,6 +768,8 @@ def search_context(p: dict, r: dict) -> dict:
         "json_url": search_url({**p, "lang": "ar"}, "pages.search_json", offset=p["offset"]),
         "csv_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_csv"),
         "jsonl_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_jsonl"),
+        "feed_url": search_url({**p, "lang": p["lang"], "limit": DEFAULT_LIMIT}, "feeds.search_atom"),
+        "copy_href": lambda doc_id: doc_url(doc_id, p),
     }
 
 
@@ -794,6 +801,7 @@ def _export(kind: str):
             date_to=p["to"] or None,
             sort=p["sort"],
             level=p["level"],
+            dedupe=p["dedupe"],
         )
         snap = index_state().snapshot()
         return (api.export_csv if kind == "csv" else api.export_jsonl)(snap, req)
@@ -878,6 +886,10 @@ def document_page(doc_id: str):
         ),
         mentioned=mentioned,
         similar=similar(snap, row, p),
+        group_members=[
+            {**m, "href": doc_url(m["id"], p)}
+            for m in dedupe.members(snap.db, dedupe.group_of(snap.db, row["id"]))
+        ],
         back_url=search_url(p, offset=p["offset"]) if q or has_filters(p) else None,
         lang_url=doc_url(row["id"], {**p, "lang": other}),
         json_url=url_for("pages.document_page", doc_id=row["id"] + ".json"),

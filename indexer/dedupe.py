@@ -1,0 +1,314 @@
+"""Near-duplicate groups: copies of one story (a wire dispatch re-published by many outlets).
+
+At index time every report gets a MinHash signature (``datasketch``) of its body's
+word shingles, taken on normalized forms so that diacritics, hamza shapes and
+tatweel do not make two copies differ. Signatures are cut into LSH bands
+(``datasketch``'s optimal banding for the threshold); the bands live in the
+generation's SQLite store, so a new report is compared only with the reports that
+share a band and joins the group of its most similar one — no rebuild, and nothing
+is held in memory between builds. A report whose best candidate's estimated Jaccard
+similarity is below :data:`THRESHOLD` founds a new group; a group's id is the id of
+the report that founded it (the earliest one indexed).
+
+At search time :func:`groups` gives every document number its group as an integer
+array (one per open index, like the ranking engine's columns), so ``dedupe=1`` can
+collapse a matched mask to one representative per group (:func:`representatives`)
+and count facets by groups (:func:`facet_counts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
+from whoosh.searching import Searcher
+
+from analyzers.normalize import fold_letters, strip_marks
+
+NUM_PERM = 128
+THRESHOLD = 0.5  # estimated Jaccard similarity of shingle sets to count as one story
+SHINGLE = 4  # words per shingle
+MIN_WORDS = 8  # shorter bodies (and titles) never join a group: too little text to tell copies apart
+# Candidates from shared bands are checked against THRESHOLD anyway: weigh missed pairs 4× false candidates.
+BANDS, ROWS = _optimal_param(THRESHOLD, NUM_PERM, 0.2, 0.8)
+ENABLED = True  # benchmarks switch it off to time a build without it
+
+DDL = """
+CREATE TABLE IF NOT EXISTS dedupe (
+    doc_id TEXT PRIMARY KEY,
+    grp TEXT NOT NULL,      -- group id: the id of the report that founded the group
+    sig BLOB                -- MinHash signature, NUM_PERM uint32; NULL: too short to compare
+);
+CREATE INDEX IF NOT EXISTS dedupe_grp ON dedupe(grp);
+CREATE TABLE IF NOT EXISTS dedupe_bands (key INTEGER NOT NULL, doc_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dedupe_bands_key ON dedupe_bands(key);
+CREATE INDEX IF NOT EXISTS dedupe_bands_doc ON dedupe_bands(doc_id);
+"""
+
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str, k: int = SHINGLE) -> list[bytes]:
+    """The distinct ``k``-word shingles of ``text``'s normalized words (UTF-8 bytes).
+
+    >>> [s.decode() for s in shingles("قصفت الطائرات مدينة إدلب", 3)]
+    ['قصفت الطاءرات مدينه', 'الطاءرات مدينه ادلب']
+    """
+    # One pass of the search normalization's folds (no NFKC, no fixpoint): half its cost,
+    # and what it skips (presentation forms, stray controls) hardly occurs in news text.
+    words = _WORD.findall(fold_letters(strip_marks(text)).lower())
+    if len(words) < k:
+        return []
+    grams = (" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
+    return [g.encode("utf-8") for g in dict.fromkeys(grams)]
+
+
+def signature(text: str) -> np.ndarray | None:
+    """The MinHash signature (``NUM_PERM`` uint32) of ``text``, ``None`` when it is too short.
+
+    >>> a = signature("أعلنت وزارة الدفاع الروسية اليوم أن طائراتها قصفت مواقع في ريف إدلب الجنوبي")
+    >>> b = signature("اعلنت وزارة الدفاع الروسية اليوم ان طائراتها قصفت مواقع في ريف ادلب الجنوبي")
+    >>> bool((a == b).all())
+    True
+    """
+    if len(_WORD.findall(text)) < MIN_WORDS:
+        return None
+    grams = shingles(text)
+    m = MinHash(
+        num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=_permutations()[0], scheme=_permutations()[1]
+    )
+    m.update_batch(grams)
+    return m.hashvalues.astype(np.uint32)
+
+
+@lru_cache(maxsize=1)
+def _permutations():
+    # The same permutations for every signature (datasketch draws them from seed 1), made once:
+    # drawing them costs more than hashing a report's shingles.
+    m = MinHash(num_perm=NUM_PERM)
+    return m.permutations, m.scheme
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures (share of equal slots)."""
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+def band_keys(sig: np.ndarray) -> list[int]:
+    """One signed 64-bit key per LSH band (band number and its rows hashed together)."""
+    out = []
+    for b in range(BANDS):
+        h = hashlib.blake2b(sig[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8, person=b"kashaf%02d" % b)
+        out.append(int.from_bytes(h.digest(), "little", signed=True))
+    return out
+
+
+def ensure(con: sqlite3.Connection) -> None:
+    """Create the tables (an index built before grouping existed gets them on its next build)."""
+    con.executescript(DDL)
+
+
+def _text(title: str, body: str) -> str:
+    # The body carries the story; a re-titled copy must still match. Title-only reports use the title.
+    return body if len((body or "").split()) >= MIN_WORDS else f"{title}\n{body}"
+
+
+def update(con: sqlite3.Connection, changed: Iterable[str], log: Callable[[str], None] | None = None) -> dict:
+    """Regroup after a build wrote ``changed`` (added, updated or removed ids) into ``con``.
+
+    Rows of changed and removed documents are dropped; then every document without a row
+    (the changed ones, and all of an index built before grouping) is signed and joins the
+    group of its most similar earlier report, in date order. Returns counts and seconds.
+    """
+    t0, c0 = time.monotonic(), time.process_time()
+    ensure(con)
+    if not ENABLED:
+        return {"signed": 0, "joined": 0, "seconds": 0.0, "cpu": 0.0}
+    ids = list(dict.fromkeys(changed))
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        con.execute(f"DELETE FROM dedupe WHERE doc_id IN ({marks})", part)
+        con.execute(f"DELETE FROM dedupe_bands WHERE doc_id IN ({marks})", part)
+    todo = con.execute(
+        "SELECT id, title, body FROM docs WHERE id NOT IN (SELECT doc_id FROM dedupe) "
+        "ORDER BY date IS NULL, date, id"
+    ).fetchall()
+    joined = 0
+    for doc_id, title, body in todo:
+        sig = signature(_text(title or "", body or ""))
+        grp = doc_id
+        if sig is not None:
+            keys = band_keys(sig)
+            best, best_sim = None, THRESHOLD
+            marks = ",".join("?" * len(keys))
+            cands = con.execute(
+                f"SELECT DISTINCT d.doc_id, d.grp, d.sig FROM dedupe_bands b JOIN dedupe d "
+                f"ON d.doc_id = b.doc_id WHERE b.key IN ({marks})",
+                keys,
+            ).fetchall()
+            for other, other_grp, other_sig in cands:
+                s = similarity(sig, np.frombuffer(other_sig, dtype=np.uint32))
+                if s >= best_sim and (best is None or s > best_sim or other < best[0]):
+                    best, best_sim = (other, other_grp), s
+            if best is not None:
+                grp = best[1]
+                joined += 1
+            con.executemany("INSERT INTO dedupe_bands VALUES (?, ?)", [(k, doc_id) for k in keys])
+        con.execute(
+            "INSERT INTO dedupe VALUES (?, ?, ?)", (doc_id, grp, sig.tobytes() if sig is not None else None)
+        )
+    seconds = time.monotonic() - t0
+    if log and todo:
+        log(f"grouped {len(todo)} document(s): {joined} joined an existing story, in {seconds:.1f} s")
+    return {"signed": len(todo), "joined": joined, "seconds": seconds, "cpu": time.process_time() - c0}
+
+
+def has_groups(db: sqlite3.Connection) -> bool:
+    """Whether this store was grouped (built by a version that groups)."""
+    return bool(db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dedupe'").fetchone())
+
+
+def group_of(db: sqlite3.Connection, doc_id: str) -> str:
+    """A document's group id (its own id when it has none)."""
+    if not has_groups(db):
+        return doc_id
+    row = db.execute("SELECT grp FROM dedupe WHERE doc_id = ?", (doc_id,)).fetchone()
+    return row[0] if row else doc_id
+
+
+def members(db: sqlite3.Connection, grp: str) -> list[dict]:
+    """Every report of a group, oldest first: ``{id, title, date, source, url}``."""
+    if not has_groups(db):
+        return []
+    rows = db.execute(
+        "SELECT d.id, d.title, d.date, d.source, d.url FROM dedupe g JOIN docs d ON d.id = g.doc_id "
+        "WHERE g.grp = ? ORDER BY d.date IS NULL, d.date, d.id",
+        (grp,),
+    ).fetchall()
+    return [dict(zip(("id", "title", "date", "source", "url"), r, strict=True)) for r in rows]
+
+
+def document_group(db: sqlite3.Connection, doc_id: str) -> dict:
+    """``{"group", "group_members"}`` for a document's JSON (members oldest first, itself included)."""
+    grp = group_of(db, doc_id)
+    found = members(db, grp)
+    if not found:  # an index built before grouping: the report alone
+        row = db.execute("SELECT id, title, date, source, url FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        found = [dict(zip(("id", "title", "date", "source", "url"), row, strict=True))] if row else []
+    return {"group": grp, "group_members": found}
+
+
+# --- search time ------------------------------------------------------------------------
+
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+class Groups:
+    """Per open index: each document number's group as an integer code, and the codes' ids."""
+
+    def __init__(self, code: np.ndarray, names: list[str]) -> None:
+        self.code = code
+        self.names = names
+
+
+def groups(searcher: Searcher, db: sqlite3.Connection) -> Groups:
+    """The :class:`Groups` of a searcher's index (cached while its reader lives)."""
+    reader = searcher.reader()
+    with _lock:
+        found = _cache.get(reader)
+        if found is not None:
+            return found
+    grp_of = dict(db.execute("SELECT doc_id, grp FROM dedupe")) if has_groups(db) else {}
+    n = reader.doc_count_all()
+    code = np.arange(n, dtype=np.int64) + (1 << 40)  # ungrouped documents: a group of their own
+    names: dict[str, int] = {}
+    for docnum, fields in reader.iter_docs():
+        doc_id = fields["id"]
+        g = grp_of.get(doc_id, doc_id)
+        code[docnum] = names.setdefault(g, len(names))
+    found = Groups(code, list(names))
+    with _lock:
+        _cache[reader] = found
+    return found
+
+
+def representatives(
+    g: Groups, mask: np.ndarray, score: np.ndarray, dates: np.ndarray | None = None
+) -> np.ndarray:
+    """``mask`` with only each group's first document in the result order (by score, or by
+    date newest first then score; ties by document number), as :func:`indexer.ranking.top`."""
+    cand = np.flatnonzero(mask)
+    out = np.zeros_like(mask)
+    if not len(cand):
+        return out
+    # Dates as floats: sort keys may hold int64's minimum (undated, oldest first), whose
+    # negation overflows.
+    keys = (cand, -score[cand]) if dates is None else (cand, -score[cand], -dates[cand].astype(np.float64))
+    order = cand[np.lexsort(keys)]
+    _, first = np.unique(g.code[order], return_index=True)
+    out[order[first]] = True
+    return out
+
+
+def facet_counts(  # noqa: PLR0917 - mirrors indexer.facets.facet_counts
+    searcher: Searcher,
+    g: Groups,
+    mask: np.ndarray,
+    shown: np.ndarray | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict:
+    """Like :func:`indexer.facets.facet_counts`, but counting groups: a story counts once for a
+    place, group, source or month when any of its matching copies has it; the timeline counts
+    each story once, at the date of its representative (``shown``, the one the results list)."""
+    from indexer import facets
+
+    table = facets.postings(searcher)
+
+    def count(ids: np.ndarray) -> int:
+        hit = ids[mask[ids]]
+        return len(np.unique(g.code[hit])) if len(hit) else 0
+
+    out: dict = {}
+    for fname in ("place", "group"):
+        rows = [(-n, term) for term, ids in table[fname].items() if (n := count(ids))]
+        out[fname] = [facets._entity_row(term, -neg) for neg, term in sorted(rows)]
+    out["date"] = [
+        {"month": term, "count": n} for term, ids in sorted(table["month"].items()) if (n := count(ids))
+    ]
+    out["source"] = facets.source_counts(searcher, mask, count)
+    out["timeline"] = facets.timeline(searcher, mask if shown is None else shown, date_from, date_to)
+    return out
+
+
+def annotate(snap, searcher: Searcher, hits: list[dict], mask: np.ndarray | None) -> None:
+    """Add ``group`` to every hit; with the matched ``mask`` (dedupe on), also ``copies``: the
+    group's other matching reports ``{id, title, date, source, url}``, oldest first."""
+    if not hits:
+        return
+    grouped = has_groups(snap.db)
+    for h in hits:
+        h["group"] = group_of(snap.db, h["id"]) if grouped else h["id"]
+        if mask is None:
+            continue
+        copies = []
+        for m in members(snap.db, h["group"]) if grouped else []:
+            if m["id"] == h["id"]:
+                continue
+            docnum = searcher.document_number(id=m["id"])
+            if docnum is not None and mask[docnum]:
+                copies.append(m)
+        h["copies"] = copies
