@@ -33,27 +33,53 @@ def _database() -> sqlite3.Connection:
 
 
 @lru_cache(maxsize=1)
+def _tables() -> tuple[dict, dict, dict, dict]:
+    """One pass over the dictionary: word → roots, word → roots of its own entries,
+    singular → broken plurals, broken plural → singulars (all normalized)."""
+    table: dict[str, set[str]] = {}
+    own: dict[str, set[str]] = {}
+    plurals: dict[str, set[str]] = {}
+    singulars: dict[str, set[str]] = {}
+
+    def add(word: str, root: str) -> None:
+        if word and 3 <= len(root) <= 4:
+            table.setdefault(normalize(word), set()).add(root)
+
+    with _database() as db:
+        nouns = db.execute("SELECT unvocalized, root, broken_plural, single FROM nouns").fetchall()
+        verbs = db.execute("SELECT unvocalized, root FROM verbs").fetchall()
+    for word, raw, given, single in nouns:
+        root = fold_root(raw or "")
+        add(word, root)
+        if word and not (single or "").strip():
+            own.setdefault(normalize(word), set()).add(root)
+        one = normalize(word or "")
+        for plural in (given or "").split(";"):
+            bare = strip_marks(plural.strip())
+            add(bare, root)
+            many = normalize(bare)
+            if one and many and many != one:
+                plurals.setdefault(one, set()).add(many)
+                singulars.setdefault(many, set()).add(one)
+    for word, raw in verbs:
+        root = fold_root(raw or "")
+        add(word, root)
+        if word:
+            own.setdefault(normalize(word), set()).add(root)
+
+    def frozen(d: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+        return {k: frozenset(v) for k, v in d.items()}
+
+    return frozen(table), frozen(own), frozen(plurals), frozen(singulars)
+
+
 def word_roots() -> dict[str, frozenset[str]]:
     """Normalized word (singular, broken plural, verb past form) → its roots.
 
     >>> sorted(word_roots()["انسحاب"])
     ['سحب']
     """
-    table: dict[str, set[str]] = {}
-
-    def add(word: str, root: str) -> None:
-        root = fold_root(root or "")
-        if word and 3 <= len(root) <= 4:
-            table.setdefault(normalize(word), set()).add(root)
-
-    with _database() as db:
-        for word, root, plurals in db.execute("SELECT unvocalized, root, broken_plural FROM nouns"):
-            add(word, root)
-            for plural in (plurals or "").split(";"):
-                add(strip_marks(plural.strip()), root)
-        for word, root in db.execute("SELECT unvocalized, root FROM verbs"):
-            add(word, root)
-    return {word: frozenset(roots) for word, roots in table.items()}
+    return _tables()[0]
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +88,6 @@ def known_roots() -> frozenset[str]:
     return frozenset(r for roots in word_roots().values() for r in roots)
 
 
-@lru_cache(maxsize=1)
 def own_entries() -> dict[str, frozenset[str]]:
     """Normalized word → the roots of its entries *as a word of its own* (a noun that is
     not listed as another's plural, or a verb). A broken plural listed only as a plural
@@ -71,35 +96,13 @@ def own_entries() -> dict[str, frozenset[str]]:
     >>> sorted(own_entries()["اسود"]), "جيوش" in own_entries()
     (['سود'], False)
     """
-    out: dict[str, set[str]] = {}
-    with _database() as db:
-        rows = [*db.execute("SELECT unvocalized, root, single FROM nouns")]
-        rows += [(w, r, "") for w, r in db.execute("SELECT unvocalized, root FROM verbs")]
-    for word, root, single in rows:
-        if word and not (single or "").strip():
-            out.setdefault(normalize(word), set()).add(fold_root(root or ""))
-    return {k: frozenset(v) for k, v in out.items()}
+    return _tables()[1]
 
 
-@lru_cache(maxsize=1)
 def broken_plurals() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """``(singular → broken plurals, broken plural → singulars)``, normalized, from Arramooz.
 
     >>> sorted(broken_plurals()[0]["جيش"]), sorted(broken_plurals()[1]["معارك"])
     (['جيوش'], ['معركه'])
     """
-    plurals: dict[str, set[str]] = {}
-    singulars: dict[str, set[str]] = {}
-    with _database() as db:
-        rows = db.execute("SELECT unvocalized, broken_plural FROM nouns WHERE broken_plural != ''")
-        for word, given in rows:
-            one = normalize(word)
-            for plural in (given or "").split(";"):
-                many = normalize(strip_marks(plural.strip()))
-                if one and many and many != one:
-                    plurals.setdefault(one, set()).add(many)
-                    singulars.setdefault(many, set()).add(one)
-    return (
-        {k: frozenset(v) for k, v in plurals.items()},
-        {k: frozenset(v) for k, v in singulars.items()},
-    )
+    return _tables()[2], _tables()[3]
