@@ -151,7 +151,9 @@ def test_kill_9_of_a_worker_under_load(served) -> None:
     tally = result["t"]
     print(f"\nworkers killed: {len(killed)}; {tally.requests} requests, {tally.retries} retried")
     assert tally.errors == []  # in particular no 5xx from the surviving workers
-    assert tally.retries <= len(killed)
+    # A gthread worker holds several connections at once (one request each): a killed worker
+    # can take one in-flight request of every client with it, never more.
+    assert tally.retries <= len(killed) * 4
     now = set(server.workers())
     assert len(now) == 2 and not now & set(killed)
     assert requests.get(server.url + "/readyz", timeout=10).status_code == 200
