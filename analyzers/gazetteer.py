@@ -52,6 +52,7 @@ class Entity:
     aliases_en: tuple[str, ...] = ()
     needs_context: frozenset[str] = frozenset()  # normalized names that need context (cue or neighbour)
     strict_context: frozenset[str] = frozenset()  # the subset that needs a cue word (written !name)
+    adverb_context: frozenset[str] = frozenset()  # the subset a preposition vouches for (written ~name)
     lat: float | None = None
     lon: float | None = None
     predecessor: tuple[str, ...] = ()
@@ -87,9 +88,10 @@ def _rows(name: str) -> list[dict[str, str]]:
     return [{k: (v or "").strip() for k, v in row.items()} for row in reader]
 
 
-def _context(row: dict[str, str], strict: bool) -> frozenset[str]:
+def _context(row: dict[str, str], mark: str = "") -> frozenset[str]:
+    """Normalized needs_context names; with ``mark`` ('!' or '~') only those written with it."""
     names = _split(row.get("needs_context", ""))
-    return frozenset(" ".join(name_key(n.lstrip("!"))) for n in names if not strict or n.startswith("!"))
+    return frozenset(" ".join(name_key(n.lstrip("!~"))) for n in names if not mark or n.startswith(mark))
 
 
 def _coord(value: str) -> float | None:
@@ -125,8 +127,9 @@ def _shared_fields(r: dict[str, str], kind: str, renames: dict[str, str]) -> dic
         "parent": r["parent"] or None,
         "aliases_ar": _split(r["aliases_ar"]),
         "aliases_en": _split(r["aliases_en"]),
-        "needs_context": _context(r, strict=False),
-        "strict_context": _context(r, strict=True),
+        "needs_context": _context(r),
+        "strict_context": _context(r, "!"),
+        "adverb_context": _context(r, "~"),
         "label": renames.get(r["id"], r["name_ar"]),
     }
 
