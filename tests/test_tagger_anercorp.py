@@ -31,7 +31,8 @@ def parts():
 def test_precision_on_anercorp(parts, part):
     s = parts[part]
     print(
-        f"\nANERcorp {part}: place precision {s.place_precision:.3f} ({s.place_tp}/{s.place_tp + s.place_fp}),"
+        f"\nANERcorp {part}: place precision {s.place_precision:.3f}"
+        f" ({s.place_tp}/{s.place_tp + s.place_fp}),"
         f" group precision {s.group_precision:.3f} ({s.group_tp}/{s.group_tp + s.group_fp}),"
         f" place recall {s.place_recall:.3f}"
     )
