@@ -26,15 +26,20 @@ PLACE_KINDS = (
     "neighbourhood",
     "site",
 )
-GROUP_KINDS = (
+# Kinds of actors that fight (the armed-actors facet) ...
+ARMED_KINDS = (
     "state force",
+    "foreign state force",
+    "armed group",
     "rebel",
     "jihadist",
     "kurdish",
-    "foreign state force",
     "militia",
-    "monitor/civil",
 )
+# ... and of those that do not (monitors, NGOs, parties and coalitions, governments and
+# parliaments, UN peacekeepers: the organizations facet).
+CIVIL_KINDS = ("monitor", "ngo", "political", "government", "peacekeeping")
+GROUP_KINDS = ARMED_KINDS + CIVIL_KINDS
 OVERRIDE_ACTIONS = ("ignore", "merge", "rename")
 
 
@@ -256,6 +261,26 @@ def predecessors(entity_id: str) -> list[str]:
     ['jfs', 'nusra']
     """
     return _walk(entity_id, _succession()[1])
+
+
+def is_armed(entity_id: str) -> bool:
+    """True for a group that fights (its kind is one of ARMED_KINDS).
+
+    >>> is_armed("houthis"), is_armed("sohr"), is_armed("sy")
+    (True, False, False)
+    """
+    e = entities().get(entity_id)
+    return e is not None and e.kind == "group" and e.level in ARMED_KINDS
+
+
+def country_of(entity_id: str) -> str:
+    """The country a place lies in (the root of its parent chain).
+
+    >>> country_of("ye-hodeidah-port"), country_of("ps-jericho")
+    ('ye', 'ps')
+    """
+    chain = ancestors(entity_id)
+    return chain[-1] if chain else entity_id
 
 
 def is_syrian(entity_id: str) -> bool:

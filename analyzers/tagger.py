@@ -282,8 +282,8 @@ def _resolve(m: _Match, norms: list[str], cue: str | None) -> tuple[Entity, str]
         return chosen, ""
     if m.key in chosen.adverb_context and m.first and _strip_prep(norms[m.first - 1]) in _PREPOSITIONS:
         return chosen, ""  # في دوما: the adverb دوما "always" never follows a preposition
-    if m.clitic and m.key in chosen.adverb_context and norms[m.first][m.clitic - 1] in "بل":
-        return chosen, ""  # بدوما، لدوما: a glued preposition is the same evidence
+    if m.clitic and m.key in chosen.adverb_context and norms[m.first][m.clitic - 1] == "ب":
+        return chosen, ""  # بدوما: a glued ب is the same evidence (not ل, which also means "for")
     strict = m.key in chosen.strict_context or m.key in chosen.adverb_context
     return chosen, "cue" if strict else "near"
 
@@ -336,7 +336,9 @@ def tag(text: str) -> list[Mention]:
         if not listed:
             cue = _cue(norms, m.first)
         entity, needs = _resolve(m, norms, cue)
-        if _another_sense(m, entity, norms, cue):
+        if _another_sense(m, entity, norms, cue) or (
+            entity.kind == "place" and _quoted_title(text, tokens, m)
+        ):
             needs = "drop"
         # ... and a name listed right after an accepted one of the same kind needs nothing more.
         if needs and listed and not found[-1][2] and found[-1][1].kind == entity.kind:
@@ -360,7 +362,9 @@ def tag(text: str) -> list[Mention]:
                 continue
             entity = chosen or entity  # noqa: PLW2901 - the candidate the text's places point to
         elif needs == "near":
-            vouched = _vouch(m, entity, found)
+            # one sense per text: the same entity named unambiguously anywhere vouches (حركة حماس … حماس)
+            same = any(not n and oe.id == entity.id and o is not m for o, oe, n in found)
+            vouched = entity if same else _vouch(m, entity, found)
             if vouched is None:
                 continue
             entity = vouched  # noqa: PLW2901 - the candidate a neighbour vouches for
@@ -385,6 +389,8 @@ def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None)
     ['ps-jerusalem']
     >>> tag("لعب سسكا موسكو مع الفنانة داريا"), tag("المحادثات الإسرائيلية السعودية")
     ([], [])
+    >>> tag("من أصول عربية وسورية"), [m.entity_id for m in tag("في تركيا وسورية")]
+    ([], ['tr', 'sy'])
     """
     if entity.kind != "place":
         return False
@@ -394,16 +400,45 @@ def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None)
         return True  # صحيفة القدس، سسكا موسكو، واشنطن تايمز
     if before in _PERSON_HEADS or after in _PERSON_TAILS:
         return True  # الفنانة داريا، عمر بن ...
-    # السعودية after a definite word is the adjective "Saudi" (المحادثات الإسرائيلية السعودية).
+    if m.first != m.last or not m.key.endswith("يه") or cue is not None or before in _PREPOSITIONS:
+        return False
+    # السعودية after a definite word is the adjective "Saudi" (المحادثات الإسرائيلية السعودية),
+    # and سورية coordinated with an indefinite adjective is "Syrian" (أصول عربية وسورية).
+    if not m.clitic and m.key.startswith("ال") and before.startswith("ال"):
+        return True
     return (
-        m.first == m.last
-        and not m.clitic
-        and m.key.startswith("ال")
-        and m.key.endswith("يه")
-        and before.startswith("ال")
-        and cue is None
-        and before not in _PREPOSITIONS
+        m.clitic == 1
+        and norms[m.first][0] == "و"
+        and not m.key.startswith("ال")
+        and before.endswith("يه")
+        and not before.startswith("ال")
+        and before not in _index()
     )
+
+
+_OPEN_QUOTES = frozenset("\"«“'")
+_CLOSE_QUOTES = frozenset("\"»”'")
+
+
+def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
+    """True when a place name opens a quoted phrase of more words: a title or an operation's name.
+
+    >>> tag('نشر رواية " القاهرة الجديدة " عام 1945'), tag('عملية «درع الفرات»')
+    ([], [])
+    """
+    start = tokens[m.first].start
+    before = text[tokens[m.first - 1].end if m.first else 0 : start]
+    # « and “ open; a straight quote opens when an odd number of them precede it
+    opening = "«" in before or "“" in before
+    for q in "\"'":
+        opening = opening or (q in before and text.count(q, 0, start) % 2 == 1)
+    if not opening:
+        return False
+    for k in range(m.last, min(m.last + 4, len(tokens) - 1)):
+        gap = text[tokens[k].end : tokens[k + 1].start]
+        if any(c in _CLOSE_QUOTES for c in gap):
+            return k > m.last  # closed after more words: a title; right after the name: the name
+    return False
 
 
 def _strip_conj(word: str) -> str:

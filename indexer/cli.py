@@ -245,7 +245,7 @@ def search(
         click.echo(f"     {title}")
         click.echo(f"     {_terminal_snippet(hit['snippet'], color)}")
     facets = result.get("facets") or {}
-    for name in ("place", "group"):
+    for name in ("place", "group", "organization"):
         top = facets.get(name, [])[:8]
         if top:
             click.echo(f"\n{name}: " + ", ".join(f"{f['label']} ({f['count']})" for f in top))

@@ -59,8 +59,9 @@ def _entity_row(entity_id: str, count: int) -> dict:
 
 
 def facet_counts(searcher: Searcher, matched: np.ndarray) -> dict:
-    """``{"place": [...], "group": [...], "date": [{"month", "count"}]}`` over the documents
-    set in ``matched`` (a boolean mask over document numbers).
+    """``{"place": [...], "group": [...], "organization": [...], "date": [{"month", "count"}]}``
+    over the documents set in ``matched`` (a boolean mask over document numbers); ``group``
+    holds the actors that fight, ``organization`` the other groups.
 
     Entities are sorted by count (descending) then id; months chronologically.
     """
@@ -73,6 +74,11 @@ def facet_counts(searcher: Searcher, matched: np.ndarray) -> dict:
             if n:
                 rows.append((-n, term))
         out[fname] = [_entity_row(term, -neg) for neg, term in sorted(rows)]
+    # The armed-actors facet holds only actors that fight; monitors, NGOs, political bodies,
+    # governments and peacekeepers are counted apart (docs/entities.md, "Kinds").
+    groups = out["group"]
+    out["group"] = [r for r in groups if gazetteer.is_armed(r["id"])]
+    out["organization"] = [r for r in groups if not gazetteer.is_armed(r["id"])]
     months = []
     for term, ids in sorted(table["month"].items()):
         n = int(np.count_nonzero(matched[ids]))

@@ -514,7 +514,7 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "query": query,
         "total": 0,
         "hits": [],
-        "facets": {"place": [], "group": [], "date": []} if want_facets else {},
+        "facets": {"place": [], "group": [], "organization": [], "date": []} if want_facets else {},
         "explain": explain(p.parsed, op, p.filters, opts),
         "suggestion": None,
     }

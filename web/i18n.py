@@ -88,7 +88,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "jihadist": ("تنظيمات جهادية", "Jihadists"),
     "kurdish": ("قوى كردية", "Kurdish forces"),
     "militia": ("ميليشيات", "Militias"),
-    "monitor/civil": ("جهات رصد ومدنية", "Monitors and civil bodies"),
+    "armed group": ("جماعات مسلحة", "Armed groups"),
+    "monitor": ("جهات رصد", "Monitors"),
+    "ngo": ("منظمات غير حكومية", "NGOs"),
+    "political": ("هيئات سياسية", "Political bodies"),
+    "government": ("حكومات وبرلمانات", "Governments and parliaments"),
+    "peacekeeping": ("قوات حفظ السلام", "Peacekeepers"),
 }
 
 

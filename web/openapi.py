@@ -78,7 +78,16 @@ SCHEMAS: dict = {
         "type": "object",
         "properties": {
             "place": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
-            "group": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
+            "group": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/EntityFacet"},
+                "description": "armed actors (groups, state and foreign forces)",
+            },
+            "organization": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/EntityFacet"},
+                "description": "groups that do not fight: monitors, NGOs, political bodies, governments",
+            },
             "date": {
                 "type": "array",
                 "items": {
