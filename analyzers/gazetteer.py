@@ -9,6 +9,8 @@ became جبهة فتح الشام then هيئة تحرير الشام (``success
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -110,6 +112,62 @@ def name_key(name: str) -> tuple[str, ...]:
     ('الفرقه', '17')
     """
     return tuple(normalize(t.text) for t in tokenize(name))
+
+
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_ARTICLE_RE = re.compile(r"\b(?:al|el|ar|as|ad|ash|az|an|at|ath|adh|ez|es|ed|er|et|en|ul)\s+(?=\w)")
+_LATIN_FOLDS = (
+    (re.compile(r"[’'ʿʾ`‘]"), ""),
+    (re.compile(r"[-_/.,()]+"), " "),
+)
+_SOUND_FOLDS = (
+    ("q", "k"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("ei", "i"),
+    ("ey", "i"),
+    ("ay", "i"),
+    ("ai", "i"),
+    ("e", "i"),
+    ("o", "u"),
+    ("ph", "f"),
+    ("dh", "z"),
+    ("th", "t"),
+)
+
+
+def is_latin(text: str) -> bool:
+    """True when ``text`` is written in Latin letters (an English name or a transliteration)."""
+    return bool(_LATIN_RE.search(text))
+
+
+def latin_key(name: str) -> tuple[str, ...]:
+    """An English name or transliteration folded so that common spellings meet: case, accents,
+    apostrophes, hyphens and the Arabic article (al-, ar-, ez- ...) are dropped, vowels and
+    q/k, ou/u, e/i, o/u are folded, doubled letters collapse and a final h after a vowel goes.
+
+    >>> latin_key("ar-Raqqah") == latin_key("Raqqa") == latin_key("RAKKA")
+    True
+    >>> latin_key("Deir ez-Zor") == latin_key("Deir al-Zour") == latin_key("Dayr az Zawr".replace("aw", "u"))
+    True
+    >>> latin_key("Hezbollah") == latin_key("Hizbullah")
+    True
+    """
+    text = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    text = text.casefold()
+    for pattern, repl in _LATIN_FOLDS:
+        text = pattern.sub(repl, text)
+    text = _ARTICLE_RE.sub("", " ".join(text.split()))
+    words = []
+    for w in text.split():
+        for a, b in _SOUND_FOLDS:
+            w = w.replace(a, b)
+        w = re.sub(r"(.)\1+", r"\1", w)
+        if len(w) > 2 and w.endswith("h") and w[-2] in "aiu":
+            w = w[:-1]
+        words.append(w)
+    return tuple(words)
 
 
 @lru_cache(maxsize=1)

@@ -206,6 +206,9 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--place", multiple=True, help="Place id or name (repeatable: any); includes sub-places.")
 @click.option("--group", multiple=True, help="Group id or name (repeatable: any); includes sub-units.")
 @click.option("--with-successors", is_flag=True, help="--group also takes the groups' successors.")
+@click.option(
+    "--with-predecessors", is_flag=True, help="--group also takes the groups' predecessors (hts: nusra)."
+)
 @click.option("--source", multiple=True, help="Source name (repeatable).")
 @click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")

@@ -28,7 +28,18 @@ from analyzers.roots import root
 from analyzers.stem import light_stem
 from indexer.facets import facet_counts
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
-from indexer.query import Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, is_query_stop, parse
+from indexer.query import (
+    Bool,
+    Filters,
+    Name,
+    ParsedQuery,
+    Phrase,
+    QueryError,
+    Word,
+    is_query_stop,
+    parse,
+    suggest_name,
+)
 from indexer.ranking import BM25, WordQuery, corpus, evaluate, top
 from indexer.store import Snapshot, open_current
 
@@ -85,6 +96,7 @@ class SearchOptions:
     date_from: str | None = None
     date_to: str | None = None
     with_successors: bool = False
+    with_predecessors: bool = False
     sort: str = "relevance"
 
 
@@ -208,8 +220,11 @@ def merge_filters(parsed: Filters, opts: SearchOptions) -> Filters:
     return f
 
 
-def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
-    """Places include their sub-places, groups their sub-units (and successors on request)."""
+def filter_query(
+    f: Filters, with_successors: bool = False, with_predecessors: bool = False
+) -> Q.Query | None:
+    """Places include their sub-places, groups their sub-units (and, on request, the groups
+    they became and the groups they came from: ``hts`` with predecessors takes ``nusra``)."""
     parts: list[Q.Query] = []
     if f.place:
         ids = dict.fromkeys(d for p in f.place for d in (p, *gazetteer.descendants(p)))
@@ -218,6 +233,8 @@ def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
         roots = list(f.group)
         if with_successors:
             roots += [s for g in f.group for s in gazetteer.successors(g)]
+        if with_predecessors:
+            roots += [s for g in f.group for s in gazetteer.predecessors(g)]
         ids = dict.fromkeys(d for g in roots for d in (g, *gazetteer.descendants(g)))
         parts.append(Q.Or([Q.Term("group", i) for i in ids]))
     if f.source:
@@ -325,7 +342,11 @@ def explain(parsed: ParsedQuery, op: str, filters: Filters, opts: SearchOptions)
         "phrases": phrases,
         "excluded": excluded,
         "ignored": parsed.ignored,
-        "filters": {**filters.as_dict(), "with_successors": opts.with_successors},
+        "filters": {
+            **filters.as_dict(),
+            "with_successors": opts.with_successors,
+            "with_predecessors": opts.with_predecessors,
+        },
         "sort": opts.sort,
         "notes": parsed.notes,
     }
@@ -345,6 +366,14 @@ def suggest(searcher: Searcher, parsed: ParsedQuery, query: str, db=None) -> str
     out = query
     changed = False
     for w in _plain_words(parsed.node):
+        if gazetteer.is_latin(w.text):
+            # Latin words: the known English names, not the index's stray Latin tokens (Syria → Syria,
+            # not "Shri")
+            name = suggest_name(w.text)
+            if name:
+                out = out.replace(w.text, name, 1)
+                changed = True
+            continue
         norm = normalize(w.text)
         if not norm or len(norm) < 3:
             continue
@@ -445,7 +474,7 @@ def plan(
         parsed,
         compiled,
         filters,
-        filter_query(filters, opts.with_successors),
+        filter_query(filters, opts.with_successors, opts.with_predecessors),
         terms_of(parsed),
         frozenset(ids),
     )
@@ -470,6 +499,7 @@ def search(
     date_from: str | None = None,
     date_to: str | None = None,
     with_successors: bool = False,
+    with_predecessors: bool = False,
     sort: str = "relevance",
     snippets: bool = True,
     facets: bool = True,
@@ -490,6 +520,7 @@ def search(
         date_from=date_from or None,
         date_to=date_to or None,
         with_successors=with_successors,
+        with_predecessors=with_predecessors,
         sort=sort or "relevance",
     )
     if isinstance(index, Snapshot):

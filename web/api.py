@@ -24,7 +24,20 @@ from web.state import IndexNotFound
 bp = Blueprint("api", __name__)
 
 SEARCH_PARAMS = frozenset(
-    {"q", "op", "place", "group", "with_successors", "source", "from", "to", "sort", "limit", "offset"}
+    {
+        "q",
+        "op",
+        "place",
+        "group",
+        "with_successors",
+        "with_predecessors",
+        "source",
+        "from",
+        "to",
+        "sort",
+        "limit",
+        "offset",
+    }
 )
 REPEATABLE = frozenset({"place", "group", "source"})
 MAX_LIMIT = 100
@@ -67,6 +80,7 @@ class SearchRequest:
     place: tuple[str, ...] = ()
     group: tuple[str, ...] = ()
     with_successors: bool = False
+    with_predecessors: bool = False
     source: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
@@ -113,12 +127,16 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
     ws = (args.get("with_successors") or "").lower()
     if ws not in TRUE + FALSE:
         raise BadRequest("invalid_parameter", "with_successors must be true or false")
+    wp = (args.get("with_predecessors") or "").lower()
+    if wp not in TRUE + FALSE:
+        raise BadRequest("invalid_parameter", "with_predecessors must be true or false")
     return SearchRequest(
         query=q,
         op=_choice(args, "op", "and", ("and", "or")),
         place=tuple(v for v in args.getlist("place") if v),
         group=tuple(v for v in args.getlist("group") if v),
         with_successors=ws in TRUE,
+        with_predecessors=wp in TRUE,
         source=tuple(v for v in args.getlist("source") if v),
         date_from=args.get("from") or None,
         date_to=args.get("to") or None,

@@ -62,6 +62,7 @@ def parse_params(args: MultiDict) -> dict:
         "group": list(dict.fromkeys(req.group)),
         "source": list(dict.fromkeys(req.source)),
         "with_successors": req.with_successors,
+        "with_predecessors": req.with_predecessors,
         "from": req.date_from or "",
         "to": req.date_to or "",
         "limit": req.limit,
@@ -84,6 +85,7 @@ def run_search(snap, p: dict, *, limit: int, offset: int, snippets: bool = True,
         place=tuple(p["place"]),
         group=tuple(p["group"]),
         with_successors=p["with_successors"],
+        with_predecessors=p.get("with_predecessors", False),
         source=tuple(p["source"]),
         date_from=p["from"] or None,
         date_to=p["to"] or None,
@@ -106,6 +108,8 @@ def pairs(p: dict) -> list[tuple[str, str]]:
         out.extend((key, v) for v in p[key])
     if p.get("with_successors"):
         out.append(("with_successors", "true"))
+    if p.get("with_predecessors"):
+        out.append(("with_predecessors", "true"))
     for key, default in (("from", ""), ("to", ""), ("op", "and"), ("sort", "relevance"), ("offset", 0)):
         if p[key] != default:
             out.append((key, str(p[key])))
