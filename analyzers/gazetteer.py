@@ -159,15 +159,16 @@ def latin_key(name: str) -> tuple[str, ...]:
     for pattern, repl in _LATIN_FOLDS:
         text = pattern.sub(repl, text)
     text = _ARTICLE_RE.sub("", " ".join(text.split()))
-    words = []
-    for w in text.split():
-        for a, b in _SOUND_FOLDS:
-            w = w.replace(a, b)
-        w = re.sub(r"(.)\1+", r"\1", w)
-        if len(w) > 2 and w.endswith("h") and w[-2] in "aiu":
-            w = w[:-1]
-        words.append(w)
-    return tuple(words)
+    return tuple(_fold_word(w) for w in text.split())
+
+
+def _fold_word(word: str) -> str:
+    for a, b in _SOUND_FOLDS:
+        word = word.replace(a, b)
+    word = re.sub(r"(.)\1+", r"\1", word)
+    if len(word) > 2 and word.endswith("h") and word[-2] in "aiu":
+        word = word[:-1]
+    return word
 
 
 @lru_cache(maxsize=1)

@@ -15,28 +15,13 @@ from indexer.search import QueryError, search
 from web import create_app
 
 DOCS = [
-    {"id": "raqqa", "title": "غارات", "text": "قصفت الطائرات مدينة الرقة فجر اليوم", "date": "2017-08-15"},
-    {"id": "deir", "title": "معارك", "text": "اشتباكات في مدينة دير الزور شرق سوريا", "date": "2017-09-01"},
-    {
-        "id": "nusra",
-        "title": "إدلب",
-        "text": "اشتبك مقاتلو جبهة النصرة مع فصائل في إدلب",
-        "date": "2015-03-01",
-    },
-    {"id": "hts", "title": "إدلب", "text": "أعلنت هيئة تحرير الشام سيطرتها على إدلب", "date": "2017-07-20"},
-    {"id": "hezbollah", "title": "لبنان", "text": "قال حزب الله في بيان من بيروت", "date": "2018-01-02"},
-    {
-        "id": "houthis",
-        "title": "اليمن",
-        "text": "هاجم الحوثيون مواقع في الحديدة غرب اليمن",
-        "date": "2018-06-13",
-    },
-    {
-        "id": "sohr",
-        "title": "حصيلة",
-        "text": "قال المرصد السوري لحقوق الإنسان إن القتلى مدنيون",
-        "date": "2018-02-01",
-    },
+    {"id": "raqqa", "text": "قصفت الطائرات مدينة الرقة فجر اليوم", "date": "2017-08-15"},
+    {"id": "deir", "text": "اشتباكات في مدينة دير الزور شرق سوريا", "date": "2017-09-01"},
+    {"id": "nusra", "text": "اشتبك مقاتلو جبهة النصرة مع فصائل في إدلب", "date": "2015-03-01"},
+    {"id": "hts", "text": "أعلنت هيئة تحرير الشام سيطرتها على إدلب", "date": "2017-07-20"},
+    {"id": "hezbollah", "text": "قال حزب الله في بيان من بيروت", "date": "2018-01-02"},
+    {"id": "houthis", "text": "هاجم الحوثيون مواقع في الحديدة غرب اليمن", "date": "2018-06-13"},
+    {"id": "sohr", "text": "قال المرصد السوري لحقوق الإنسان إن القتلى مدنيون", "date": "2018-02-01"},
 ]
 
 
@@ -106,9 +91,9 @@ def test_armed_actors_facet_holds_only_fighters(ix: Path) -> None:
 
 
 def test_cli_and_api_take_english_names_and_predecessors(ix: Path) -> None:
+    args = ["search", "", "--group", "HTS", "--with-predecessors", "--json", "--index", str(ix)]
     out = subprocess.run(
-        [sys.executable, "-m", "indexer.cli", "search", "", "--group", "HTS", "--with-predecessors"]
-        + ["--json", "--index", str(ix)],
+        [sys.executable, "-m", "indexer.cli", *args],
         capture_output=True,
         text=True,
         encoding="utf-8",
