@@ -257,6 +257,15 @@ def _children() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in kids.items()}
 
 
+def children(entity_id: str) -> tuple[str, ...]:
+    """The entities whose parent is ``entity_id``.
+
+    >>> "sy-raqqa-thawrah-district" in children("sy-raqqa")
+    True
+    """
+    return _children().get(entity_id, ())
+
+
 def descendants(entity_id: str) -> list[str]:
     """Every entity below ``entity_id`` (breadth first).
 

@@ -100,3 +100,21 @@ def entity_counts(searcher: Searcher, kind: str | None = None) -> list[dict]:
         rows.append(row)
     rows.sort(key=lambda r: (r["kind"], -r["count"], r["id"]))
     return rows
+
+
+def entity_months(searcher: Searcher, entity_id: str) -> tuple[int, list[tuple[str, int]]]:
+    """``(documents, [(month, documents)])`` counted for one entity (roll-ups included),
+    months in order."""
+    table = postings(searcher)
+    e = gazetteer.get(entity_id)
+    ids = table[e.kind].get(entity_id)
+    if ids is None or not len(ids):
+        return 0, []
+    mask = np.zeros(int(corpus(searcher).live.shape[0]), dtype=bool)
+    mask[ids] = True
+    months = []
+    for term, docs in sorted(table["month"].items()):
+        n = int(np.count_nonzero(mask[docs]))
+        if n:
+            months.append((term, n))
+    return len(ids), months

@@ -40,11 +40,12 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
     index_dir = Path(index_dir or os.environ.get("KASHAF_INDEX") or "kashaf-index")
     app.extensions["kashaf"] = IndexState(index_dir)
 
-    from web import api, health, pages
+    from web import api, entities, health, pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(pages.bp)
+    app.register_blueprint(entities.bp)
 
     @app.before_request
     def body_limit():
