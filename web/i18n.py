@@ -30,6 +30,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "matched_exact": ("مطابقة تامة", "exact"),
     "matched_stem": ("بالجذع", "stem"),
     "matched_root": ("بالجذر", "root"),
+    "matched_entity": ("بالاسم", "by name"),
     "prev": ("السابق", "Previous"),
     "next": ("التالي", "Next"),
     "page": ("صفحة", "Page"),
