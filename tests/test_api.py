@@ -137,7 +137,14 @@ def test_bad_batches_are_400(client, spec, body) -> None:
 
 def test_openapi_documents_every_route(spec) -> None:
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/api/search", "/api/documents/{id}", "/api/batch", "/api/openapi.json"}
+    assert set(spec["paths"]) == {
+        "/api/search",
+        "/api/documents/{id}",
+        "/api/batch",
+        "/api/entities",
+        "/api/entities/{id}",
+        "/api/openapi.json",
+    }
     documented = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     from web.api import SEARCH_PARAMS
 
