@@ -118,3 +118,11 @@ def test_cli_entities_json(ix) -> None:  # noqa: F811
     rows = json.loads(kashaf("--json").stdout)
     assert {"name_ar", "name_en", "aliases_ar", "aliases_en", "parent"} <= set(rows[0])
     assert kashaf("nowhere").returncode == 2
+
+
+def test_search_sidebar_keeps_non_fighters_out_of_armed_groups(client) -> None:
+    html = client.get("/search?q=قال&op=or&lang=en").get_data(as_text=True)
+    armed, _, rest = html.partition('class="facet facet-group facet-organization"')
+    armed = armed[armed.index('class="facet facet-group"') :]
+    assert "group=hezbollah" in armed and "group=sohr" not in armed
+    assert "group=sohr" in rest and "Other organizations" in rest

@@ -40,6 +40,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "clear_filters": ("إزالة الكل", "Clear all"),
     "places": ("الأماكن", "Places"),
     "groups": ("الجهات المسلحة", "Armed groups"),
+    "organizations": ("جهات غير مسلحة", "Other organizations"),
     "sources": ("المصادر", "Sources"),
     "timeline": ("التقارير حسب الشهر", "Reports by month"),
     "map": ("الخريطة", "Map"),

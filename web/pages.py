@@ -419,6 +419,7 @@ def search_context(p: dict, r: dict) -> dict:
         "clear_url": search_url(p, place=[], group=[], source=[], **{"from": "", "to": ""}),
         "place_tree": place_tree(places),
         "groups": group_sections(r["facets"]["group"]),
+        "organizations": group_sections(r["facets"].get("organization", [])),
         "histogram": histogram(r["facets"]["date"], p),
         "map": {
             "points": map_points(places, p),
