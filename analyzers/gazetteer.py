@@ -117,7 +117,7 @@ def name_key(name: str) -> tuple[str, ...]:
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _ARTICLE_RE = re.compile(r"\b(?:al|el|ar|as|ad|ash|az|an|at|ath|adh|ez|es|ed|er|et|en|ul)\s+(?=\w)")
 _LATIN_FOLDS = (
-    (re.compile(r"[’'ʿʾ`‘]"), ""),
+    (re.compile(r"[’'ʿʾʻʼ`‘]"), ""),
     (re.compile(r"[-_/.,()]+"), " "),
 )
 _SOUND_FOLDS = (

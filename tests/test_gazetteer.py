@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 
 import pytest
 
@@ -221,6 +222,11 @@ def test_every_iso_3166_2_division_of_the_covered_countries_is_a_place():
             assert e.kind == "place" and g.country_of(e.id) == country.lower(), d.code
             assert e.level in ("governorate", "region"), d.code
             assert e.name_ar and e.name_en and e.lat is not None, d.code
+            # ... and its ISO name (transliterated, with diacritics) finds it, or the region holding it
+            from indexer.query import lookup
+
+            found = lookup(re.sub(r"\s*\[.*?\]", "", d.name), "place")
+            assert found and any(i == e.id or i in g.ancestors(e.id) for i in found[1]), d.name
 
 
 @pytest.mark.parametrize(
