@@ -376,17 +376,23 @@ def protected_names() -> frozenset[str]:
 
     Words of multi-word names are left out (``قوات`` of ``قوات سوريا الديمقراطية``
     must still be rooted), and so are names that are also common words and need
-    context to be read as names (``الباب``, ``حماة``).
+    context to be read as names (``الباب``, ``حماة``), and plural nisba forms
+    (``الحوثيين``, ``الحوثيون``), whose light stem ``حوثي`` already meets the singular's.
 
     >>> "القامشلي" in protected_names(), "قوات" in protected_names(), "الباب" in protected_names()
     (True, False, False)
+    >>> "الحوثيين" in protected_names()
+    False
     """
     out = set()
     for e in entities().values():
         for name in e.names_ar:
             key = name_key(name)
-            if len(key) == 1 and key[0] not in e.needs_context and not key[0].isdigit():
-                out.add(key[0])
+            if len(key) != 1 or key[0] in e.needs_context or key[0].isdigit():
+                continue
+            if key[0].endswith(("يين", "يون")):
+                continue
+            out.add(key[0])
     return frozenset(out)
 
 
