@@ -9,6 +9,8 @@ became جبهة فتح الشام then هيئة تحرير الشام (``success
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -26,15 +28,20 @@ PLACE_KINDS = (
     "neighbourhood",
     "site",
 )
-GROUP_KINDS = (
+# Kinds of actors that fight (the armed-actors facet) ...
+ARMED_KINDS = (
     "state force",
+    "foreign state force",
+    "armed group",
     "rebel",
     "jihadist",
     "kurdish",
-    "foreign state force",
     "militia",
-    "monitor/civil",
 )
+# ... and of those that do not (monitors, NGOs, parties and coalitions, governments and
+# parliaments, UN peacekeepers: the organizations facet).
+CIVIL_KINDS = ("monitor", "ngo", "political", "government", "peacekeeping")
+GROUP_KINDS = ARMED_KINDS + CIVIL_KINDS
 OVERRIDE_ACTIONS = ("ignore", "merge", "rename")
 
 
@@ -52,6 +59,7 @@ class Entity:
     aliases_en: tuple[str, ...] = ()
     needs_context: frozenset[str] = frozenset()  # normalized names that need context (cue or neighbour)
     strict_context: frozenset[str] = frozenset()  # the subset that needs a cue word (written !name)
+    adverb_context: frozenset[str] = frozenset()  # the subset a preposition vouches for (written ~name)
     lat: float | None = None
     lon: float | None = None
     predecessor: tuple[str, ...] = ()
@@ -87,9 +95,10 @@ def _rows(name: str) -> list[dict[str, str]]:
     return [{k: (v or "").strip() for k, v in row.items()} for row in reader]
 
 
-def _context(row: dict[str, str], strict: bool) -> frozenset[str]:
+def _context(row: dict[str, str], mark: str = "") -> frozenset[str]:
+    """Normalized needs_context names; with ``mark`` ('!' or '~') only those written with it."""
     names = _split(row.get("needs_context", ""))
-    return frozenset(" ".join(name_key(n.lstrip("!"))) for n in names if not strict or n.startswith("!"))
+    return frozenset(" ".join(name_key(n.lstrip("!~"))) for n in names if not mark or n.startswith(mark))
 
 
 def _coord(value: str) -> float | None:
@@ -103,6 +112,63 @@ def name_key(name: str) -> tuple[str, ...]:
     ('الفرقه', '17')
     """
     return tuple(normalize(t.text) for t in tokenize(name))
+
+
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_ARTICLE_RE = re.compile(r"\b(?:al|el|ar|as|ad|ash|az|an|at|ath|adh|ez|es|ed|er|et|en|ul)\s+(?=\w)")
+_LATIN_FOLDS = (
+    (re.compile(r"[’'ʿʾʻʼ`‘]"), ""),
+    (re.compile(r"[-_/.,()]+"), " "),
+)
+_SOUND_FOLDS = (
+    ("q", "k"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("ei", "i"),
+    ("ey", "i"),
+    ("ay", "i"),
+    ("ai", "i"),
+    ("e", "i"),
+    ("o", "u"),
+    ("ph", "f"),
+    ("dh", "z"),
+    ("th", "t"),
+)
+
+
+def is_latin(text: str) -> bool:
+    """True when ``text`` is written in Latin letters (an English name or a transliteration)."""
+    return bool(_LATIN_RE.search(text))
+
+
+def latin_key(name: str) -> tuple[str, ...]:
+    """An English name or transliteration folded so that common spellings meet: case, accents,
+    apostrophes, hyphens and the Arabic article (al-, ar-, ez- ...) are dropped, vowels and
+    q/k, ou/u, e/i, o/u are folded, doubled letters collapse and a final h after a vowel goes.
+
+    >>> latin_key("ar-Raqqah") == latin_key("Raqqa") == latin_key("RAKKA")
+    True
+    >>> latin_key("Deir ez-Zor") == latin_key("Deir al-Zour") == latin_key("Dayr az Zawr".replace("aw", "u"))
+    True
+    >>> latin_key("Hezbollah") == latin_key("Hizbullah")
+    True
+    """
+    text = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    text = text.casefold()
+    for pattern, repl in _LATIN_FOLDS:
+        text = pattern.sub(repl, text)
+    text = _ARTICLE_RE.sub("", " ".join(text.split()))
+    return tuple(_fold_word(w) for w in text.split())
+
+
+def _fold_word(word: str) -> str:
+    for a, b in _SOUND_FOLDS:
+        word = word.replace(a, b)
+    word = re.sub(r"(.)\1+", r"\1", word)
+    if len(word) > 2 and word.endswith("h") and word[-2] in "aiu":
+        word = word[:-1]
+    return word
 
 
 @lru_cache(maxsize=1)
@@ -125,8 +191,9 @@ def _shared_fields(r: dict[str, str], kind: str, renames: dict[str, str]) -> dic
         "parent": r["parent"] or None,
         "aliases_ar": _split(r["aliases_ar"]),
         "aliases_en": _split(r["aliases_en"]),
-        "needs_context": _context(r, strict=False),
-        "strict_context": _context(r, strict=True),
+        "needs_context": _context(r),
+        "strict_context": _context(r, "!"),
+        "adverb_context": _context(r, "~"),
         "label": renames.get(r["id"], r["name_ar"]),
     }
 
@@ -188,6 +255,15 @@ def _children() -> dict[str, tuple[str, ...]]:
         if e.parent:
             kids.setdefault(e.parent, []).append(e.id)
     return {k: tuple(v) for k, v in kids.items()}
+
+
+def children(entity_id: str) -> tuple[str, ...]:
+    """The entities whose parent is ``entity_id``.
+
+    >>> "sy-raqqa-thawrah-district" in children("sy-raqqa")
+    True
+    """
+    return _children().get(entity_id, ())
 
 
 def descendants(entity_id: str) -> list[str]:
@@ -255,6 +331,26 @@ def predecessors(entity_id: str) -> list[str]:
     return _walk(entity_id, _succession()[1])
 
 
+def is_armed(entity_id: str) -> bool:
+    """True for a group that fights (its kind is one of ARMED_KINDS).
+
+    >>> is_armed("houthis"), is_armed("sohr"), is_armed("sy")
+    (True, False, False)
+    """
+    e = entities().get(entity_id)
+    return e is not None and e.kind == "group" and e.level in ARMED_KINDS
+
+
+def country_of(entity_id: str) -> str:
+    """The country a place lies in (the root of its parent chain).
+
+    >>> country_of("ye-hodeidah-port"), country_of("ps-jericho")
+    ('ye', 'ps')
+    """
+    chain = ancestors(entity_id)
+    return chain[-1] if chain else entity_id
+
+
 def is_syrian(entity_id: str) -> bool:
     """True for Syria and every place under it.
 
@@ -280,17 +376,23 @@ def protected_names() -> frozenset[str]:
 
     Words of multi-word names are left out (``قوات`` of ``قوات سوريا الديمقراطية``
     must still be rooted), and so are names that are also common words and need
-    context to be read as names (``الباب``, ``حماة``).
+    context to be read as names (``الباب``, ``حماة``), and plural nisba forms
+    (``الحوثيين``, ``الحوثيون``), whose light stem ``حوثي`` already meets the singular's.
 
     >>> "القامشلي" in protected_names(), "قوات" in protected_names(), "الباب" in protected_names()
     (True, False, False)
+    >>> "الحوثيين" in protected_names()
+    False
     """
     out = set()
     for e in entities().values():
         for name in e.names_ar:
             key = name_key(name)
-            if len(key) == 1 and key[0] not in e.needs_context and not key[0].isdigit():
-                out.add(key[0])
+            if len(key) != 1 or key[0] in e.needs_context or key[0].isdigit():
+                continue
+            if key[0].endswith(("يين", "يون")):
+                continue
+            out.add(key[0])
     return frozenset(out)
 
 

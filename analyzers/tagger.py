@@ -95,6 +95,37 @@ _GROUP_CUES = frozenset(
         "متحدث",
     )
 )
+# Words in front of a place name that make it part of another thing's name (normalized, clitics
+# removed): a newspaper, channel or agency (صحيفة القدس، راديو إسرائيل), a club or team (أهلي حلب،
+# سسكا موسكو، منتخب مصر), a venue, a tournament or an institution (ملعب الإمارات، بطولة الولايات
+# المتحدة، جامعة القاهرة). There the place is not what the sentence is about.
+_ORG_HEADS = frozenset(
+    normalize(w)
+    for w in (
+        "صحيفة صحيفتا صحف جريدة مجلة إذاعة راديو تلفزيون التلفزيون فضائية وكالة مؤسسة "
+        "نادي أهلي اتحاد فريق منتخب ملعب ستاد استاد بطولة مهرجان معرض جامعة "
+        "ريال أتلتيكو سبارتاك دينامو لوكوموتيف سسكا هرتا بوروسيا إنتر"
+    ).split()
+)
+# ... and words right after it that do the same (واشنطن بوست، نيويورك تايمز).
+_ORG_TAILS = frozenset(normalize(w) for w in "بوست تايمز تلغراف تريبيون متروستارز".split())
+# Words in front of a name that make it a person's name (الفنانة داريا، الشيخ ...), and
+# words after it that do (... بن الخطاب).
+_PERSON_HEADS = frozenset(
+    normalize(w)
+    for w in (
+        "السيد السيدة الشيخ الفنان الفنانة الدكتور اللاعب المطرب المطربة الكاتب الكاتبة الشاعر "
+        "الشاعرة الممثل الممثلة النجم النجمة الإعلامي الإعلامية المخرج المخرجة"
+    ).split()
+)
+_PERSON_TAILS = frozenset(normalize(w) for w in "بن ابن بنت".split())
+# Prepositions: in front of a name flagged ~ (an adverb otherwise: دوما "always") they are
+# evidence enough, since an adverb never follows one.
+_PREPOSITIONS = frozenset(
+    normalize(w) for w in "في من إلى الى على عن قرب نحو حول داخل خارج بين عند حتى منذ تجاه".split()
+)
+# A mention in the first country counts as evidence for places of the second (Jericho, Duma).
+_COUNTRY_AFFINITY = {"il": "ps"}
 # Default preference when no cue: the most specific place.
 _SPECIFIC_FIRST = (
     "neighbourhood",
@@ -258,7 +289,16 @@ def _resolve(m: _Match, norms: list[str], cue: str | None) -> tuple[Entity, str]
     # Context is judged on the default reading: دوما is Douma unless a neighbour points elsewhere.
     if m.key not in chosen.needs_context or cued:
         return chosen, ""
-    return chosen, "cue" if m.key in chosen.strict_context else "near"
+    if m.key in chosen.adverb_context and m.first and _strip_prep(norms[m.first - 1]) in _PREPOSITIONS:
+        return chosen, ""  # في دوما: the adverb دوما "always" never follows a preposition
+    if m.clitic and m.key in chosen.adverb_context and norms[m.first][m.clitic - 1] == "ب":
+        return chosen, ""  # بدوما: a glued ب is the same evidence (not ل, which also means "for")
+    strict = m.key in chosen.strict_context or m.key in chosen.adverb_context
+    return chosen, "cue" if strict else "near"
+
+
+def _strip_prep(word: str) -> str:
+    return word[1:] if word[:1] in "وف" and word[1:] in _PREPOSITIONS else word
 
 
 @lru_cache(maxsize=1)
@@ -305,29 +345,140 @@ def tag(text: str) -> list[Mention]:
         if not listed:
             cue = _cue(norms, m.first)
         entity, needs = _resolve(m, norms, cue)
+        if _another_sense(m, entity, norms, cue) or (
+            entity.kind == "place" and _quoted_title(text, tokens, m)
+        ):
+            needs = "drop"
         # ... and a name listed right after an accepted one of the same kind needs nothing more.
         if needs and listed and not found[-1][2] and found[-1][1].kind == entity.kind:
             needs = ""
         found.append((m, entity, needs))
     ignore, merge = _rules()
     table = entities()
-    out: list[Mention] = []
+    kept: list[tuple[_Match, Entity]] = []
     for m, entity, needs in found:
-        if needs == "cue":
+        if needs in ("cue", "drop"):
             continue
-        if needs == "near" or len({_country(i) for i in m.ids}) > 1:
-            vouched = _vouch(m, entity, found)
-            if vouched is None and needs:
+        if len({_country(i) for i in m.ids if table[i].kind == "place"}) > 1:
+            # Two countries share the name (أريحا Ariha / Jericho): the country is the one the
+            # text's other places are in (within the window when the word itself has no cue or
+            # preposition); with none, only a default reading that needs no neighbour stays
+            # (مدينة دوما, في دوما: Douma in Syria).
+            chosen = _country_evidence(m, entity, found, _WINDOW if needs else None)
+            if chosen is None and (
+                needs or (m.key in entity.needs_context and m.key not in entity.adverb_context)
+            ):
                 continue
-            entity = vouched or entity  # noqa: PLW2901 - the candidate a neighbour vouches for
+            entity = chosen or entity  # noqa: PLW2901 - the candidate the text's places point to
+        elif needs == "near":
+            # one sense per text: the same entity named unambiguously anywhere vouches (حركة حماس … حماس)
+            same = any(not n and oe.id == entity.id and o is not m for o, oe, n in found)
+            vouched = entity if same else _vouch(m, entity, found)
+            if vouched is None:
+                continue
+            entity = vouched  # noqa: PLW2901 - the candidate a neighbour vouches for
         if entity.id in ignore and _ignored(ignore[entity.id], norms, m):
             continue
-        target = table[merge.get(entity.id, entity.id)]
+        kept.append((m, table[merge.get(entity.id, entity.id)]))
+    out: list[Mention] = []
+    for k, (m, target) in enumerate(kept):
+        if k + 1 < len(kept) and kept[k + 1][0].first == m.last + 1 and kept[k + 1][1].id == target.id:
+            continue  # العاصمة السورية دمشق: the descriptor and the name are one mention, the name
         first = tokens[m.first]
         start = first.start + _skip_letters(first.text, m.clitic)
         end = tokens[m.last].end
         out.append(Mention(target.id, target.kind, start, end, text[start:end]))
     return out
+
+
+def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None) -> bool:
+    """True when the words around a place name make it part of another name or an adjective.
+
+    >>> [m.entity_id for m in tag("نقلت صحيفة القدس عن مصادر في القدس")]
+    ['ps-jerusalem']
+    >>> tag("لعب سسكا موسكو مع الفنانة داريا"), tag("المحادثات الإسرائيلية السعودية")
+    ([], [])
+    >>> tag("من أصول عربية وسورية"), [m.entity_id for m in tag("في تركيا وسورية")]
+    ([], ['tr', 'sy'])
+    """
+    if entity.kind != "place":
+        return False
+    before = _strip_conj(norms[m.first - 1]) if m.first else ""
+    after = norms[m.last + 1] if m.last + 1 < len(norms) else ""
+    if before in _ORG_HEADS or after in _ORG_TAILS:
+        return True  # صحيفة القدس، سسكا موسكو، واشنطن تايمز
+    if before in _PERSON_HEADS or after in _PERSON_TAILS:
+        return True  # الفنانة داريا، عمر بن ...
+    if m.first != m.last or not m.key.endswith("يه") or cue is not None or before in _PREPOSITIONS:
+        return False
+    # السعودية after a definite word is the adjective "Saudi" (المحادثات الإسرائيلية السعودية),
+    # and سورية coordinated with an indefinite adjective is "Syrian" (أصول عربية وسورية).
+    if not m.clitic and m.key.startswith("ال") and before.startswith("ال"):
+        return True
+    return (
+        m.clitic == 1
+        and norms[m.first][0] == "و"
+        and not m.key.startswith("ال")
+        and before.endswith("يه")
+        and not before.startswith("ال")
+        and before not in _index()
+    )
+
+
+_OPEN_QUOTES = frozenset("\"«“'")
+_CLOSE_QUOTES = frozenset("\"»”'")
+
+
+def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
+    """True when a place name opens a quoted phrase of more words: a title or an operation's name.
+
+    >>> tag('نشر رواية " القاهرة الجديدة " عام 1945'), tag('عملية «درع الفرات»')
+    ([], [])
+    """
+    start = tokens[m.first].start
+    before = text[tokens[m.first - 1].end if m.first else 0 : start]
+    # « and “ open; a straight quote opens when an odd number of them precede it
+    opening = "«" in before or "“" in before
+    for q in "\"'":
+        opening = opening or (q in before and text.count(q, 0, start) % 2 == 1)
+    if not opening:
+        return False
+    for k in range(m.last, min(m.last + 4, len(tokens) - 1)):
+        gap = text[tokens[k].end : tokens[k + 1].start]
+        if any(c in _CLOSE_QUOTES for c in gap):
+            return k > m.last  # closed after more words: a title; right after the name: the name
+    return False
+
+
+def _strip_conj(word: str) -> str:
+    for p in ("وب", "ول", "فب", "فل", "و", "ف", "ب", "ل"):
+        rest = word[len(p) :]
+        if word.startswith(p) and (rest in _ORG_HEADS or rest in _PERSON_HEADS):
+            return rest
+    return word
+
+
+def _country_evidence(m: _Match, entity: Entity, found: list, window: int | None) -> Entity | None:
+    """The candidate whose country the nearest unambiguous place of the text (within ``window``
+    tokens, or anywhere) is in."""
+    table = entities()
+    cands = [entity, *(table[i] for i in m.ids if i != entity.id and table[i].kind == "place")]
+    nearby = sorted(
+        (abs(o.first - m.first), o.first, oe.id)
+        for o, oe, needs in found
+        if not needs
+        and o is not m
+        and oe.kind == "place"
+        and len({_country(i) for i in o.ids}) == 1
+        and (window is None or abs(o.first - m.first) <= window)
+    )
+    for _, _, other in nearby:
+        country = _country(other)
+        country = _COUNTRY_AFFINITY.get(country, country)
+        for c in cands:
+            if _country(c.id) == country:
+                return c
+    return None
 
 
 def _country(entity_id: str) -> str:

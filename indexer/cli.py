@@ -217,6 +217,9 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--place", multiple=True, help="Place id or name (repeatable: any); includes sub-places.")
 @click.option("--group", multiple=True, help="Group id or name (repeatable: any); includes sub-units.")
 @click.option("--with-successors", is_flag=True, help="--group also takes the groups' successors.")
+@click.option(
+    "--with-predecessors", is_flag=True, help="--group also takes the groups' predecessors (hts: nusra)."
+)
 @click.option("--source", multiple=True, help="Source name, any case (repeatable).")
 @click.option("--from", "date_from", metavar="DATE", help="First day: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--to", "date_to", metavar="DATE", help="Last day: YYYY, YYYY-MM or YYYY-MM-DD (whole period).")
@@ -273,7 +276,7 @@ def search(
             )
         click.echo(f"     {_terminal_snippet(hit['snippet'], color)}")
     facets = result.get("facets") or {}
-    for name in ("place", "group"):
+    for name in ("place", "group", "organization"):
         top = facets.get(name, [])[:8]
         if top:
             click.echo(f"\n{name}: " + ", ".join(f"{f['label']} ({f['count']})" for f in top))
@@ -312,21 +315,42 @@ def batch(queries, index_dir: Path, op: str, limit: int, level: str) -> None:
 
 
 @main.command()
+@click.argument("entity", required=False)
 @INDEX_OPTION
 @click.option("--kind", type=click.Choice(["place", "group"]), help="Only places or only groups.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the shape of /api/entities[/ID]).")
 @click.option("--all", "show_all", is_flag=True, help="Also list entities no document names.")
-def entities(index_dir: Path, kind: str | None, as_json: bool, show_all: bool) -> None:
-    """Known places and armed groups with the number of documents counted for each.
+def entities(entity: str | None, index_dir: Path, kind: str | None, as_json: bool, show_all: bool) -> None:
+    """Known places and armed groups with the number of documents counted for each; with
+    ENTITY (an id, or an Arabic or English name), that entity's record: names and aliases,
+    kind, parent and children, predecessors and successors with dates, reports per month.
 
     Counts roll up: a report on البوكمال counts for دير الزور governorate and Syria.
     """
-    from indexer.facets import entity_counts
+    from indexer.entities import listing, record, resolve
 
+    if entity is not None:
+        entity_id = resolve(entity)
+        if entity_id is None:
+            raise click.UsageError(f"unknown place or group {entity!r} (see `kashaf entities --all`)")
+        with _open(index_dir) as snap:
+            rec = record(snap.searcher(), entity_id)
+        if as_json:
+            echo_json(rec)
+            return
+        click.echo(f"{rec['id']}  {rec['label']} / {rec['label_en']}  ({rec['kind']}, {rec['level']})")
+        click.echo(f"aliases: {' | '.join(rec['aliases_ar'] + rec['aliases_en'])}")
+        for key in ("parent", "children", "predecessors", "successors"):
+            value = rec.get(key)
+            refs = [value] if isinstance(value, dict) else value or []
+            if refs:
+                click.echo(f"{key}: " + ", ".join(f"{r['id']} ({r['label_en']})" for r in refs))
+        click.echo(f"documents: {rec['count']}")
+        for m in rec["months"]:
+            click.echo(f"  {m['month']}  {m['count']:>6}")
+        return
     with _open(index_dir) as snap:
-        rows = entity_counts(snap.searcher(), kind)
-    if not show_all:
-        rows = [r for r in rows if r["count"]]
+        rows = listing(snap.searcher(), kind, show_all)
     if as_json:
         echo_json(rows)
         return

@@ -286,6 +286,7 @@ def facet_counts(  # noqa: PLR0917 - mirrors indexer.facets.facet_counts
     for fname in ("place", "group"):
         rows = [(-n, term) for term, ids in table[fname].items() if (n := count(ids))]
         out[fname] = [facets._entity_row(term, -neg) for neg, term in sorted(rows)]
+    facets.split_organizations(out)
     out["date"] = [
         {"month": term, "count": n} for term, ids in sorted(table["month"].items()) if (n := count(ids))
     ]

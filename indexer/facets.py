@@ -216,12 +216,21 @@ def timeline(
     return out
 
 
+def split_organizations(out: dict) -> None:
+    """The armed-actors facet holds only actors that fight; monitors, NGOs, political bodies,
+    governments and peacekeepers are counted apart (docs/entities.md, "Kinds")."""
+    groups = out["group"]
+    out["group"] = [r for r in groups if gazetteer.is_armed(r["id"])]
+    out["organization"] = [r for r in groups if not gazetteer.is_armed(r["id"])]
+
+
 def facet_counts(
     searcher: Searcher, matched: np.ndarray, date_from: date | None = None, date_to: date | None = None
 ) -> dict:
-    """``{"place": [...], "group": [...], "source": [...], "date": [{"month", "count"}],
-    "timeline": {...}}`` over the documents set in ``matched`` (a boolean mask over
-    document numbers); ``date_from`` / ``date_to`` set the timeline's range.
+    """``{"place": [...], "group": [...], "organization": [...], "source": [...],
+    "date": [{"month", "count"}], "timeline": {...}}`` over the documents set in ``matched``
+    (a boolean mask over document numbers); ``group`` holds the actors that fight,
+    ``organization`` the other groups; ``date_from`` / ``date_to`` set the timeline's range.
 
     Entities are sorted by count (descending) then id; months chronologically.
     """
@@ -234,6 +243,7 @@ def facet_counts(
             if n:
                 rows.append((-n, term))
         out[fname] = [_entity_row(term, -neg) for neg, term in sorted(rows)]
+    split_organizations(out)
     months = []
     for term, ids in sorted(table["month"].items()):
         n = int(np.count_nonzero(matched[ids]))
@@ -257,3 +267,21 @@ def entity_counts(searcher: Searcher, kind: str | None = None) -> list[dict]:
         rows.append(row)
     rows.sort(key=lambda r: (r["kind"], -r["count"], r["id"]))
     return rows
+
+
+def entity_months(searcher: Searcher, entity_id: str) -> tuple[int, list[tuple[str, int]]]:
+    """``(documents, [(month, documents)])`` counted for one entity (roll-ups included),
+    months in order."""
+    table = postings(searcher)
+    e = gazetteer.get(entity_id)
+    ids = table[e.kind].get(entity_id)
+    if ids is None or not len(ids):
+        return 0, []
+    mask = np.zeros(int(corpus(searcher).live.shape[0]), dtype=bool)
+    mask[ids] = True
+    months = []
+    for term, docs in sorted(table["month"].items()):
+        n = int(np.count_nonzero(mask[docs]))
+        if n:
+            months.append((term, n))
+    return len(ids), months

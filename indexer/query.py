@@ -176,14 +176,25 @@ class ParsedQuery:
 # --- entities ------------------------------------------------------------------------
 
 
+def _key(text: str) -> tuple[str, ...]:
+    """The lookup key of a name: Arabic names by their normalized tokens, names in Latin
+    letters folded case- and spelling-insensitively (``gazetteer.latin_key``)."""
+    return ("latin", *gazetteer.latin_key(text)) if gazetteer.is_latin(text) else gazetteer.name_key(text)
+
+
 @lru_cache(maxsize=1)
 def _names() -> dict[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """``name_key → {kind: ids}`` over every Arabic and English name that needs no cue word."""
+    """``key → {kind: ids}`` over every Arabic name that needs no cue word and every English
+    name and transliteration (``Raqqa``, ``Rakka``, ``ar-Raqqah``; ``HTS``, ``Hizbullah``)."""
     out: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for e in gazetteer.entities().values():
-        for name in (*e.names_ar, *e.aliases_en):
-            key = gazetteer.name_key(name)
-            if not key or " ".join(key) in e.strict_context or normalize(name) in e.strict_context:
+        for name in (*e.names_ar, e.name_en, *e.aliases_en):
+            key = _key(name)
+            if not key or key == ("latin",):
+                continue
+            if not gazetteer.is_latin(name) and (
+                " ".join(key) in e.strict_context or normalize(name) in e.strict_context
+            ):
                 continue
             ids = out.setdefault(key, {}).setdefault(e.kind, [])
             if e.id not in ids:
@@ -194,21 +205,83 @@ def _names() -> dict[tuple[str, ...], dict[str, tuple[str, ...]]]:
 def lookup(text: str, kind: str | None = None) -> tuple[str, tuple[str, ...]] | None:
     """``(kind, ids)`` of the entities a name (or an id) denotes, or ``None``.
 
+    Arabic names as the tagger reads them; English names and transliterations in any case
+    and common spelling:
+
     >>> lookup("داعش")
     ('group', ('isis',))
     >>> lookup("sy-raqqa", "place")
     ('place', ('sy-raqqa',))
+    >>> lookup("rakka"), lookup("HIZBULLAH")
+    (('place', ('sy-raqqa',)), ('group', ('hezbollah',)))
     """
     table = gazetteer.entities()
     if text in table and (kind is None or table[text].kind == kind):
         return table[text].kind, (text,)
-    found = _names().get(gazetteer.name_key(text))
+    if text.casefold() in table and (kind is None or table[text.casefold()].kind == kind):
+        return table[text.casefold()].kind, (text.casefold(),)
+    found = _names().get(_key(text))
     if not found:
         return None
     if kind and kind not in found:
         return None
     k = kind or ("group" if "group" in found else next(iter(found)))
     return k, _topmost(found[k])
+
+
+@lru_cache(maxsize=1)
+def _english_names() -> dict[str, str]:
+    """Folded English name → the name as written, for did-you-mean."""
+    out: dict[str, str] = {}
+    for e in sorted(gazetteer.entities().values(), key=lambda e: e.id):
+        for name in (e.name_en, *e.aliases_en):
+            out.setdefault(" ".join(gazetteer.latin_key(name)), name)
+    return out
+
+
+def suggest_name(word: str) -> str | None:
+    """The known English name nearest a word written in Latin letters (edit distance <= 2 on
+    folded forms), or ``None``: did-you-mean for English queries.
+
+    >>> suggest_name("Syira"), suggest_name("Hezbolah"), suggest_name("xqzv")
+    ('Syria', None, None)
+    """
+    folded = " ".join(gazetteer.latin_key(word))
+    if not folded or len(folded) < 3:
+        return None
+    names = _english_names()
+    if folded in names:
+        return None
+    raw = word.casefold()
+    scored = []
+    for n, written in names.items():
+        if abs(len(n) - len(folded)) <= 2 and _within(folded, n, 2):
+            scored.append((_distance(folded, n), _distance(raw, written.casefold()), written))
+    return min(scored)[2] if scored else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance counting a swap of two neighbouring letters as one edit (Syira → Syria)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def _within(a: str, b: str, limit: int) -> bool:
+    """Levenshtein distance of ``a`` and ``b`` is at most ``limit`` (banded, early exit)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return False
+        prev = cur
+    return prev[-1] <= limit
 
 
 def _topmost(ids: tuple[str, ...]) -> tuple[str, ...]:

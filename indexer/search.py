@@ -42,6 +42,7 @@ from indexer.query import (
     Word,
     is_query_stop,
     parse,
+    suggest_name,
 )
 from indexer.ranking import BM25, CliticPhrase, WordQuery, corpus, evaluate, evaluate_levels, top
 from indexer.store import Snapshot, open_current
@@ -109,6 +110,7 @@ class SearchOptions:
     date_from: str | None = None
     date_to: str | None = None
     with_successors: bool = False
+    with_predecessors: bool = False
     sort: str = "relevance"
     level: str = "stem"  # "stem": exact and light-stem matches (the default); "root": broadened
     dedupe: bool = False  # one entry per story group; totals and facets count groups
@@ -252,12 +254,18 @@ def phrase_query(
 def named_ids(node: Name) -> tuple[str, ...]:
     """The entities a name denotes, without the places or units under them that bear
     other names (``حلب``: the governorate and the city named حلب, not عفرين)."""
-    key = gazetteer.name_key(" ".join(w.text for w in node.words))
+    text = " ".join(w.text for w in node.words)
+    # An English name is compared as English names are looked up (gazetteer.latin_key:
+    # "Raqqa" is also the city "Raqqa city" / "Raqqah"), an Arabic one by its name key.
+    latin = gazetteer.is_latin(text)
+    fold = gazetteer.latin_key if latin else gazetteer.name_key
+    key = fold(text)
     out = list(node.ids)
     for i in node.ids:
         for d in gazetteer.descendants(i):
             e = gazetteer.get(d)
-            if d not in out and key in {gazetteer.name_key(n) for n in (*e.names_ar, *e.aliases_en)}:
+            names = (e.name_en, *e.aliases_en) if latin else (*e.names_ar, *e.aliases_en)
+            if d not in out and key in {fold(n) for n in names if n}:
                 out.append(d)
     return tuple(out)
 
@@ -417,8 +425,11 @@ def merge_filters(parsed: Filters, opts: SearchOptions) -> Filters:
     return f
 
 
-def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
-    """Places include their sub-places, groups their sub-units (and successors on request)."""
+def filter_query(
+    f: Filters, with_successors: bool = False, with_predecessors: bool = False
+) -> Q.Query | None:
+    """Places include their sub-places, groups their sub-units (and, on request, the groups
+    they became and the groups they came from: ``hts`` with predecessors takes ``nusra``)."""
     parts: list[Q.Query] = []
     for kind, values in (("place", f.place), ("group", f.group), ("source", f.source), *f.required):
         if not values:
@@ -429,6 +440,8 @@ def filter_query(f: Filters, with_successors: bool = False) -> Q.Query | None:
         roots = list(values)
         if kind == "group" and with_successors:
             roots += [s for g in values for s in gazetteer.successors(g)]
+        if kind == "group" and with_predecessors:
+            roots += [s for g in values for s in gazetteer.predecessors(g)]
         ids = dict.fromkeys(d for r in roots for d in (r, *gazetteer.descendants(r)))
         parts.append(Q.Or([Q.Term(kind, i) for i in ids]))
     if f.date_from or f.date_to:
@@ -680,7 +693,11 @@ def explain(
         "phrases": phrases,
         "excluded": excluded,
         "ignored": parsed.ignored,
-        "filters": {**filters.as_dict(), "with_successors": opts.with_successors},
+        "filters": {
+            **filters.as_dict(),
+            "with_successors": opts.with_successors,
+            "with_predecessors": opts.with_predecessors,
+        },
         "sort": opts.sort,
         "notes": [*parsed.notes, *prefix_notes(expansions)],
         "prefixes": [e.as_dict() for e in expansions.values()],
@@ -739,6 +756,14 @@ def suggest(  # noqa: PLR0917 - the budget knobs are for tests and benchmarks
     names = {w for n in _names_in(parsed.node) for w in n.words}
     unknown = []
     for w in _plain_words(parsed.node):
+        if gazetteer.is_latin(w.text):
+            # Latin words: the known English names, not the index's stray Latin tokens (Syria → Syria,
+            # not "Shri")
+            name = suggest_name(w.text)
+            if name:
+                out = out.replace(w.text, name, 1)
+                changed = True
+            continue
         norm = normalize(w.text)
         if not norm or len(norm) < 3 or w.level in ("root", "prefix") or w in names:
             continue
@@ -825,6 +850,7 @@ class Plan:
     broad: bool = False  # level=root
     expansions: dict[str, Expansion] = field(default_factory=dict)
     with_successors: bool = False
+    with_predecessors: bool = False
 
 
 def plan(
@@ -864,12 +890,13 @@ def plan(
         parsed,
         compiled,
         filters,
-        filter_query(filters, opts.with_successors),
+        filter_query(filters, opts.with_successors, opts.with_predecessors),
         terms_of(replace(parsed, node=node), broad),
         frozenset(ids),
         broad,
         expansions,
         opts.with_successors,
+        opts.with_predecessors,
     )
 
 
@@ -892,6 +919,7 @@ def search(
     date_from: str | None = None,
     date_to: str | None = None,
     with_successors: bool = False,
+    with_predecessors: bool = False,
     sort: str = "relevance",
     level: str = "stem",
     dedupe: bool = False,
@@ -919,6 +947,7 @@ def search(
         date_from=date_from or None,
         date_to=date_to or None,
         with_successors=with_successors,
+        with_predecessors=with_predecessors,
         sort=sort or "relevance",
         level=level or "stem",
         dedupe=dedupe,
@@ -946,7 +975,7 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         "query": query,
         "total": 0,
         "hits": [],
-        "facets": {"place": [], "group": [], "source": [], "date": [], "timeline": None}
+        "facets": {"place": [], "group": [], "organization": [], "source": [], "date": [], "timeline": None}
         if want_facets
         else {},
         "explain": explain(p.parsed, op, p.filters, opts, p.expansions),
@@ -1018,7 +1047,7 @@ def _matched_levels(searcher: Searcher, p: Plan, bm: BM25) -> tuple[np.ndarray, 
                 for kind, vals in p.filters.required
             ],
         )
-        flt = filter_query(resolved, p.with_successors)
+        flt = filter_query(resolved, p.with_successors, p.with_predecessors)
     if flt is not None:
         keep = evaluate(flt, searcher, bm)[0]
         mask &= keep

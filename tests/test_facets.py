@@ -80,7 +80,7 @@ def test_search_json_keeps_the_contract(ix: Path) -> None:
     assert {"explain", "suggestion"} <= set(r)
     hit = r["hits"][0]
     assert list(hit)[:7] == ["id", "title", "date", "source", "url", "score", "snippet"]
-    assert set(r["facets"]) == {"place", "group", "source", "date", "timeline"}
+    assert set(r["facets"]) == {"place", "group", "organization", "source", "date", "timeline"}
     bad = kashaf("search", "date:2017-99", "--index", str(ix))
     assert bad.returncode == 2 and "2017-99" in bad.stderr
 

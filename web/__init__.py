@@ -40,7 +40,7 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
     index_dir = Path(index_dir or os.environ.get("KASHAF_INDEX") or "kashaf-index")
     app.extensions["kashaf"] = IndexState(index_dir)
 
-    from web import api, health, pages
+    from web import api, entities, health, pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
@@ -48,6 +48,7 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
     from web import feeds  # /search.atom (web/feeds.py)
 
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(entities.bp)
 
     from web.worker import OneAtATime
 

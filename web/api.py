@@ -42,6 +42,7 @@ SEARCH_PARAMS = frozenset(
         "place",
         "group",
         "with_successors",
+        "with_predecessors",
         "source",
         "from",
         "to",
@@ -114,6 +115,7 @@ class SearchRequest:
     place: tuple[str, ...] = ()
     group: tuple[str, ...] = ()
     with_successors: bool = False
+    with_predecessors: bool = False
     source: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
@@ -165,6 +167,9 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
     dd = (args.get("dedupe") or "").lower()
     if dd not in TRUE + FALSE:
         raise BadRequest("invalid_parameter", "dedupe must be true or false (1 or 0)")
+    wp = (args.get("with_predecessors") or "").lower()
+    if wp not in TRUE + FALSE:
+        raise BadRequest("invalid_parameter", "with_predecessors must be true or false")
     return SearchRequest(
         dedupe=dd in TRUE,
         query=q,
@@ -172,6 +177,7 @@ def parse_search_args(args: MultiDict, allowed: frozenset[str] = SEARCH_PARAMS) 
         place=tuple(v for v in args.getlist("place") if v),
         group=tuple(v for v in args.getlist("group") if v),
         with_successors=ws in TRUE,
+        with_predecessors=wp in TRUE,
         source=tuple(v for v in args.getlist("source") if v),
         date_from=args.get("from") or None,
         date_to=args.get("to") or None,

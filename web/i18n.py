@@ -88,6 +88,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "clear_filters": ("إزالة الكل", "Clear all"),
     "places": ("الأماكن", "Places"),
     "groups": ("الجهات المسلحة", "Armed groups"),
+    "organizations": ("جهات غير مسلحة", "Other organizations"),
     "sources": ("المصادر", "Sources"),
     "timeline": ("التقارير عبر الزمن", "Reports over time"),
     "unit_day": ("يوم", "day"),
@@ -248,7 +249,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "jihadist": ("تنظيمات جهادية", "Jihadists"),
     "kurdish": ("قوى كردية", "Kurdish forces"),
     "militia": ("ميليشيات", "Militias"),
-    "monitor/civil": ("جهات رصد ومدنية", "Monitors and civil bodies"),
+    "armed group": ("جماعات مسلحة", "Armed groups"),
+    "monitor": ("جهات رصد", "Monitors"),
+    "ngo": ("منظمات غير حكومية", "NGOs"),
+    "political": ("هيئات سياسية", "Political bodies"),
+    "government": ("حكومات وبرلمانات", "Governments and parliaments"),
+    "peacekeeping": ("قوات حفظ السلام", "Peacekeepers"),
 }
 
 

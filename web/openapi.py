@@ -91,11 +91,103 @@ SCHEMAS: dict = {
             "count": {"type": "integer", "minimum": 1},
         },
     },
+    "EntityRef": {
+        "type": "object",
+        "required": ["id", "label", "label_en", "level"],
+        "properties": {
+            "id": {"type": "string"},
+            "label": {"type": "string"},
+            "label_en": _STR_OR_NULL,
+            "level": {"type": "string"},
+            "start": _STR_OR_NULL,
+            "end": _STR_OR_NULL,
+        },
+    },
+    "EntitySummary": {
+        "type": "object",
+        "required": [
+            "id",
+            "kind",
+            "level",
+            "label",
+            "label_en",
+            "name_ar",
+            "name_en",
+            "aliases_ar",
+            "aliases_en",
+            "parent",
+            "armed",
+            "count",
+            "url",
+            "search_url",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"enum": ["place", "group"]},
+            "level": {"type": "string", "description": "place level or group kind"},
+            "label": {"type": "string"},
+            "label_en": _STR_OR_NULL,
+            "name_ar": {"type": "string"},
+            "name_en": {"type": "string"},
+            "aliases_ar": {"type": "array", "items": {"type": "string"}},
+            "aliases_en": {"type": "array", "items": {"type": "string"}},
+            "parent": _STR_OR_NULL,
+            "armed": {"type": ["boolean", "null"], "description": "groups: whether it fights; places: null"},
+            "count": {"type": "integer", "minimum": 0},
+            "url": {"type": "string"},
+            "search_url": {"type": "string"},
+        },
+    },
+    "EntityList": {
+        "type": "object",
+        "required": ["entities"],
+        "properties": {
+            "entities": {"type": "array", "items": {"$ref": "#/components/schemas/EntitySummary"}}
+        },
+    },
+    "Entity": {
+        "type": "object",
+        "required": ["id", "kind", "level", "label", "name_ar", "name_en", "ancestors", "children", "months"],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"enum": ["place", "group"]},
+            "parent": {"oneOf": [{"$ref": "#/components/schemas/EntityRef"}, {"type": "null"}]},
+            "ancestors": {"type": "array", "items": {"$ref": "#/components/schemas/EntityRef"}},
+            "children": {"type": "array", "items": {"$ref": "#/components/schemas/EntityRef"}},
+            "predecessors": {"type": "array", "items": {"$ref": "#/components/schemas/EntityRef"}},
+            "successors": {"type": "array", "items": {"$ref": "#/components/schemas/EntityRef"}},
+            "lat": {"type": ["number", "null"]},
+            "lon": {"type": ["number", "null"]},
+            "start": _STR_OR_NULL,
+            "end": _STR_OR_NULL,
+            "months": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["month", "count", "search_url"],
+                    "properties": {
+                        "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                        "count": {"type": "integer", "minimum": 1},
+                        "search_url": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
     "Facets": {
         "type": "object",
         "properties": {
             "place": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
-            "group": {"type": "array", "items": {"$ref": "#/components/schemas/EntityFacet"}},
+            "group": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/EntityFacet"},
+                "description": "armed actors (groups, state and foreign forces)",
+            },
+            "organization": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/EntityFacet"},
+                "description": "groups that do not fight: monitors, NGOs, political bodies, governments",
+            },
             "source": {
                 "type": "array",
                 "description": "sources, case-insensitively (shown in their most common spelling)",
@@ -226,6 +318,7 @@ SCHEMAS: dict = {
                     "to": _STR_OR_NULL,
                     "required": {"$ref": "#/components/schemas/RequiredClauses"},
                     "with_successors": {"type": "boolean"},
+                    "with_predecessors": {"type": "boolean"},
                 },
             },
             "sort": {"enum": ["relevance", "newest", "oldest", "date"]},
@@ -410,6 +503,11 @@ def spec() -> dict:
             "group filters also take the groups' successors",
         ),
         _param(
+            "with_predecessors",
+            {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off", ""], "default": "false"},
+            "group filters also take the groups' predecessors (hts: jfs, nusra)",
+        ),
+        _param(
             "source",
             {"type": "array", "items": {"type": "string"}},
             "source name, any case (repeatable; any)",
@@ -551,6 +649,43 @@ def spec() -> dict:
                         ),
                         "400": _error("malformed body"),
                         "413": _error("body over 1 MiB"),
+                        "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/entities": {
+                "get": {
+                    "summary": "Every place and group some document names, with its document count",
+                    "operationId": "entities",
+                    "parameters": [
+                        _param("kind", {"enum": ["place", "group"]}, "only places or only groups"),
+                        _param(
+                            "all", {"type": "boolean", "default": False}, "also entities no document names"
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json("EntityList", "the entities (as `kashaf entities --json`)"),
+                        "400": _error("bad parameter"),
+                        "503": _error("no index yet"),
+                    },
+                }
+            },
+            "/api/entities/{id}": {
+                "get": {
+                    "summary": "One place or group: names, kind, hierarchy, lineage, reports per month",
+                    "operationId": "entity",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "an id, or an Arabic or English name (answers its id)",
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("Entity", "the entity (as `kashaf entities ID --json`)"),
+                        "404": _error("no place or group by that id or name"),
                         "503": _error("no index yet"),
                     },
                 }

@@ -68,6 +68,7 @@ def parse_params(args: MultiDict) -> dict:
         "group": list(dict.fromkeys(req.group)),
         "source": list(dict.fromkeys(req.source)),
         "with_successors": req.with_successors,
+        "with_predecessors": req.with_predecessors,
         "from": _full_date(req.date_from, end=False),
         "to": _full_date(req.date_to, end=True),
         "limit": req.limit,
@@ -102,6 +103,7 @@ def run_search(snap, p: dict, *, limit: int, offset: int, snippets: bool = True,
         place=tuple(p["place"]),
         group=tuple(p["group"]),
         with_successors=p["with_successors"],
+        with_predecessors=p.get("with_predecessors", False),
         source=tuple(p["source"]),
         date_from=p["from"] or None,
         date_to=p["to"] or None,
@@ -126,6 +128,8 @@ def pairs(p: dict) -> list[tuple[str, str]]:
         out.extend((key, v) for v in p[key])
     if p.get("with_successors"):
         out.append(("with_successors", "true"))
+    if p.get("with_predecessors"):
+        out.append(("with_predecessors", "true"))
     if p.get("dedupe"):
         out.append(("dedupe", "1"))
     defaults = (
@@ -749,6 +753,7 @@ def search_context(p: dict, r: dict) -> dict:
         "place_tree": place_tree(places),
         "open_places": open_branches(p),
         "groups": group_sections(facets["group"]),
+        "organizations": group_sections(facets.get("organization", [])),
         "sources": source_items(facets.get("source", []), p),
         "histogram": histogram(facets.get("timeline"), p),
         "map": {
@@ -796,6 +801,7 @@ def _export(kind: str):
             place=tuple(p["place"]),
             group=tuple(p["group"]),
             with_successors=p["with_successors"],
+            with_predecessors=p["with_predecessors"],
             source=tuple(p["source"]),
             date_from=p["from"] or None,
             date_to=p["to"] or None,

@@ -1,0 +1,61 @@
+"""Entity pages in a real browser (Debian's Chromium via Playwright) against real gunicorn as
+README starts it, over an index built by the real `kashaf index`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmarks.load import gunicorn, kashaf_index
+
+CHROMIUM = Path("/usr/bin/chromium")
+if os.environ.get("CI"):
+    from playwright import sync_api  # a declared test dependency: CI must have it
+else:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+DOCS = [
+    {"id": "h1", "text": "شن التحالف العربي غارات على مواقع الحوثيين في الحديدة", "date": "2018-06-13"},
+    {"id": "h2", "text": "تقدمت ألوية العمالقة نحو مطار الحديدة", "date": "2018-06-20"},
+    {"id": "n1", "text": "اشتبك مقاتلو جبهة النصرة مع فصائل في إدلب", "date": "2015-03-01"},
+    {"id": "t1", "text": "أعلنت هيئة تحرير الشام سيطرتها على إدلب", "date": "2017-07-20"},
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    work = tmp_path_factory.mktemp("entity-site")
+    (work / "d.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in DOCS), "utf-8")
+    result = kashaf_index(work / "index", work / "d.jsonl")
+    assert result.returncode == 0, result.stderr
+    with gunicorn(work / "index", workers=2, log_dir=work / "logs") as server:
+        yield server
+
+
+def test_entity_page_in_chromium(site) -> None:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # an English name redirects to the id (the governorate: the city shares its name and
+        # rolls up to it)
+        page.goto(f"{site.url}/entities/Hodeidah?lang=en")
+        assert page.url.startswith(f"{site.url}/entities/ye-hu")
+        assert page.locator("h1").inner_text() == "Hodeidah Governorate"
+        assert "الحديدة" in page.locator("dl").inner_text()
+        # the month with two reports links to the filtered search, which finds both
+        page.locator("a", has_text="2018-06").click()
+        assert "place=ye-hu" in page.url and "from=2018-06" in page.url
+        assert page.locator(".total-count").inner_text() == "2"
+        assert page.locator("li.hit").count() == 2
+        # lineage: HTS lists al-Nusra as a predecessor, with its dates, linked to its page
+        page.goto(f"{site.url}/entities/hts?lang=en")
+        page.locator("a", has_text="al-Nusra Front").click()
+        assert page.url.startswith(f"{site.url}/entities/nusra")
+        assert errors == []
+        browser.close()
