@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple
 
 from analyzers.gazetteer import Entity, ancestors, entities, name_key, overrides
@@ -226,14 +227,33 @@ class _Match(NamedTuple):
     clitic: int
 
 
+@lru_cache(maxsize=1)
+def _index2() -> tuple[dict[tuple[str, str], tuple[_Name, ...]], dict[str, tuple[_Name, ...]]]:
+    """``(first, second) token → longer names``, ``first token → one-word names``: so a common
+    first word (محافظة، مدينة، قوات) is checked only against the names its next word can continue."""
+    longer: dict[tuple[str, str], list[_Name]] = {}
+    single: dict[str, list[_Name]] = {}
+    for first, names in _index().items():
+        for name in names:  # longest first, kept in each bucket
+            if name.rest:
+                longer.setdefault((first, name.rest[0]), []).append(name)
+            else:
+                single.setdefault(first, []).append(name)
+    return {k: tuple(v) for k, v in longer.items()}, {k: tuple(v) for k, v in single.items()}
+
+
 def _matches(text: str, tokens: list, norms: list[str]) -> list[_Match]:
     index = _index()
+    longer, single = _index2()
     out: list[_Match] = []
     i, n = 0, len(tokens)
     while i < n:
         best: _Match | None = None
+        following = norms[i + 1] if i + 1 < n else None
         for form, clitic in _first_forms(norms[i]):
-            for name in index.get(form, ()):
+            if form not in index:
+                continue
+            for name in chain(longer.get((form, following), ()), single.get(form, ())):
                 last = i + len(name.rest)
                 if best and last <= best.last:
                     continue
@@ -359,7 +379,7 @@ def tag(text: str) -> list[Mention]:
     for m, entity, needs in found:
         if needs in ("cue", "drop"):
             continue
-        if len({_country(i) for i in m.ids if table[i].kind == "place"}) > 1:
+        if _countries(m.ids) > 1:
             # Two countries share the name (أريحا Ariha / Jericho): the country is the one the
             # text's other places are in (within the window when the word itself has no cue or
             # preposition); with none, only a default reading that needs no neighbour stays
@@ -481,9 +501,17 @@ def _country_evidence(m: _Match, entity: Entity, found: list, window: int | None
     return None
 
 
+@lru_cache(maxsize=10_000)
 def _country(entity_id: str) -> str:
     chain = ancestors(entity_id)
     return chain[-1] if chain else entity_id
+
+
+@lru_cache(maxsize=100_000)
+def _countries(ids: tuple[str, ...]) -> int:
+    """How many countries the places among ``ids`` lie in (a name shared across borders: > 1)."""
+    table = entities()
+    return len({_country(i) for i in ids if table[i].kind == "place"})
 
 
 def _vouch(m: _Match, entity: Entity, found: list) -> Entity | None:
