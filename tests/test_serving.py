@@ -354,9 +354,11 @@ def test_kashaf_serve_binds_loopback_and_stops_on_ctrl_c(tmp_path: Path) -> None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
                 break
-            except requests.ConnectionError:
+            # Not up yet, or up but still warming (a loaded machine): ask again until the
+            # deadline. This test is about binding and Ctrl-C, not about latency.
+            except (requests.ConnectionError, requests.Timeout):
                 assert proc.poll() is None, out.read_text()
                 time.sleep(0.1)
         assert ready.status_code == 200 and ready.json()["documents"] == 5
