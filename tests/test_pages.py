@@ -370,7 +370,7 @@ def test_search_page_draws_the_cores_facets(client):
     page = html(client, url)
     facets = real_facets(client, url)
     drawn = dict(re.findall(r'data-id="([^"]+)"><bdi>[^<]*</bdi> <span class="count">(\d+)</span>', page))
-    expected = {f["id"]: str(f["count"]) for f in facets["place"] + facets["group"]}
+    expected = {f["id"]: str(f["count"]) for f in facets["place"] + facets["group"] + facets["organization"]}
     assert drawn == expected
     assert {k: int(drawn[k]) for k in GOVERNORATES} == GOVERNORATES and drawn["sy"] == "5"
     assert 'href="/search?place=sy-raqqa&amp;from=2014-01-01&amp;lang=en" data-id="sy-raqqa"' in page

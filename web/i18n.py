@@ -108,7 +108,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "timeline_before": ("تقارير خارج المخطط قبل", "Reports off the chart before"),
     "timeline_after": ("تقارير خارج المخطط بعد", "Reports off the chart after"),
     "timeline_all": ("كل التواريخ", "All dates"),
-    "timeline_undated": ("بلا تاريخ", "undated"),
+    "timeline_undated": ("بلا تاريخ", "Undated"),
     "period": ("الفترة", "Period"),
     "comma": ("،", ","),
     "range_from": ("من", "from"),
@@ -122,6 +122,29 @@ LABELS: dict[str, tuple[str, str]] = {
     "map_legend": ("حجم الدائرة = عدد التقارير", "Circle size = number of reports"),
     "place_in": ("في", "in"),
     "error_title": ("خطأ", "Error"),
+    "back_to_search": ("العودة إلى البحث", "Back to search"),
+    "error_bad_request": ("تعذّر فهم هذا الطلب.", "This request could not be understood."),
+    "error_not_found": ("لا يوجد تقرير أو صفحة بهذا العنوان.", "There is no report or page at this address."),
+    "error_not_ready": (
+        "الفهرس غير جاهز بعد؛ أعد المحاولة بعد قليل.",
+        "The index is not ready yet; try again shortly.",
+    ),
+    "error_invalid_parameter": (
+        "أحد خيارات البحث في العنوان غير صالح (مثل رقم الصفحة أو التاريخ).",
+        "One of the search options in the address is not valid (such as the page number or a date).",
+    ),
+    "error_invalid_query": (
+        "تعذّر قراءة البحث: مكان أو جهة غير معروفة، أو تاريخ أو مدة غير صالحة.",
+        "The search could not be read: an unknown place or group, or an invalid date or range.",
+    ),
+    "error_query_too_long": (
+        "نص البحث أطول من 1000 حرف.",
+        "The search text is longer than 1,000 characters.",
+    ),
+    "error_index_not_ready": (
+        "الفهرس غير جاهز بعد؛ أعد المحاولة بعد قليل.",
+        "The index is not ready yet; try again shortly.",
+    ),
     "error_detail": ("التفاصيل", "Details"),
     "export_jsonl": ("JSON Lines", "JSON Lines"),
     "export": ("تنزيل كل النتائج", "Download all results"),

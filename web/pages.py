@@ -33,7 +33,7 @@ from indexer.search import query_words
 from indexer.search import similar as similar_documents
 from web import api, error_response, index_state, wants_json
 from web.build_map import HEIGHT, WIDTH, in_window, project
-from web.i18n import count_label, kind_label, lang_of, meta_label, note_text, t
+from web.i18n import LABELS, count_label, kind_label, lang_of, meta_label, note_text, t
 from web.state import IndexNotFound
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -673,11 +673,15 @@ def page_error(status: int, code: str, message: str, lang: str = "ar"):
         + "?"
         + "&".join(x for x in (query, f"lang={other}" if other == "en" else "") if x)
     )
+    # What went wrong in the reader's language; the technical message (English, for the API
+    # and bug reports) stays folded under "details".
+    explain_key = f"error_{code}" if f"error_{code}" in LABELS else f"error_{key}"
     return render_template(
         "error.html",
         status=status,
         code=code,
         message=message,
+        explanation=t(explain_key, lang),
         heading=key,
         lang=lang,
         p=p,
