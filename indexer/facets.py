@@ -124,7 +124,8 @@ def choose_unit(first: date, last: date) -> str:
 
 def _bucket_start(d: date, unit: str) -> date:
     if unit == "week":
-        return d - timedelta(days=d.weekday())  # ISO weeks, Monday first
+        # ISO weeks, Monday first (a week before year 1 starts on 0001-01-01)
+        return d - timedelta(days=min(d.weekday(), d.toordinal() - 1))
     if unit == "month":
         return d.replace(day=1)
     if unit == "year":
@@ -134,7 +135,8 @@ def _bucket_start(d: date, unit: str) -> date:
 
 def _bucket_end(start: date, unit: str) -> date:
     if unit == "week":
-        return start + timedelta(days=6)
+        # the last week of year 9999 ends on date.max
+        return start + timedelta(days=min(6, date.max.toordinal() - start.toordinal()))
     if unit == "month":
         return start.replace(day=calendar.monthrange(start.year, start.month)[1])
     if unit == "year":
@@ -154,6 +156,8 @@ def buckets(first: date, last: date, unit: str) -> list[tuple[date, date]]:
     while start <= last:
         end = _bucket_end(start, unit)
         out.append((max(start, first), min(end, last)))
+        if end >= last:  # also stops at date.max, past which no day exists
+            break
         start = end + timedelta(days=1)
     return out
 

@@ -255,17 +255,16 @@ def named_ids(node: Name) -> tuple[str, ...]:
     """The entities a name denotes, without the places or units under them that bear
     other names (``حلب``: the governorate and the city named حلب, not عفرين)."""
     text = " ".join(w.text for w in node.words)
-    # An English name is compared as English names are looked up (gazetteer.latin_key:
-    # "Raqqa" is also the city "Raqqa city" / "Raqqah"), an Arabic one by its name key.
-    latin = gazetteer.is_latin(text)
-    fold = gazetteer.latin_key if latin else gazetteer.name_key
-    key = fold(text)
+    keys = {gazetteer.name_key(text)}
+    if gazetteer.is_latin(text):
+        # An English name stands for the entity's Arabic names: "Raqqa" (the governorate)
+        # also names the city called الرقة, as the Arabic query الرقة does.
+        keys |= {gazetteer.name_key(n) for i in node.ids for n in gazetteer.get(i).names_ar}
     out = list(node.ids)
     for i in node.ids:
         for d in gazetteer.descendants(i):
             e = gazetteer.get(d)
-            names = (e.name_en, *e.aliases_en) if latin else (*e.names_ar, *e.aliases_en)
-            if d not in out and key in {fold(n) for n in names if n}:
+            if d not in out and keys & {gazetteer.name_key(n) for n in (*e.names_ar, *e.aliases_en)}:
                 out.append(d)
     return tuple(out)
 

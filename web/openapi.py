@@ -473,8 +473,29 @@ SCHEMAS: dict = {
 }
 
 
+# Answers any operation can give besides its own: the server refuses an over-long request
+# line (414) and any route answers 503 before the first index exists; a bad parameter is 400.
+COMMON_ERRORS = {
+    "400": "a parameter that cannot be read",
+    "414": "request line over 8190 bytes (answered by the server)",
+    "503": "no index yet",
+}
+
+
 @lru_cache(maxsize=1)
 def spec() -> dict:
+    """The OpenAPI description, every operation documenting the common errors too."""
+    out = _spec()
+    for path, ops in out["paths"].items():
+        if path == "/api/openapi.json":
+            continue
+        for op in ops.values():
+            for status, text in COMMON_ERRORS.items():
+                op["responses"].setdefault(status, _error(text))
+    return out
+
+
+def _spec() -> dict:
     """The OpenAPI document."""
     # Empty means no bound (the search form sends empty fields); year 0000 does not exist.
     year = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
