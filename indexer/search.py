@@ -985,7 +985,8 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     if p.query is None:
         return out
     mask, score, more = _matched_levels(searcher, p, sc.bm25())
-    dates = sort_key(corpus(searcher).dates(), opts.sort)
+    # The date column is read only when the order needs it (relevance does not).
+    dates = sort_key(corpus(searcher).dates(), opts.sort) if opts.sort != "relevance" else None
     # dedupe=1 (indexer/dedupe.py): one representative per story group; totals and facets count groups.
     groups = dedupe.groups(searcher, snap.db) if opts.dedupe else None
     shown = dedupe.representatives(groups, mask, score, dates) if groups else mask
