@@ -495,6 +495,21 @@ def spec() -> dict:
     return out
 
 
+def _export_op(kind: str, mime: str, summary: str, search_params: list[dict]) -> dict:
+    """One export operation: the search parameters but paging, every match as ``mime``."""
+    return {
+        "get": {
+            "summary": summary,
+            "operationId": f"export_{kind}",
+            "parameters": [p for p in search_params if p["name"] not in ("limit", "offset")],
+            "responses": {
+                "200": {"description": EXPORT_COLUMNS, "content": {mime: {}}},
+                "400": _error("bad parameter or unreadable query"),
+            },
+        }
+    }
+
+
 def _spec() -> dict:
     """The OpenAPI document."""
     # Empty means no bound (the search form sends empty fields); year 0000 does not exist.
@@ -632,28 +647,18 @@ def _spec() -> dict:
                     },
                 }
             },
-            "/api/search.csv": {
-                "get": {
-                    "summary": "Every match (not one page) as CSV, streamed (UTF-8 with BOM)",
-                    "operationId": "export_csv",
-                    "parameters": [p for p in search_params if p["name"] not in ("limit", "offset")],
-                    "responses": {
-                        "200": {"description": EXPORT_COLUMNS, "content": {"text/csv": {}}},
-                        "400": _error("bad parameter or unreadable query"),
-                    },
-                }
-            },
-            "/api/search.jsonl": {
-                "get": {
-                    "summary": "Every match as JSON Lines, streamed (one object per report)",
-                    "operationId": "export_jsonl",
-                    "parameters": [p for p in search_params if p["name"] not in ("limit", "offset")],
-                    "responses": {
-                        "200": {"description": EXPORT_COLUMNS, "content": {"application/x-ndjson": {}}},
-                        "400": _error("bad parameter or unreadable query"),
-                    },
-                }
-            },
+            "/api/search.csv": _export_op(
+                "csv",
+                "text/csv",
+                "Every match (not one page) as CSV, streamed (UTF-8 with BOM)",
+                search_params,
+            ),
+            "/api/search.jsonl": _export_op(
+                "jsonl",
+                "application/x-ndjson",
+                "Every match as JSON Lines, streamed (one object per report)",
+                search_params,
+            ),
             "/api/batch": {
                 "post": {
                     "summary": f"Run up to {MAX_BATCH} queries with one searcher",
