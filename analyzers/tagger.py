@@ -71,11 +71,20 @@ _PLACE_CUES: dict[str, tuple[str, ...]] = {
         (),
     ),
 }
+# Vicinity words that also go with buildings and things (مداخل القصور "the palaces' entrances",
+# محيط الدار، أطراف التل): evidence for a name, but not for one of the most common words (!names).
+_WEAK_CUES = frozenset(("اطراف", "محيط", "مدخل", "مداخل"))
 _GROUP_CUES = frozenset(
     (
         "تنظيم",
         "جبهه",
         "حركه",
+        "حركتا",  # duals: نفت حركتا «حماس» و«الجهاد الإسلامي»
+        "حركتي",
+        "جبهتا",
+        "جبهتي",
+        "تنظيما",
+        "تنظيمي",
         "فصيل",
         "فصائل",
         "ميليشيا",
@@ -94,6 +103,10 @@ _GROUP_CUES = frozenset(
         "قيادي",
         "زعيم",
         "متحدث",
+        "عضو",  # a member, a bloc, a delegation of an organisation: عضو بالقاعدة، كتلة حماس، وفد حماس
+        "اعضاء",
+        "كتله",
+        "وفد",
     )
 )
 # Words in front of a place name that make it part of another thing's name (normalized, clitics
@@ -116,7 +129,8 @@ _PERSON_HEADS = frozenset(
     normalize(w)
     for w in (
         "السيد السيدة الشيخ الفنان الفنانة الدكتور اللاعب المطرب المطربة الكاتب الكاتبة الشاعر "
-        "الشاعرة الممثل الممثلة النجم النجمة الإعلامي الإعلامية المخرج المخرجة"
+        "الشاعرة الممثل الممثلة النجم النجمة الإعلامي الإعلامية المخرج المخرجة "
+        "أبو"  # a family name or kunya: احمد أبو غزة (names beginning with أبو, أبو ظبي, match whole)
     ).split()
 )
 _PERSON_TAILS = frozenset(normalize(w) for w in "بن ابن بنت".split())
@@ -303,9 +317,13 @@ def _resolve(m: _Match, norms: list[str], cue: str | None) -> tuple[Entity, str]
         # The cue must fit the place: حي الثورة is a neighbourhood, not the town called الثورة.
         levels = _PLACE_CUES.get(cue or "")
         cued = levels is not None and (not levels or any(e.level in levels for e in places))
+        if cue in _WEAK_CUES and m.key in chosen.strict_context:
+            cued = False  # مداخل القصور: the entrances of palaces, not the Deir ez-Zor quarter
     else:
         chosen = min(groups, key=lambda e: e.id)
         cued = cue in _GROUP_CUES
+    if m.key in chosen.strict_context and "ك" in norms[m.first][: m.clitic]:
+        return chosen, "cue"  # كامل "complete" is not ك + أمل: "like" before a common-word name is no name
     # Context is judged on the default reading: دوما is Douma unless a neighbour points elsewhere.
     if m.key not in chosen.needs_context or cued:
         return chosen, ""
@@ -446,7 +464,7 @@ def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None)
 
 
 _OPEN_QUOTES = frozenset("\"«“'")
-_CLOSE_QUOTES = frozenset("\"»”'")
+_CLOSE_QUOTES = frozenset("\"»”'«“")  # « and “ too: a reversed pair closes with them
 
 
 def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
@@ -457,8 +475,11 @@ def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
     """
     start = tokens[m.first].start
     before = text[tokens[m.first - 1].end if m.first else 0 : start]
-    # « and “ open; a straight quote opens when an odd number of them precede it
+    # « and “ open; a straight quote opens when an odd number of them precede it, and so does a
+    # guillemet written the other way round (» القاهرة 30 «, common in right-to-left text)
     opening = "«" in before or "“" in before
+    if not opening and ("»" in before or "”" in before):
+        opening = sum(text.count(q, 0, start) for q in "«»“”") % 2 == 1
     for q in "\"'":
         opening = opening or (q in before and text.count(q, 0, start) % 2 == 1)
     if not opening:

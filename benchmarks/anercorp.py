@@ -55,7 +55,8 @@ class Score:
     group_fp: int = 0
     gold_loc: int = 0
     loc_found: int = 0
-    errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # (sentence, kind, entity, surface)
+    # (sentence, kind, entity, start, end) of each wrong mention
+    errors: list[tuple[str, str, str, int, int]] = field(default_factory=list)
     ordinary_word_hits: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
@@ -123,7 +124,7 @@ def score(sentences: list[dict], gold: dict[str, list[tuple[int, int, str]]]) ->
                 else:
                     s.group_fp += 1
             if not ok:
-                s.errors.append((sent["id"], e.kind, m.entity_id, m.surface))
+                s.errors.append((sent["id"], e.kind, m.entity_id, m.start, m.end))
     return s
 
 
@@ -144,10 +145,11 @@ def main() -> None:
             f"({s.group_tp}/{s.group_tp + s.group_fp}), place recall {s.place_recall:.3f} "
             f"({s.loc_found}/{s.gold_loc}), ordinary-word places {len(s.ordinary_word_hits)}"
         )
-        for sid, kind, eid, surface in s.errors[: args.errors]:
+        for sid, kind, eid, start, end in s.errors[: args.errors]:
             text = by_id[sid]["text"]
-            i = text.find(surface)
-            print(f"   {sid} {kind} {eid} {surface!r}: …{text[max(0, i - 60) : i + len(surface) + 40]}…")
+            near = [f"{text[a:b]}/{t}" for a, b, t in gold.get(sid, []) if a < end + 60 and start - 60 < b]
+            context = f"{text[max(0, start - 60) : start]}[{text[start:end]}]{text[end : end + 40]}"
+            print(f"   {sid} {kind} {eid}: …{context}…  gold near: {', '.join(near) or '-'}")
 
 
 if __name__ == "__main__":
