@@ -25,6 +25,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from analyzers.gazetteer import Entity, ancestors, entities, name_key, overrides
+from analyzers.nisba import nisba_forms
 from analyzers.normalize import MARKS_RE, normalize
 from analyzers.tokenize import tokenize
 
@@ -403,6 +404,8 @@ def tag(text: str) -> list[Mention]:
             # preposition); with none, only a default reading that needs no neighbour stays
             # (مدينة دوما, في دوما: Douma in Syria).
             chosen = _country_evidence(m, entity, found, _WINDOW if needs else None)
+            if chosen is None:  # ... or a nationality adjective: طرابلس … قوات الردع الليبية
+                chosen = _nisba_evidence(m, entity, norms, _WINDOW if needs else None)
             if chosen is None and (
                 needs or (m.key in entity.needs_context and m.key not in entity.adverb_context)
             ):
@@ -520,6 +523,24 @@ def _country_evidence(m: _Match, entity: Entity, found: list, window: int | None
             if _country(c.id) == country:
                 return c
     return None
+
+
+def _nisba_evidence(m: _Match, entity: Entity, norms: list[str], window: int | None) -> Entity | None:
+    """The one candidate whose country a nationality adjective of the text (within ``window``
+    tokens, or anywhere) names.
+
+    >>> [m.entity_id for m in tag("سيطرت قوات الردع الخاصة الليبية على مبنى المؤسسة في طرابلس")]
+    ['ly-tripoli']
+    """
+    forms = nisba_forms()
+    lo, hi = (0, len(norms)) if window is None else (max(0, m.first - window), m.last + window + 1)
+    countries = {forms[w] for w in norms[lo:hi] if w in forms}
+    if not countries:
+        return None
+    table = entities()
+    cands = [entity, *(table[i] for i in m.ids if i != entity.id and table[i].kind == "place")]
+    fits = [c for c in cands if _country(c.id) in countries]
+    return fits[0] if len({_country(c.id) for c in fits}) == 1 else None
 
 
 @lru_cache(maxsize=10_000)

@@ -290,6 +290,9 @@ def test_names_shared_by_two_countries_need_the_country():
     # Ariha (Idlib) or Jericho (West Bank): without a place of either country, neither
     assert ids("زار الوفد مدينة أريحا") == []
     assert "ps-jericho" in ids("زار الوفد مدينة أريحا ثم عاد إلى رام الله")
+    # ... or a nationality adjective: Tripoli in Libya or in Lebanon
+    assert ids("سيطرت قوات الردع الخاصة الليبية على مبنى في طرابلس") == ["ly-tripoli"]
+    assert ids("قال نائب لبناني إن الاشتباكات في طرابلس توقفت") == ["lb-tripoli"]
 
 
 def test_a_descriptor_before_the_name_is_one_mention():

@@ -1,0 +1,117 @@
+"""Country references by nationality adjective (nisba): الحكومة اليمنية names Yemen.
+
+A report on "the Yemeni government", "the Libyan coast" or "the Lebanese elections" is about
+that country even when it names none of its places, so the document gets the country as a
+place (``indexer.entities.entities_for``): not as a mention — nothing is highlighted and
+``place_named`` (what free text matches) is unchanged — but in the ``place`` field that
+filters and facets use. Rules (docs/entities.md, "Countries by nationality adjective"):
+
+* the adjective is a covered country's nisba (analyzers/data/nisba.tsv: سوري، عراقي، يمني …)
+  with or without the article and with its endings: اليمني، اليمنية، اليمنيين، يمنيات;
+* it qualifies a noun of the country's land, state or affairs, the word right before it
+  (analyzers/data/nisba_heads.txt: الأراضي، الحدود، الساحل، الحكومة، الرئيس، الوزراء، الأزمة …),
+  with or without ال and glued و ف ب ل (للحكومة اليمنية); in a chain of adjectives the head
+  carries over (الحدود السورية العراقية names both), also across the few adjectives listed
+  there with ``+`` (السلطة الوطنية الفلسطينية، الحكومة الشرعية اليمنية);
+* nouns of people (اللاجئين الفلسطينيين، الفنانة اللبنانية، من أصل عراقي), things (الفول
+  السوداني), teams and a group's own name (حزب الله اللبناني) name no country.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from importlib import resources
+
+from analyzers.normalize import normalize
+from analyzers.tokenize import tokenize
+
+_ENDINGS = ("", "ه", "ين", "ون", "ات", "تين", "تان")
+
+
+def _read(name: str) -> str:
+    return resources.files("analyzers").joinpath(f"data/{name}").read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def nisba_forms() -> dict[str, str]:
+    """Every normalized form of every nisba → its country id.
+
+    >>> nisba_forms()["اليمنيه"], nisba_forms()["لبنانيين"]
+    ('ye', 'lb')
+    """
+    forms: dict[str, str] = {}
+    for row in csv.DictReader(_read("nisba.tsv").split("\n"), delimiter="\t"):
+        stem = normalize(row["nisba"])
+        for article in ("", "ال"):
+            for ending in _ENDINGS:
+                forms[article + stem + ending] = row["country"]
+    return forms
+
+
+@lru_cache(maxsize=1)
+def _lists() -> tuple[frozenset[str], frozenset[str]]:
+    words = [line.strip() for line in _read("nisba_heads.txt").split("\n")]
+    nouns = frozenset(normalize(w) for w in words if w and w[0] not in "#+")
+    between = frozenset(normalize(w[1:]) for w in words if w.startswith("+"))
+    return nouns, between
+
+
+def heads() -> frozenset[str]:
+    """Normalized head nouns, without the article."""
+    return _lists()[0]
+
+
+def _between(word: str) -> bool:
+    """An adjective that keeps the head (الوطنية in السلطة الوطنية الفلسطينية)."""
+    word = word[2:] if word.startswith("ال") else word
+    return word in _lists()[1]
+
+
+_CLITICS = re.compile("^(?:[وف]?(?:[بل]|لل)?)")
+
+
+def _is_head(word: str) -> bool:
+    """A head noun with or without ال and glued و ف ب ل.
+
+    >>> _is_head("للحكومه"), _is_head("والاراضي"), _is_head("اللاجءين")
+    (True, True, False)
+    """
+    hs = heads()
+    for k in range(min(3, len(word)), -1, -1):
+        prefix, rest = word[:k], word[k:]
+        if k and not _CLITICS.fullmatch(prefix):
+            continue
+        if rest in hs or (rest.startswith("ال") and rest[2:] in hs):
+            return True
+    return False
+
+
+def country_references(text: str) -> set[str]:
+    """Ids of the covered countries a nisba phrase in ``text`` refers to.
+
+    >>> sorted(country_references("أعلنت الحكومة اليمنية ورئيس الوزراء العراقي"))
+    ['iq', 'ye']
+    >>> sorted(country_references("قرب الحدود السورية العراقية"))
+    ['iq', 'sy']
+    >>> country_references("بيان السلطة الوطنية الفلسطينية")
+    {'ps'}
+    >>> country_references("حزب الله اللبناني والفنانة اللبنانية من أصل عراقي والفول السوداني")
+    set()
+    """
+    if not text:
+        return set()
+    forms = nisba_forms()
+    found: set[str] = set()
+    head = False  # the previous token was a head noun, or a nisba that followed one
+    for token in tokenize(text):
+        word = normalize(token.text)
+        country = forms.get(word)
+        if country and head:
+            found.add(country)
+            continue  # head carries over: الحدود السورية العراقية
+        if head and _between(word):
+            continue  # ... and so does an adjective in between: السلطة الوطنية الفلسطينية
+        head = _is_head(word)
+    return found

@@ -1,0 +1,51 @@
+"""Countries named by a nationality adjective (analyzers/nisba.py): sentences written for these
+tests from the readings a native reader gives them."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers.nisba import country_references
+from indexer.entities import entities_for
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("أعلنت الحكومة اليمنية استئناف المحادثات", {"ye"}),
+        ("قال رئيس الوزراء العراقي إن الانتخابات ستجرى في موعدها", {"iq"}),
+        ("غرق مركب للمهاجرين قبالة السواحل الليبية", {"ly"}),
+        ("وصل الوفد إلى الأراضي الفلسطينية", {"ps"}),
+        ("أصدر الرئيس السوداني قرارا بإعفاء وزير الخارجية", {"sd"}),
+        ("تعقدت الساحة اللبنانية بعد الانتخابات", {"lb"}),
+        ("تحدث عن الأزمة السورية", {"sy"}),
+        ("قرب الحدود السورية العراقية", {"sy", "iq"}),  # the head carries along the chain
+        ("للحكومة اليمنية ولوزارة الداخلية العراقية", {"ye", "iq"}),  # glued clitics on the head
+        ("بيان السلطة الوطنية الفلسطينية", {"ps"}),  # an adjective in between keeps the head
+    ],
+)
+def test_a_nisba_of_land_state_or_affairs_names_the_country(text, countries):
+    assert country_references(text) == countries
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "هاجم الأمين العام لحزب الله اللبناني إسرائيل",  # a group's own name
+        "تطل الفنانة اللبنانية في مسلسل جديد",  # a person's nationality
+        "مخيم للاجئين الفلسطينيين",  # people
+        "المهندسة المعمارية البريطانية من أصل عراقي",  # origin
+        "زيت الفول السوداني مفيد للذاكرة",  # peanuts
+        "شاركت قوات سودانية في المعارك",  # an army abroad says nothing of where
+        "قاد المدرب مارتشيلو ليبي المنتخب",  # a surname
+        "اليمنى",  # "right (hand)", no nisba
+    ],
+)
+def test_other_uses_of_a_nisba_name_no_country(text):
+    assert country_references(text) == set()
+
+
+def test_a_document_gets_the_country_for_filters_not_as_a_mention():
+    places, _, mentions = entities_for("الحكومة اليمنية تعلن", "قال رئيس الوزراء اليمني إن الحوار مستمر")
+    assert places == ["ye"]
+    assert mentions == []  # nothing to highlight, and place_named (free-text matching) stays empty
