@@ -59,3 +59,46 @@ def test_entity_page_in_chromium(site) -> None:
         assert page.url.startswith(f"{site.url}/entities/nusra")
         assert errors == []
         browser.close()
+
+
+def test_facets_and_mentions_link_to_entity_pages_in_chromium(site) -> None:
+    """The search page's facets (places, armed actors) and the document page's mentions carry a
+    second link to the entity page, beside the filter link, in both languages."""
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for lang, direction in (("ar", "rtl"), ("en", "ltr")):
+            suffix = "&lang=en" if lang == "en" else ""
+            page.goto(f"{site.url}/search?q=الحديدة{suffix}")
+            assert page.locator("html").get_attribute("dir") == direction
+            # the place facet: the value still filters, the ⓘ beside it opens the entity page
+            row = page.locator(".facet-place summary").filter(has=page.locator('[data-id="ye-hu"]')).first
+            value, about = row.locator("a.facet-value"), row.locator("a.entity-link")
+            assert "place=ye-hu" in value.get_attribute("href")
+            name = "Hodeidah Governorate" if lang == "en" else "الحديدة"
+            assert about.get_attribute("aria-label").endswith(name)
+            # it sits after the value in reading order: left of it in Arabic, right in English
+            vbox, abox = value.bounding_box(), about.bounding_box()
+            assert (abox["x"] < vbox["x"]) if direction == "rtl" else (abox["x"] > vbox["x"])
+            about.click()
+            assert page.url == f"{site.url}/entities/ye-hu" + ("?lang=en" if lang == "en" else "")
+            assert page.locator("h1").inner_text() == name
+            # an armed actor of the facet, then the filter link itself still filters
+            page.goto(f"{site.url}/search?q=الحديدة{suffix}")
+            group = page.locator(".facet-group li").filter(has=page.locator('[data-id="giants-brigades"]'))
+            group.locator("a.entity-link").click()
+            assert page.url.startswith(f"{site.url}/entities/giants-brigades")
+            page.goto(f"{site.url}/search?q=الحديدة{suffix}")
+            page.locator('.facet-group a.facet-value[data-id="giants-brigades"]').click()
+            assert "group=giants-brigades" in page.url
+            assert page.locator("li.hit").count() == 1
+            # the document page: each place or group mentioned links to its page too
+            page.locator("li.hit a").first.click()
+            mention = page.locator(".mentioned li").filter(has_text="العمالقة" if lang == "ar" else "Giants")
+            assert "group=giants-brigades" in mention.locator("a.mention").get_attribute("href")
+            mention.locator("a.entity-link").click()
+            assert page.url.startswith(f"{site.url}/entities/giants-brigades")
+        assert errors == []
+        browser.close()

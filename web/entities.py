@@ -32,6 +32,7 @@ LABELS = {
     "json": ("JSON", "JSON"),
     "language": ("English", "العربية"),
     "not_found": ("لا يوجد مكان أو جهة بهذا الاسم", "No place or group by that name"),
+    "about": ("صفحة المكان أو الجهة", "About this place or group"),
 }
 KINDS = ("place", "group")
 
@@ -51,6 +52,19 @@ def _unknown(args, allowed: set[str]):
     if extra:
         return error_response(400, "unknown_parameter", f"unknown parameter(s): {', '.join(extra)}")
     return None
+
+
+@bp.app_template_global()
+def entity_href(entity_id: str, lang: str = "ar") -> str:
+    """The page of ``entity_id`` in the page's language: the search facets and the document's
+    list of mentions link to it beside their filter link (``/entities/sy-raqqa?lang=en``)."""
+    return url_for("entities.entity_page", name=entity_id, **({"lang": "en"} if lang == "en" else {}))
+
+
+@bp.app_template_global()
+def entity_about(lang: str = "ar") -> str:
+    """The label of that link (its title and, with the entity's name, its accessible name)."""
+    return LABELS["about"][lang == "en"]
 
 
 @bp.get("/api/entities")

@@ -872,6 +872,7 @@ def document_page(doc_id: str):
     fresh = {**p, "place": [], "group": [], "source": [], "from": "", "to": "", "with_successors": False}
     mentioned = [
         {
+            "id": eid,
             "label": entity_label(eid, lang),
             "level": getattr(gazetteer.entities().get(eid), "level", ""),
             "kind": kind,
