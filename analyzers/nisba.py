@@ -25,7 +25,6 @@ from functools import lru_cache
 from importlib import resources
 
 from analyzers.normalize import normalize
-from analyzers.tokenize import tokenize
 
 _ENDINGS = ("", "ه", "ين", "ون", "ات", "تين", "تان")
 
@@ -88,8 +87,24 @@ def _is_head(word: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def _stems() -> re.Pattern[str]:
+    """A nisba stem in the raw text (the stems carry no hamza or ة to fold)."""
+    rows = csv.DictReader(_read("nisba.tsv").split("\n"), delimiter="\t")
+    return re.compile("|".join(sorted({row["nisba"] for row in rows})))
+
+
+_SPACE = re.compile(r"\s")
+
+
+_EDGE = "\"'«»“”()[]{}.,،؛:!?؟…-–—"
+
+
 def country_references(text: str) -> set[str]:
     """Ids of the covered countries a nisba phrase in ``text`` refers to.
+
+    Only the words around a nisba stem are read (a regular expression finds them in the raw
+    text), so the cost is small beside tagging.
 
     >>> sorted(country_references("أعلنت الحكومة اليمنية ورئيس الوزراء العراقي"))
     ['iq', 'ye']
@@ -104,14 +119,31 @@ def country_references(text: str) -> set[str]:
         return set()
     forms = nisba_forms()
     found: set[str] = set()
-    head = False  # the previous token was a head noun, or a nisba that followed one
-    for token in tokenize(text):
-        word = normalize(token.text)
-        country = forms.get(word)
-        if country and head:
-            found.add(country)
-            continue  # head carries over: الحدود السورية العراقية
-        if head and _between(word):
-            continue  # ... and so does an adjective in between: السلطة الوطنية الفلسطينية
-        head = _is_head(word)
+    for m in _stems().finditer(text):
+        # the whole word around the stem
+        start = m.start()
+        while start and not text[start - 1].isspace():
+            start -= 1
+        stop = _SPACE.search(text, m.end())
+        chunk = text[start : stop.start() if stop else len(text)]
+        country = forms.get(normalize(chunk.strip(_EDGE)))
+        if country is None or country in found or chunk[:1] in _EDGE:
+            continue
+        # walk back over the words before it: other nisbas and in-between adjectives carry the
+        # head (الحدود السورية العراقية، السلطة الوطنية الفلسطينية); the first other word decides
+        end = start
+        for _ in range(4):
+            base = max(0, end - 80)  # a bounded look back: words are shorter than this
+            segment = text[base:end]
+            before = segment.rstrip()
+            if len(before) == len(segment) or not before or before[-1] in _EDGE:
+                break  # no space before, start of text, or punctuation in between
+            first = max(before.rfind(c) for c in " \t\n\r\u00a0") + 1
+            word = normalize(before[first:].lstrip(_EDGE))
+            if word in forms or _between(word):
+                end = base + first
+                continue
+            if _is_head(word):
+                found.add(country)
+            break
     return found
