@@ -1,6 +1,7 @@
 """Mention-tagging speed and coverage on the ANT corpus (../shared, never copied).
 
     .venv/bin/python benchmarks/tagging_speed.py [--docs N] [--runs 3] [--baseline DIR]
+        [--no-speed | --no-coverage] [--no-nisba]
 
 Prints docs/s of tokenize+normalize alone and of tokenize+normalize+tag() over the same
 articles in the same run (median of ``--runs``); with ``--baseline DIR`` (a checkout of another
@@ -147,6 +148,7 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, help="checkout whose tag() to time alongside")
     ap.add_argument("--no-nisba", action="store_true", help="coverage by places named only")
     ap.add_argument("--no-speed", action="store_true", help="coverage only")
+    ap.add_argument("--no-coverage", action="store_true", help="speed only")
     args = ap.parse_args()
     if not args.corpus.exists():
         sys.exit(f"{args.corpus} is absent: the ANT corpus lives in ../shared beside the project")
@@ -155,6 +157,8 @@ def main() -> None:
     docs = [f"{title}\n{text}" for title, text in parts]
     if not args.no_speed:
         speed(args, docs)
+    if args.no_coverage:
+        return
     how = "places named" if args.no_nisba else "places named or a nisba phrase's country"
     print(f"coverage on {len(docs)} ANT articles ({how}): reports with a place of the country / reports")
     print("  country  by name or capital      by name, capital or nisba")
