@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
+from itertools import accumulate, islice
+from operator import sub
 
 from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
@@ -30,7 +31,6 @@ SNIPPET_TOKENS = 30
 SNIPPET_WINDOW_CHARS = 20_000
 SNIPPET_SCAN_CHARS = 200_000
 MEMO_WORDS = 100_000  # surface forms remembered per query (Terms.level_of)
-_MISS = object()
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Terms:
     phrases: set[tuple[str, ...]] = field(default_factory=set)  # normalized, marked where they occur
     # What level_of answered per surface form (the sets are complete once it is first called):
     # a snippet or an export meets the same words again and again.
-    _memo: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    _memo: _Levels | None = field(default=None, repr=False, compare=False)
     _cores: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     def level_of(self, surface: str) -> str | None:
@@ -54,12 +54,14 @@ class Terms:
         >>> terms_of(parse("انسحاب"), broad=False).level_of("وانسحبت") is None
         True
         """
-        found = self._memo.get(surface, _MISS)
-        if found is _MISS:
-            found = self._level(surface)
-            if len(self._memo) < MEMO_WORDS:
-                self._memo[surface] = found
-        return found
+        return self.memo()[surface]
+
+    def memo(self) -> _Levels:
+        """``{surface: level}``, filled on first sight: ``map(terms.memo().__getitem__, words)``
+        looks up a known word without a Python call."""
+        if self._memo is None:
+            self._memo = _Levels(self._level)
+        return self._memo
 
     def _level(self, surface: str) -> str | None:
         norm = normalize(surface)
@@ -80,6 +82,20 @@ class Terms:
             stems = [s for s in self.stem if s]
             self._cores = tuple(s[:-1] for s in stems) if all(len(s) > 2 for s in stems) else ()
         return not self._cores or any(core in norm for core in self._cores)
+
+
+class _Levels(dict):
+    """A dict that computes a missing surface's level (and remembers up to MEMO_WORDS)."""
+
+    def __init__(self, level) -> None:
+        super().__init__()
+        self.level = level
+
+    def __missing__(self, surface: str) -> str | None:
+        found = self.level(surface)
+        if len(self) < MEMO_WORDS:
+            self[surface] = found
+        return found
 
 
 @lru_cache(maxsize=200_000)
@@ -234,19 +250,22 @@ def snippet(
 
 
 def _window(levels: list[str | None], size: int) -> tuple[int, int]:
-    """``(lo, hi)``: the ``size`` tokens from just before the first match of the densest run."""
-    hit = [lv is not None for lv in levels]
-    best, best_count, count = 0, -1, 0
-    for i in range(len(levels)):
-        count += hit[i]
-        if i >= size:
-            count -= hit[i - size]
-        if count > best_count:
-            best, best_count = max(0, i - size + 1), count
+    """``(lo, hi)``: ``size`` tokens from just before the first match of the densest run (the
+    first run of ``size`` tokens holding the most matches), counted with running sums.
+
+    >>> _window([None, None, "exact", None, None, "stem", "stem", None], 3)
+    (2, 5)
+    """
+    n = len(levels)
+    hits = list(map(bool, levels))
+    prefix = list(accumulate(hits, initial=0))
+    # Matches among the (up to) size tokens ending at each token.
+    counts = prefix[1 : min(size - 1, n) + 1] + list(map(sub, prefix[size:], prefix[: n + 1 - size]))
+    best_count = max(counts, default=0)
+    best = max(0, counts.index(best_count) - size + 1) if counts else 0
     if best_count > 0:
-        first = next(i for i in range(best, len(levels)) if hit[i])
-        best = max(0, first - 3)
-    return best, min(len(levels), best + size)
+        best = max(0, hits.index(True, best) - 3)
+    return best, min(n, best + size)
 
 
 def _plain_snippet(text: str, terms: Terms, size: int) -> tuple[str, set[str]]:
@@ -256,15 +275,14 @@ def _plain_snippet(text: str, terms: Terms, size: int) -> tuple[str, set[str]]:
     words = TOKEN_RE.findall(text)
     if not words:
         return html.escape(" ".join(text.split()), quote=False), set()
-    memo, level_of = terms._memo, terms.level_of
-    levels = [memo[w] if w in memo else level_of(w) for w in words]
+    levels = list(map(terms.memo().__getitem__, words))
     lo, hi = _window(levels, size)
     tokens = [Token(m.group(), m.start(), m.end()) for m in islice(TOKEN_RE.finditer(text), lo, hi)]
     frag = _render(text, tokens, levels[lo:hi], 0, len(tokens))
     if hi == len(words):
         frag += html.escape(text[tokens[-1].end :], quote=False)  # closing punctuation
     frag = " ".join(frag.split())
-    return ("… " if lo > 0 else "") + frag + (" …" if hi < len(words) else ""), {lv for lv in levels if lv}
+    return ("… " if lo > 0 else "") + frag + (" …" if hi < len(words) else ""), set(levels) - {None}
 
 
 def _scan(

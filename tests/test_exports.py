@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.load import GUNICORN, ROOT, gunicorn, kashaf_index
 from tests.conftest import shared_file
@@ -189,3 +191,77 @@ def test_default_worker_count_comes_from_memory_and_the_override_wins(corpus, tm
         corpus / "index", workers=2, log_dir=tmp_path, env={"KASHAF_WORKER_MB": str(memory_mb)}
     ) as srv:
         assert len(srv.workers()) == 2
+
+
+def test_word_memos_are_bounded_together_and_tables_kept() -> None:
+    from analyzers.lexicon import _tables
+    from analyzers.normalize import normalize
+    from analyzers.stem import light_stem
+    from web import caches
+
+    _tables()  # a one-table loader (the Arramooz lexicon): never emptied
+    words = [f"كلمة{i}" for i in range(3000)]
+    for w in words:
+        light_stem(w + "ات")
+        normalize(w)
+    memos = caches.word_memos()
+    assert light_stem in memos and _tables not in memos
+    before = sum(fn.cache_info().currsize for fn in memos)
+    assert before > 2000
+    assert caches.trim(limit=before) == 0  # within the budget: nothing dropped
+    dropped = caches.trim(limit=2000)
+    assert dropped > 0 and sum(fn.cache_info().currsize for fn in memos) <= 1000
+    assert _tables.cache_info().currsize == 1
+
+
+def reference_window(levels: list, size: int) -> tuple[int, int]:
+    """The densest-run loop snippets used before the running sums (indexer/highlight.py)."""
+    hit = [lv is not None for lv in levels]
+    best, best_count, count = 0, -1, 0
+    for i in range(len(levels)):
+        count += hit[i]
+        if i >= size:
+            count -= hit[i - size]
+        if count > best_count:
+            best, best_count = max(0, i - size + 1), count
+    if best_count > 0:
+        first = next(i for i in range(best, len(levels)) if hit[i])
+        best = max(0, first - 3)
+    return best, min(len(levels), best + size)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None, database=None)
+@given(
+    st.lists(st.sampled_from([None, None, None, "exact", "stem"]), min_size=1, max_size=120),
+    st.integers(1, 40),
+)
+def test_snippet_window_is_the_densest_run(levels, size) -> None:
+    from indexer.highlight import _window
+
+    assert _window(levels, size) == reference_window(levels, size)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(st.text(alphabet="ابتثجحخدذرزسشصضطظعغفقكلمنهويةىأإآؤئءـًٌٍَُِّْ ", min_size=1, max_size=12))
+def test_a_light_stem_without_its_last_letter_is_part_of_the_word(word) -> None:
+    """What Terms._may_stem relies on to skip stemming words that cannot match."""
+    from analyzers.normalize import normalize
+    from analyzers.stem import light_stem
+
+    stem = light_stem(word)
+    assert len(stem) <= 2 or stem[:-1] in normalize(word)
+
+
+def test_fast_snippets_equal_the_general_path() -> None:
+    """Texts of one window without spans or phrases take the findall path; with a span past
+    the end (which marks nothing) the same text takes the general one: same fragments."""
+    from indexer.highlight import snippet, terms_of
+    from indexer.query import parse
+
+    with gzip.open(shared_file("corpus/ant_multisource_v2.1.jsonl.gz"), "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in itertools.islice(f, 300)]
+    far = [(10**9, 10**9 + 1)]
+    for query in ("الحكومة", "قوات النظام", "انسحاب", "ترامب روسيا"):
+        for broad in (False, True):
+            fast, general = terms_of(parse(query, "or"), broad), terms_of(parse(query, "or"), broad)
+            assert [snippet(t, fast) for t in texts] == [snippet(t, general, far) for t in texts]

@@ -29,7 +29,7 @@ from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
 from indexer.search import similar as similar_documents
 from indexer.store import Snapshot
-from web import error_response, heartbeat, index_state, state
+from web import caches, error_response, heartbeat, index_state, state
 from web.state import IndexNotFound
 
 bp = Blueprint("api", __name__)
@@ -409,6 +409,7 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
                 if m["entity_id"] not in seen:
                     seen.append(m["entity_id"])
             heartbeat.beat()  # a long export is working, not stuck
+            caches.trim()  # and reads many new words: the memos stay within the worker's plan
             for h in batch:
                 e = ents.get(h["id"], {})
                 rec = {
