@@ -59,10 +59,11 @@ def ranked(snap: Snapshot, query: str, op: str, opts: SearchOptions, sc: Scoring
     dates = sort_key(corpus(searcher).dates(), opts.sort) if opts.sort != "relevance" else None
     groups = dedupe.groups(searcher, snap.db) if opts.dedupe else None
     shown = dedupe.representatives(groups, mask, score, dates) if groups else mask
-    # indexer.ranking.top's order for k = the whole set, kept as arrays (no list of tuples).
+    # indexer.ranking.top's order for k = the whole set, kept as arrays (no list of tuples);
+    # ~x orders as -x does without overflowing at int64's minimum (undated, oldest first).
     cand = np.flatnonzero(shown)
     s = score[cand]
-    keys = (cand, -s) if dates is None else (cand, -s, -dates[cand])
+    keys = (cand, -s) if dates is None else (cand, -s, ~dates[cand])
     order = np.lexsort(keys)
     return Ranked(p, cand[order], s[order])
 
