@@ -67,11 +67,20 @@ def pre_fork(server, worker) -> None:
 
 
 def _warm(server) -> None:
+    import time
+
     from web.state import WARM_SEARCHES
 
     state = server.app.wsgi().extensions["kashaf"]
+    before = state.open_generation
+    started = time.monotonic()
     try:
-        state.warm(WARM_SEARCHES)
+        if state.warm(WARM_SEARCHES) and state.open_generation != before:
+            server.log.info(
+                "index generation %s opened and warmed in %.1f s; workers share it",
+                state.open_generation,
+                time.monotonic() - started,
+            )
     except Exception:  # an index that cannot be opened must not stop the server
         server.log.exception("could not warm the index; workers open it themselves")
 

@@ -120,6 +120,12 @@ class IndexState:
         gc.freeze()
         return True
 
+    @property
+    def open_generation(self) -> int | None:
+        """The generation this process has open (``None`` before the first :meth:`snapshot`)."""
+        snap = self._snap
+        return snap.generation if snap is not None else None
+
     def document_count(self) -> int:
         """Documents in the snapshot :meth:`snapshot` returns (counted once per generation)."""
         self.snapshot()
