@@ -13,11 +13,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, islice
+from operator import sub
 
 from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
-from analyzers.tokenize import Token, tokenize
+from analyzers.tokenize import TOKEN_RE, Token, tokenize
 from analyzers.variants import proclitic_forms, stem_variants
 from indexer.query import MAX_QUERY_CHARS, Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, parse
 
@@ -28,6 +30,7 @@ SNIPPET_TOKENS = 30
 # with its document (a 1,000,000-character report costs what a short one does).
 SNIPPET_WINDOW_CHARS = 20_000
 SNIPPET_SCAN_CHARS = 200_000
+MEMO_WORDS = 100_000  # surface forms remembered per query (Terms.level_of)
 
 
 @dataclass
@@ -38,24 +41,61 @@ class Terms:
     stem: set[str] = field(default_factory=set)
     root: set[str] = field(default_factory=set)
     phrases: set[tuple[str, ...]] = field(default_factory=set)  # normalized, marked where they occur
+    # What level_of answered per surface form (the sets are complete once it is first called):
+    # a snippet or an export meets the same words again and again.
+    _memo: _Levels | None = field(default=None, repr=False, compare=False)
+    _cores: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     def level_of(self, surface: str) -> str | None:
         """The best level at which ``surface`` matches, or ``None``.
 
         >>> terms_of(parse("انسحاب")).level_of("وانسحبت")
         'root'
+        >>> terms_of(parse("انسحاب"), broad=False).level_of("وانسحبت") is None
+        True
         """
+        return self.memo()[surface]
+
+    def memo(self) -> _Levels:
+        """``{surface: level}``, filled on first sight: ``map(terms.memo().__getitem__, words)``
+        looks up a known word without a Python call."""
+        if self._memo is None:
+            self._memo = _Levels(self._level)
+        return self._memo
+
+    def _level(self, surface: str) -> str | None:
         norm = normalize(surface)
         if norm in self.exact:
             return "exact"
-        if not (self.stem or self.root):
-            return None
-        stem, rt = _forms(surface)
-        if stem in self.stem:
+        if self.stem and self._may_stem(norm) and light_stem(surface) in self.stem:
             return "stem"
-        if rt in self.root:
+        if self.root and lexicon_root(surface) in self.root:
             return "root"
         return None
+
+    def _may_stem(self, norm: str) -> bool:
+        """Whether ``norm`` can have one of the stems: a light stem without its last letter is
+        part of the normalized word (stemming only strips affixes and may rewrite the last
+        letter: قوات → قوه), so a word containing none of those cores is no match, and most
+        words of a text are never stemmed (an export stems each new word at about 0.2 ms)."""
+        if self._cores is None:
+            stems = [s for s in self.stem if s]
+            self._cores = tuple(s[:-1] for s in stems) if all(len(s) > 2 for s in stems) else ()
+        return not self._cores or any(core in norm for core in self._cores)
+
+
+class _Levels(dict):
+    """A dict that computes a missing surface's level (and remembers up to MEMO_WORDS)."""
+
+    def __init__(self, level) -> None:
+        super().__init__()
+        self.level = level
+
+    def __missing__(self, surface: str) -> str | None:
+        found = self.level(surface)
+        if len(self) < MEMO_WORDS:
+            self[surface] = found
+        return found
 
 
 @lru_cache(maxsize=200_000)
@@ -191,23 +231,14 @@ def snippet(
     >>> sorted(levels)
     ['exact', 'root']
     """
+    if not spans and not terms.phrases and len(text) <= SNIPPET_WINDOW_CHARS:
+        return _plain_snippet(text, terms, size)
     full_length = len(text)
     offset, text, tokens, levels = _scan(text, terms, spans)
     if not tokens:
         return html.escape(" ".join(text.split()), quote=False), set()
     more_before = offset > 0
-    hit = [lv is not None for lv in levels]
-    best, best_count, count = 0, -1, 0
-    for i in range(len(tokens)):
-        count += hit[i]
-        if i >= size:
-            count -= hit[i - size]
-        if count > best_count:
-            best, best_count = max(0, i - size + 1), count
-    if best_count > 0:
-        first = next(i for i in range(best, len(tokens)) if hit[i])
-        best = max(0, first - 3)
-    lo, hi = best, min(len(tokens), best + size)
+    lo, hi = _window(levels, size)
     frag = _render(text, tokens, levels, lo, hi)
     more_after = len(text) < full_length - offset
     if hi == len(tokens) and not more_after:
@@ -216,6 +247,42 @@ def snippet(
     prefix = "… " if lo > 0 or more_before else ""
     suffix = " …" if hi < len(tokens) or more_after else ""
     return prefix + frag + suffix, {lv for lv in levels if lv}
+
+
+def _window(levels: list[str | None], size: int) -> tuple[int, int]:
+    """``(lo, hi)``: ``size`` tokens from just before the first match of the densest run (the
+    first run of ``size`` tokens holding the most matches), counted with running sums.
+
+    >>> _window([None, None, "exact", None, None, "stem", "stem", None], 3)
+    (2, 5)
+    """
+    n = len(levels)
+    hits = list(map(bool, levels))
+    prefix = list(accumulate(hits, initial=0))
+    # Matches among the (up to) size tokens ending at each token.
+    counts = prefix[1 : min(size - 1, n) + 1] + list(map(sub, prefix[size:], prefix[: n + 1 - size]))
+    best_count = max(counts, default=0)
+    best = max(0, counts.index(best_count) - size + 1) if counts else 0
+    if best_count > 0:
+        best = max(0, hits.index(True, best) - 3)
+    return best, min(n, best + size)
+
+
+def _plain_snippet(text: str, terms: Terms, size: int) -> tuple[str, set[str]]:
+    """:func:`snippet` of a text of one window with no mention spans and no phrases, the
+    same fragment for less work: the words are found without their offsets (``findall``),
+    and only the window's tokens are built (an export makes one snippet per row)."""
+    words = TOKEN_RE.findall(text)
+    if not words:
+        return html.escape(" ".join(text.split()), quote=False), set()
+    levels = list(map(terms.memo().__getitem__, words))
+    lo, hi = _window(levels, size)
+    tokens = [Token(m.group(), m.start(), m.end()) for m in islice(TOKEN_RE.finditer(text), lo, hi)]
+    frag = _render(text, tokens, levels[lo:hi], 0, len(tokens))
+    if hi == len(words):
+        frag += html.escape(text[tokens[-1].end :], quote=False)  # closing punctuation
+    frag = " ".join(frag.split())
+    return ("… " if lo > 0 else "") + frag + (" …" if hi < len(words) else ""), set(levels) - {None}
 
 
 def _scan(

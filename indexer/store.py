@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import mmap
 import os
 import shutil
 import sqlite3
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 
@@ -123,10 +126,27 @@ class Snapshot:
     shards: list[whoosh_index.Index]
     db: sqlite3.Connection
     _searcher: Searcher | None = field(default=None, repr=False)
+    # Data derived from this generation and kept while it is open (e.g. the export's columns).
+    memo: dict = field(default_factory=dict, repr=False)
+    # Set by prepare_fork(): the SQLite connection is closed and processes forked from this
+    # one may keep the snapshot, each with a connection of its own (reconnect()).
+    forkable: bool = field(default=False, repr=False)
 
     def changed(self) -> bool:
         """True when ``CURRENT`` names another generation (time to re-open)."""
         return current_generation(self.index_dir) != self.generation
+
+    def prepare_fork(self) -> None:
+        """Make the snapshot safe to inherit across ``fork()``: close the SQLite connection
+        (none may cross a fork). Whoosh's files are memory-mapped (:func:`open_shards`), so
+        reading them keeps no file offset that two processes would share."""
+        self.searcher()
+        self.db.close()
+        self.forkable = True
+
+    def reconnect(self) -> None:
+        """Open this process's own connection to the document store (after a fork)."""
+        self.db = connect_ro(generation_dir(self.index_dir, self.generation) / DB)
 
     def searcher(self) -> Searcher:
         """One shared Whoosh searcher over every shard, scored with global statistics."""
@@ -177,9 +197,82 @@ def shard_dirs(gdir: Path) -> list[Path]:
     return sorted((p for p in (Path(gdir) / WHOOSH).iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
 
 
+class _View:
+    """A read-only file over a window of a memory map: its own position, no copy of the data
+    (each read copies only the bytes asked for)."""
+
+    def __init__(self, buf: memoryview) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        end = len(self.buf) if n is None or n < 0 else min(self.pos + n, len(self.buf))
+        out = bytes(self.buf[self.pos : end])
+        self.pos = max(self.pos, end)
+        return out
+
+    def readline(self, limit: int = -1) -> bytes:  # pickle.load reads lines too
+        rest = self.buf[self.pos :]
+        cut = bytes(rest[: 1 << 16]).find(b"\n") if len(rest) else -1
+        n = len(rest) if cut < 0 else cut + 1
+        return self.read(n if limit is None or limit < 0 else min(n, limit))
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = (0, self.pos, len(self.buf))[whence]
+        self.pos = base + pos
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def close(self) -> None:
+        # The map is unmapped when the last view of it is garbage (Snapshot, web/state.py).
+        self.buf = memoryview(b"")
+
+
+class _MappedFile(StructFile):
+    """Whoosh's StructFile over a :class:`_View`. A part of it (a compound segment's
+    postings, terms, columns: ``subset``) is another view of the same pages, where Whoosh's
+    own ``BufferFile`` copies the part into a ``BytesIO`` — the whole index, into every
+    process that opens it."""
+
+    def subset(self, offset: int, length: int, name: str | None = None) -> _MappedFile:
+        return _MappedFile(_View(self.file.buf[offset : offset + length]), name=name)
+
+    def get(self, position: int, length: int) -> bytes:
+        return bytes(self.file.buf[position : position + length])
+
+
+class MmapStorage(FileStorage):
+    """Whoosh's file storage with every file read through a read-only memory map.
+
+    Whoosh reads a file by seeking and reading; over a plain file descriptor the offset
+    belongs to the open file, which a forked process shares with its parent, so two
+    workers reading one inherited index would move each other's offsets. A view of a map
+    keeps its position in the process's own memory, and the pages are the OS page
+    cache's: every worker reads the same physical pages, none holds a copy. (Whoosh's own
+    compound-segment reader copies each part of a segment into memory: 260 MB per process
+    for the 30,337-article index.) An open map keeps the file readable after a writer's
+    garbage collection unlinks it, like a descriptor.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, readonly=True)
+
+    def open_file(self, name: str, **kwargs) -> StructFile:
+        with open(self._fpath(name), "rb") as f:
+            try:
+                data = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+            except ValueError:  # an empty file cannot be mapped
+                data = memoryview(b"")
+        return _MappedFile(_View(data), name=name, **kwargs)
+
+
 def open_shards(gdir: Path) -> list[whoosh_index.Index]:
-    """Every shard of a generation, read-only."""
-    shards = [whoosh_index.open_dir(str(d), readonly=True) for d in shard_dirs(gdir)]
+    """Every shard of a generation, read-only, its files memory-mapped (:class:`MmapStorage`)."""
+    shards = []
+    for d in shard_dirs(gdir):
+        shards.append(MmapStorage(str(d)).open_index())
     if not shards:
         raise whoosh_index.EmptyIndexError(f"no Whoosh shard in {gdir}")
     return shards

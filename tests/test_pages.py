@@ -277,7 +277,7 @@ def test_json_twins_equal_the_api(client):
 
 
 def test_csv_export_has_every_row_quoted_with_bom(client, monkeypatch):
-    monkeypatch.setattr(P.api, "EXPORT_BATCH", 2)  # several batches over the 3 matches
+    monkeypatch.setattr(P.api.export, "BATCH", 2)  # several batches over the 3 matches
     r = client.get(f"/search.csv?q={QUERY}&limit=1")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]

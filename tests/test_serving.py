@@ -401,15 +401,19 @@ def test_readme_error_codes_are_each_produced(site) -> None:
 
 
 def test_gunicorn_settings_defaults_are_readmes(monkeypatch) -> None:
-    # README "Production serving": KASHAF_BIND 127.0.0.1:8000, KASHAF_WORKERS 2 × cores + 1 (at
-    # most 8), KASHAF_TIMEOUT 30 s; and each variable is honoured.
+    # README "Production serving": KASHAF_BIND 127.0.0.1:8000, KASHAF_WORKERS cores + 1 (at
+    # most 8, and at most what half the memory holds at 300 MB each), KASHAF_TIMEOUT 30 s;
+    # and each variable is honoured.
     import runpy
 
-    for name in ("KASHAF_BIND", "KASHAF_WORKERS", "KASHAF_TIMEOUT"):
+    from web.sizing import machine_memory
+
+    for name in ("KASHAF_BIND", "KASHAF_WORKERS", "KASHAF_TIMEOUT", "KASHAF_WORKER_MB"):
         monkeypatch.delenv(name, raising=False)
     conf = runpy.run_path(str(ROOT / "web" / "gunicorn.conf.py"))
     assert conf["bind"] == ["127.0.0.1:8000"]
-    assert conf["workers"] == min(2 * (os.cpu_count() or 1) + 1, 8)
+    cores = len(os.sched_getaffinity(0))
+    assert conf["workers"] == max(1, min(cores + 1, 8, (machine_memory() >> 20) // 2 // 300))
     assert conf["timeout"] == 30
     monkeypatch.setenv("KASHAF_BIND", "127.0.0.1:9001")
     monkeypatch.setenv("KASHAF_WORKERS", "3")

@@ -15,7 +15,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import quote
 
@@ -23,13 +23,13 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
-from indexer import dedupe
+from indexer import dedupe, export
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
 from indexer.search import similar as similar_documents
 from indexer.store import Snapshot
-from web import error_response, heartbeat, index_state
+from web import caches, error_response, heartbeat, index_state, state
 from web.state import IndexNotFound
 
 bp = Blueprint("api", __name__)
@@ -56,7 +56,6 @@ MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 MAX_BATCH = 100
 MAX_SIMILAR = 50
-EXPORT_BATCH = 100
 EXPORT_FIELDS = (
     "id",
     "title",
@@ -360,21 +359,41 @@ def plain_snippet(fragment: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", fragment))
 
 
+def _meta_keys(snap: Snapshot) -> list[str]:
+    """The stored metadata keys of the whole index (CSV columns), read once per generation."""
+    found = snap.memo.get("meta_keys")
+    if found is None:
+        found = snap.memo["meta_keys"] = [
+            r[0]
+            for r in snap.db.execute(
+                "SELECT DISTINCT j.key FROM docs, json_each(CASE WHEN json_valid(docs.meta) "
+                "THEN docs.meta ELSE '{}' END) AS j ORDER BY j.key"
+            )
+        ]
+    return found
+
+
+state.WARM_HOOKS.append(_meta_keys)  # gunicorn's master reads the columns once for every worker
+
+
 def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterator[dict]]:
-    """The stored metadata keys and an iterator over every match as an export record."""
-    meta_keys = [
-        r[0]
-        for r in snap.db.execute(
-            "SELECT DISTINCT j.key FROM docs, json_each(CASE WHEN json_valid(docs.meta) "
-            "THEN docs.meta ELSE '{}' END) AS j ORDER BY j.key"
-        )
-    ]
-    first = run_search(replace(req, limit=EXPORT_BATCH, offset=0), facets=False, snap=snap)
+    """The stored metadata keys and an iterator over every match as an export record.
+
+    The query is evaluated once for the whole set (indexer/export.py), then the hits are
+    read batch by batch: the rows are those of the search, in its order, with no cap.
+    """
+    meta_keys = _meta_keys(snap)
+    params = asdict(req)
+    for key in ("extra", "query", "op", "limit", "offset"):
+        params.pop(key)
+    try:
+        result = export.ranked(snap, req.query, req.op, export.options(**params))
+    except QueryError as exc:
+        raise BadRequest(exc.code, str(exc)) from None
 
     def records() -> Iterator[dict]:
-        batch, offset = first, 0
-        while batch["hits"]:
-            ids = [h["id"] for h in batch["hits"]]
+        for batch in export.hits(snap, result):
+            ids = [h["id"] for h in batch]
             marks = ",".join("?" * len(ids))
             meta = {
                 r["id"]: json.loads(r["meta"] or "{}")
@@ -390,7 +409,8 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
                 if m["entity_id"] not in seen:
                     seen.append(m["entity_id"])
             heartbeat.beat()  # a long export is working, not stuck
-            for h in batch["hits"]:
+            caches.trim()  # and reads many new words: the memos stay within the worker's plan
+            for h in batch:
                 e = ents.get(h["id"], {})
                 rec = {
                     k: h.get(k) for k in ("id", "title", "date", "source", "url", "score", "matched", "group")
@@ -403,10 +423,6 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
                     ]
                 rec["meta"] = meta.get(h["id"], {})
                 yield rec
-            offset += EXPORT_BATCH
-            if offset >= batch["total"] or offset > MAX_OFFSET:
-                break
-            batch = run_search(replace(req, limit=EXPORT_BATCH, offset=offset), facets=False, snap=snap)
 
     return meta_keys, records()
 

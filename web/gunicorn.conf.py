@@ -2,13 +2,15 @@
 
 Environment: ``KASHAF_INDEX`` (index directory), ``KASHAF_BIND`` (default
 127.0.0.1:8000; put a reverse proxy in front), ``KASHAF_WORKERS`` (default
-2 × cores + 1, at most 8), ``KASHAF_TIMEOUT`` (seconds, default 30),
+cores + 1, at most 8 and at most what half the memory holds at ``KASHAF_WORKER_MB``,
+default 300, each: web/sizing.py), ``KASHAF_TIMEOUT`` (seconds, default 30),
 ``KASHAF_LOG_FORMAT=json`` (one JSON object per access-log line and per error).
 """
 
 import os
 
 from web.logs import json_enabled
+from web.sizing import workers_from_env
 
 
 def _int_env(name: str, default: int) -> int:
@@ -17,9 +19,10 @@ def _int_env(name: str, default: int) -> int:
 
 
 bind = os.environ.get("KASHAF_BIND", "127.0.0.1:8000").split(",")
-# Searching is CPU-bound Python: processes, not threads, give parallelism; more than
-# ~2 per core only adds memory (each worker holds its own index snapshot).
-workers = _int_env("KASHAF_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8))
+# Searching is CPU-bound Python run one request at a time per worker: cores + 1 workers,
+# fewer when the machine's memory (or the cgroup limit) cannot hold them beside the page
+# cache (web/sizing.py); KASHAF_WORKERS overrides.
+workers = workers_from_env()
 # gthread with JSON error answers and client timeouts (web/worker.py): sockets are read and
 # written by threads, so a slow or silent client holds one thread, not a process; the app
 # still runs one request at a time per process (web.worker.OneAtATime, set in create_app).
@@ -44,14 +47,42 @@ control_socket_disable = True
 
 
 def when_ready(server) -> None:
-    """Load the analyzers' lexicons (a few seconds) once, in the master, before forking.
+    """Load the analyzers' lexicons (a few seconds) and open and warm the published index
+    once, in the master, before forking: every worker starts with them, sharing the pages
+    (web/state.py, ``IndexState.warm``), so a new worker answers its first request at once.
 
-    The root lexicon's SQLite connection is closed again before this returns, so no
-    connection crosses the fork.
+    The SQLite connections (the root lexicon's, the document store's) are closed again
+    before this returns, so no connection crosses the fork.
     """
     from indexer.search import build_query, query_words
 
     build_query(query_words("انسحبت قوات النظام من الرقة"))
+    _warm(server)
+
+
+def pre_fork(server, worker) -> None:
+    """Before each new worker (the first ones, and a replacement): when ``kashaf index`` has
+    published a new generation since, warm that one, so the replacement starts warm too."""
+    _warm(server)
+
+
+def _warm(server) -> None:
+    import time
+
+    from web.state import WARM_SEARCHES
+
+    state = server.app.wsgi().extensions["kashaf"]
+    before = state.open_generation
+    started = time.monotonic()
+    try:
+        if state.warm(WARM_SEARCHES) and state.open_generation != before:
+            server.log.info(
+                "index generation %s opened and warmed in %.1f s; workers share it",
+                state.open_generation,
+                time.monotonic() - started,
+            )
+    except Exception:  # an index that cannot be opened must not stop the server
+        server.log.exception("could not warm the index; workers open it themselves")
 
 
 def post_worker_init(worker) -> None:

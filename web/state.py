@@ -29,6 +29,15 @@ __all__ = ["IndexNotFound", "IndexState", "IndexUnavailable"]
 
 log = logging.getLogger("kashaf.state")
 RETRY_S = 5.0  # how long a generation that failed to open is not retried
+# Callables run on a snapshot by warm() (the web layer adds the export's column list).
+WARM_HOOKS: list = []
+# What warm() searches in the master: together they read every per-index cache a request
+# would (scores at all three levels, dates, facets, story groups, did-you-mean, snippets).
+WARM_SEARCHES: tuple[dict, ...] = (
+    {"query": "قوات النظام", "level": "root", "sort": "newest", "dedupe": True, "limit": 5},
+    {"query": "الحكومه والجيشش", "op": "or", "sort": "oldest", "limit": 5},  # a typo: did-you-mean
+    {"query": 'انسحبوا "مجلس الأمن"', "limit": 5},
+)
 
 
 class IndexUnavailable(IndexNotFound):
@@ -58,8 +67,15 @@ class IndexState:
         del snap  # no reference of ours may keep the old snapshot alive past the collection
         with self._lock:
             if self._pid != os.getpid():
-                # Forked (gunicorn --preload): never use the parent's SQLite connection.
-                self._snap, self._pid = None, os.getpid()
+                # Forked (gunicorn --preload): never use the parent's SQLite connection. A
+                # snapshot the parent prepared (warm(): connection closed, files mapped) is
+                # kept with a connection of this process, and with it every cache the parent
+                # filled, shared page by page until written; any other is dropped.
+                inherited, self._snap, self._pid = self._snap, None, os.getpid()
+                if inherited is not None and inherited.forkable and not inherited.changed():
+                    inherited.reconnect()
+                    self._snap = inherited
+                del inherited
             old = self._snap
             if old is None or old.changed():
                 self._reopen()
@@ -70,8 +86,45 @@ class IndexState:
             # Whoosh readers hold reference cycles, so a dropped snapshot's files (often
             # already unlinked by the writer) would stay open until some later collection.
             # Once per publish, collect now; snapshots still used by a request survive.
+            # Objects the master froze before forking (warm()) are invisible to the
+            # collector: unfreeze them first, or an inherited snapshot would never go.
+            gc.unfreeze()
             gc.collect()
         return current
+
+    def warm(self, searches: tuple[dict, ...] = ()) -> bool:
+        """Open the published generation in this process and fill its caches, for processes
+        forked from this one to share (gunicorn's master, before it forks the workers).
+
+        Runs ``searches`` (keyword arguments of :func:`indexer.search.search`, e.g. a root-level
+        search sorted by date, with dedupe, and a misspelling), which read what a first request
+        would: field lengths, dates, facet postings, story groups, the vocabulary. Then the
+        SQLite connection is closed (:meth:`Snapshot.prepare_fork`) and every object is frozen
+        out of the garbage collector's reach (``gc.freeze``), whose passes would otherwise
+        write to every inherited object and copy its page into each worker. Returns ``False``
+        when there is no index yet (workers open it on their first request, as before).
+        """
+        from indexer.search import search
+
+        try:
+            snap = self.snapshot()
+        except IndexNotFound:
+            return False
+        if not snap.forkable:
+            for kwargs in searches:
+                search(snap, **kwargs)
+            for hook in WARM_HOOKS:
+                hook(snap)
+            snap.prepare_fork()
+        gc.collect()
+        gc.freeze()
+        return True
+
+    @property
+    def open_generation(self) -> int | None:
+        """The generation this process has open (``None`` before the first :meth:`snapshot`)."""
+        snap = self._snap
+        return snap.generation if snap is not None else None
 
     def document_count(self) -> int:
         """Documents in the snapshot :meth:`snapshot` returns (counted once per generation)."""

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from gunicorn import util
 from gunicorn.workers import gthread
 
+from web import caches
+
 # A client must send each part of its request, and take each part of the response,
 # within this many seconds; else its connection is closed (slow-loris, stalled reader).
 CLIENT_TIMEOUT = float(os.environ.get("KASHAF_CLIENT_TIMEOUT") or 30)
@@ -145,6 +147,7 @@ class _Turns:
 
     def close(self) -> None:
         close = getattr(self.result, "close", None)
-        if close is not None:
-            with self.lock:
+        with self.lock:
+            if close is not None:
                 close()
+            caches.trim()  # the request's new words: keep the memos within the worker's plan

@@ -1,0 +1,74 @@
+"""How many workers this machine runs, from its cores and its memory (web/gunicorn.conf.py).
+
+Searching is CPU-bound Python run one request at a time per worker (web/worker.py), so
+more workers than cores only queue for the same CPUs; one more than the cores keeps a
+core busy while another worker waits on the disk. Each worker also costs memory, so
+the count is capped by what the machine (or the container's cgroup limit) can give
+them, leaving the other half of the memory to the page cache, which holds the index
+files all workers share. ``KASHAF_WORKERS`` overrides the result; ``KASHAF_WORKER_MB``
+is the memory planned per worker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WORKER_MB = 300  # planned resident memory of one worker (docs/serving.md, "Memory")
+MAX_WORKERS = 8
+MEMORY_SHARE = 0.5  # of the machine's memory, for the workers; the rest is the page cache's
+
+
+def default_workers(cores: int, memory_bytes: int | None, worker_mb: int = WORKER_MB) -> int:
+    """Workers for ``cores`` CPUs and ``memory_bytes`` of memory (``None``: unknown).
+
+    >>> default_workers(2, 24 << 30)   # this project's 2-core, 24 GiB machine
+    3
+    >>> default_workers(16, 24 << 30)  # many cores: capped
+    8
+    >>> default_workers(4, 1 << 30)    # 1 GiB: what fits beside the page cache
+    1
+    """
+    by_cpu = min(max(1, cores) + 1, MAX_WORKERS)
+    if not memory_bytes:
+        return by_cpu
+    by_memory = int(memory_bytes * MEMORY_SHARE) // (max(1, worker_mb) << 20)
+    return max(1, min(by_cpu, by_memory))
+
+
+def machine_memory() -> int | None:
+    """Bytes of memory this process may use: the cgroup limit if one is set, else the RAM."""
+    limit = None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            raw = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and int(raw) < 1 << 60:  # "max" or a huge number: no limit
+            limit = int(raw)
+            break
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        ram = None
+    if limit and ram:
+        return min(limit, ram)
+    return limit or ram
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. under ``taskset`` or a container)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def workers_from_env(environ: dict[str, str] | None = None) -> int:
+    """``KASHAF_WORKERS`` if set, else :func:`default_workers` for this machine."""
+    env = os.environ if environ is None else environ
+    raw = (env.get("KASHAF_WORKERS") or "").strip()
+    if raw:
+        return int(raw)
+    worker_mb = int((env.get("KASHAF_WORKER_MB") or "").strip() or WORKER_MB)
+    return default_workers(cpu_count(), machine_memory(), worker_mb)
