@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -441,3 +442,26 @@ def test_bulk_rewrite_over_dask_workers(world) -> None:
             a, b = _compare(snap, engine, q, {})
             assert "partial" not in b
             assert (b["total"], b["facets"]) == (a["total"], a["facets"]), q
+
+
+def test_dedupe_on_the_cluster_is_a_clear_error(world) -> None:
+    from indexer.query import QueryError
+
+    with open_current(world["work"] / "ix") as snap:
+        with pytest.raises(QueryError, match="dedupe=1 is not available on a cluster"):
+            search(snap, "قوات", dedupe=True, engine=world["engine"])
+
+
+def test_head_down_is_503_not_500(world, tmp_path: Path) -> None:
+    """A cluster file whose head answers nowhere: the API says the cluster is unavailable."""
+    dead = sx.plan_cluster(1, 0, port=_free_base(), data_dir=str(tmp_path / "nodes"))
+    path = tmp_path / "dead.json"
+    path.write_text(json.dumps(dead.as_json()), "utf-8")
+    env = {"KASHAF_CLUSTER": str(path)}
+    with gunicorn(world["work"] / "ix", workers=1, log_dir=tmp_path / "logs", env=env) as server:
+        try:
+            urllib.request.urlopen(server.url + "/api/search?q=%D9%82%D9%88%D8%A7%D8%AA")
+            raise AssertionError("no error")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+            assert json.loads(exc.read())["error"]["code"] == "cluster_unavailable"
