@@ -21,14 +21,15 @@ of a real-time (RT) index, on every replica of its shard (:func:`shard_of`):
 A query is planned once (``indexer.search.plan``) and its compiled tree translated to
 Sphinx's extended syntax by :func:`to_match`; filters become attribute conditions
 (:func:`to_where`). One SphinxQL statement to the distributed index answers the total
-(``total_found``), the facets (``FACET``) and the best candidates *with their ranking
-factors* (``PACKEDFACTORS()``: each query keyword's frequency in the candidate; since
-keywords carry their field's prefix, that is the frequency per term *and field*).
-``SHOW META`` gives each keyword's document frequency over the whole cluster. Kashaf's
-BM25F-per-level formula is then computed from these numbers, the stored field lengths
-and the cluster's average lengths (:class:`Ranker`): no candidate is analyzed again,
-and Kashaf's embedded index is not read. ``SHOW META`` warnings (an agent that did not
-answer) make the answer ``partial``.
+(``total_found``), the facets (``FACET``) and the best candidates by a cheap Sphinx
+pre-ranker. A second gives the candidates' ranking factors (``PACKEDFACTORS()``: each
+query keyword's frequency in each candidate; since keywords carry their field's prefix,
+that is the frequency per term *and field*), and its ``SHOW META`` each keyword's
+document frequency over the whole cluster. Kashaf's BM25F-per-level formula is then
+computed from these numbers, the stored field lengths and the cluster's average lengths
+(:class:`Ranker`): no candidate is read or analyzed again, and Kashaf's embedded index is
+not used to rank. ``SHOW META`` warnings (an agent that did not answer) make the answer
+``partial``.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def to_match(q: Q.Query | None, broad: bool = False) -> str | None:
     """Sphinx's extended query for a compiled tree's *set*; ``None`` when it matches nothing.
 
     ``broad``: a word's root level matches too (``level=root``); otherwise it only ranks
-    (see :func:`ranked_match`).
+    (Kashaf adds its score: :class:`Ranker`).
 
     >>> from indexer.search import plan
     >>> to_match(plan("=قوات").query)
@@ -264,27 +265,6 @@ def rank_keywords(q) -> list[str]:
     elif isinstance(q, Q.ConstantScoreQuery):
         out = rank_keywords(q.child)
     return list(dict.fromkeys(out))
-
-
-def ranked_match(q: Q.Query | None, broad: bool = False) -> str | None:
-    """The set of :func:`to_match`, written so that Sphinx reports the frequency of every
-    keyword of :func:`rank_keywords` in each match: ``M | (M (k1 | k2 …))``.
-
-    Sphinx counts a keyword's hits only in parts of the query that match the document,
-    while Kashaf's formula reads every level of a word where it occurs (a word's root
-    ranks even where its stem did not match). Sphinx 2.2.11's ``A MAYBE B``, the natural
-    operator, matched only A's documents that also hold B (150 where A alone matched 167,
-    measured), hence the OR.
-
-    >>> from indexer.search import plan
-    >>> ranked_match(plan("=قوات").query)
-    '((te_قوات) | (be_قوات)) | (((te_قوات) | (be_قوات)) (te_قوات | be_قوات))'
-    """
-    match = to_match(q, broad)
-    keys = rank_keywords(q)
-    if match is None or not keys:
-        return match
-    return f"({match}) | (({match}) ({' | '.join(keys)}))"
 
 
 def _ids_in(kind: str, values: list[str], p: Plan) -> list[str]:
@@ -1089,7 +1069,10 @@ class SphinxEngine:
         self, snap: Snapshot, p: Plan, opts: SearchOptions, sc: Scoring, *, k: int, facets: bool
     ) -> Matches:
         """Total, facets and candidates from one statement; Kashaf's ranking from factors."""
-        match = ranked_match(p.query, p.broad)
+        # The set as it is: a pre-ranker that also saw the root levels (``M | (M roots)``,
+        # since 2.2.11's MAYBE is broken) chose no better candidates (top-10 overlap 0.999
+        # either way on 3,000 reports, 300 candidates) and cost up to 4× per statement.
+        match = to_match(p.query, p.broad)
         if match is None:
             return Matches()
         where = " AND ".join([f"MATCH({sql_string(match)})", *to_where(p)])
