@@ -28,7 +28,7 @@ from indexer.build import build
 from indexer.engines import sphinx as sx
 from indexer.search import search
 from indexer.store import open_current
-from tests.conftest import shared_file
+from tests.conftest import chromium_path, shared_file
 from tests.test_search import DOCS
 
 pytestmark = pytest.mark.skipif(
@@ -309,10 +309,34 @@ def test_agent_down_without_mirror_is_flagged_partial(world) -> None:
                 ) as r:
                     page = r.read().decode()
                 assert 'class="partial-banner"' in page and "Partial results" in page
+                _banner_in_chromium(server.url + "/search?q=%D8%B3%D9%88%D8%B1%D9%8A%D8%A7", world["work"])
         finally:
             local.start("s1r0")
         again = _until_whole(snap, engine, "سوريا")
         assert "partial" not in again and again["total"] == full["total"]
+
+
+def _banner_in_chromium(url: str, work: Path) -> None:
+    """The partial banner as a reader sees it: visible above the total, in real Chromium."""
+    from playwright import sync_api
+
+    from tests.test_browser import ARGS
+
+    chromium = chromium_path()
+    if chromium is None:
+        pytest.skip("no chromium on PATH nor /usr/bin/chromium (.ci/run installs Debian's)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(chromium), args=ARGS, headless=True)
+        try:
+            page = b.new_page()
+            page.goto(url)
+            banner = page.locator(".partial-banner")
+            assert banner.is_visible()
+            total = page.locator("#results-heading")
+            assert banner.bounding_box()["y"] < total.bounding_box()["y"]
+            page.screenshot(path=str(work / "partial.png"))
+        finally:
+            b.close()
 
 
 def _until_whole(snap, engine, q: str, seconds: float = 20.0) -> dict:
