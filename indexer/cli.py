@@ -68,6 +68,14 @@ INDEX_OPTION = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Index directory.",
 )
+CLUSTER_OPTION = click.option(
+    "--cluster",
+    "cluster_file",
+    envvar="KASHAF_CLUSTER",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Cluster file (kashaf cluster config): use the Manticore/Sphinx cluster [$KASHAF_CLUSTER].",
+)
 EXIT_PROBLEMS = 1  # input problems were reported (everything else was indexed)
 EXIT_BUSY = 75  # another `kashaf index` holds the lock (EX_TEMPFAIL: try again later)
 EXIT_DISK_FULL = 74  # the disk filled up while writing (EX_IOERR); nothing was published
@@ -81,6 +89,7 @@ def seeds_dir() -> Path:
 @main.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @INDEX_OPTION
+@CLUSTER_OPTION
 @click.option("--rebuild", is_flag=True, help="Start from scratch instead of updating.")
 @click.option("--prune", is_flag=True, help="Remove documents whose source file vanished from PATHs.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Analysis processes [CPU count].")
@@ -92,13 +101,22 @@ def seeds_dir() -> Path:
     help="Seconds to wait for another running `kashaf index` to finish.",
 )
 def index_cmd(
-    *, paths: tuple[Path, ...], index_dir: Path, rebuild: bool, prune: bool, jobs: int | None, wait: float
+    *,
+    paths: tuple[Path, ...],
+    index_dir: Path,
+    cluster_file: Path | None,
+    rebuild: bool,
+    prune: bool,
+    jobs: int | None,
+    wait: float,
 ) -> None:
     """Index PATHs (folders, .txt, .jsonl, .jsonl.gz, .csv) incrementally.
 
     With no PATH and an empty index, indexes the bundled seed articles. Input
     problems are printed as file:line: reason; everything else is indexed and the
     exit status is 1. A crash or kill leaves the previous state searchable.
+    With --cluster, every changed document is then written to the cluster's shards
+    and mirrors (see `kashaf cluster sync`).
     """
     from indexer import store
     from indexer.build import DiskFull, build
@@ -131,6 +149,8 @@ def index_cmd(
         click.echo(f"nothing changed; {report.summary()}")
     else:
         click.echo(f"generation {report.generation}: {report.summary()}")
+    if cluster_file is not None:
+        _sync(index_dir, cluster_file, full=rebuild)
     fatal = [p for p in report.problems if p.fatal]
     if fatal:
         errors = sum(p.level == "error" for p in fatal)
@@ -233,8 +253,17 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @LEVEL_OPTION
 @click.option("--dedupe", is_flag=True, help="One entry per story group; totals and facets count groups.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the API's shape).")
+@CLUSTER_OPTION
 def search(
-    *, query: str, index_dir: Path, op: str, limit: int, offset: int, as_json: bool, **filters
+    *,
+    query: str,
+    index_dir: Path,
+    op: str,
+    limit: int,
+    offset: int,
+    as_json: bool,
+    cluster_file: Path | None,
+    **filters,
 ) -> None:
     """Search for QUERY: each word matches its exact form or light stem (--level root: or its
     root); a known place or group name matches as the name.
@@ -248,14 +277,21 @@ def search(
 
     with _open(index_dir) as snap:
         try:
-            result = run_search(snap, query, op=op, limit=limit, offset=offset, **filters)
+            result = run_search(
+                snap, query, op=op, limit=limit, offset=offset, engine=_engine(cluster_file), **filters
+            )
         except QueryError as e:
             raise click.UsageError(str(e)) from None
+        except _cluster_error() as e:
+            raise click.ClickException(f"cluster: {e}") from None
     if as_json:
         echo_json(result)
         return
     color = sys.stdout.isatty()
     ex = result["explain"]
+    if result.get("partial"):
+        warned = "; ".join(result["warnings"])
+        click.echo(f"warning: PARTIAL results (part of the cluster did not answer): {warned}")
     click.echo(f"{result['total']} hit(s) for {query!r} (--op {op}), read as: {ex['read_as'] or '-'}")
     if ex["ignored"]:
         click.echo(f"ignored: {', '.join(ex['ignored'])}")
@@ -503,11 +539,210 @@ def watch(index_dir: Path, output: Path | None, webhook: str | None, names: tupl
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (local by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes [2 × cores + 1, ≤ 8].")
-def serve(index_dir: Path, host: str, port: int, workers: int | None) -> None:
-    """Serve the web UI and JSON API with gunicorn (see docs/serving.md); Ctrl-C stops."""
+@CLUSTER_OPTION
+def serve(index_dir: Path, host: str, port: int, workers: int | None, cluster_file: Path | None) -> None:
+    """Serve the web UI and JSON API with gunicorn (see docs/serving.md); Ctrl-C stops.
+
+    With --cluster (or $KASHAF_CLUSTER), searches run on the cluster; documents and
+    snippets still come from the index directory's store.
+    """
+    import os
+
     from web.serve import serve as run_server
 
+    if cluster_file is not None:
+        _engine(cluster_file)  # a bad cluster file fails here, not in every worker
+        os.environ["KASHAF_CLUSTER"] = str(cluster_file.resolve())
+
     run_server(index_dir, host=host, port=port, workers=workers)
+
+
+# --- the cluster -----------------------------------------------------------------------
+
+
+def _cluster_error():
+    from indexer.engines.sphinx import ClusterError
+
+    return ClusterError
+
+
+def _engine(cluster_file: Path | None):
+    if cluster_file is None:
+        return None
+    from indexer.engines.sphinx import engine_for
+
+    try:
+        return engine_for(cluster_file)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _load_cluster(cluster_file: Path):
+    from indexer.engines.sphinx import Cluster
+
+    try:
+        return Cluster.load(cluster_file)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _sync(index_dir: Path, cluster_file: Path, full: bool = False, dask=None) -> None:
+    from indexer.engines.sphinx import ClusterError, sync
+
+    c = _load_cluster(cluster_file)
+    with _open(index_dir) as snap:
+        try:
+            done = sync(snap, c, full=full, dask=dask)
+        except ClusterError as e:
+            click.echo(f"error: cluster write failed ({e}); run again once every replica is up", err=True)
+            sys.exit(EXIT_PROBLEMS)
+    click.echo(
+        f"cluster: wrote {done['written']}, deleted {done['deleted']}; {done['documents']} documents "
+        f"on {len(c.shards)} shard(s)"
+    )
+    if done["cluster"] != done["documents"]:
+        click.echo(
+            f"error: the cluster holds {done['cluster']} documents, the index {done['documents']} "
+            "(a replica replaced or wiped?): run `kashaf cluster sync --full`",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
+
+
+CLUSTER_FILE = click.option(
+    "--cluster",
+    "cluster_file",
+    envvar="KASHAF_CLUSTER",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Cluster file [$KASHAF_CLUSTER].",
+)
+
+
+@main.group()
+def cluster() -> None:
+    """Run Kashaf on a Manticore / Sphinx cluster (docs/cluster.md)."""
+
+
+@cluster.command("config")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--shards", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--mirrors", type=click.IntRange(min=0), default=1, show_default=True, help="Replicas per shard, less 1."
+)
+@click.option("--host", "hosts", multiple=True, help="Agent host (repeatable: round-robin) [127.0.0.1].")
+@click.option(
+    "--port", type=click.IntRange(1, 65000), default=9306, show_default=True, help="Head's SphinxQL port"
+)
+@click.option("--data-dir", default=None, help="Nodes' data directory [OUT_DIR/data].")
+@click.option(
+    "--flavor",
+    type=click.Choice(["sphinx", "manticore"]),
+    default="sphinx",
+    show_default=True,
+    help="searchd to write for.",
+)
+@INDEX_OPTION
+def cluster_config(  # noqa: PLR0917 - click passes the options by keyword
+    out_dir: Path,
+    shards: int,
+    mirrors: int,
+    hosts: tuple[str, ...],
+    port: int,
+    data_dir: str | None,
+    flavor: str,
+    index_dir: Path,
+) -> None:
+    """Write OUT_DIR/cluster.json, one searchd config per node (head + agents) and, when
+    the index exists, the global IDF file from Kashaf's statistics."""
+    from indexer import store
+    from indexer.engines import sphinx as sx
+
+    out_dir = out_dir.resolve()
+    c = sx.plan_cluster(shards, mirrors, hosts or ("127.0.0.1",), port, data_dir or str(out_dir / "data"))
+    idf = out_dir / "kashaf.idf"
+    confs = sx.write_configs(c, out_dir, str(idf), flavor)
+    (out_dir / "cluster.json").write_text(json.dumps(c.as_json(), indent=2) + "\n", encoding="utf-8")
+    if store.current_generation(index_dir) is not None:
+        with _open(index_dir) as snap:
+            n = sx.write_global_idf(snap, idf)
+        click.echo(f"global IDF: {idf} ({n} keywords)")
+    else:
+        idf.write_bytes(b"\0" * 8)  # no statistics yet: an empty file searchd accepts
+        click.echo(f"global IDF: {idf} is empty (no index yet; run `kashaf cluster idf` after indexing)")
+    for name, path in confs.items():
+        click.echo(f"{name}: {path}")
+    click.echo(f"cluster file: {out_dir / 'cluster.json'}")
+
+
+@cluster.command("idf")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@INDEX_OPTION
+def cluster_idf(out: Path, index_dir: Path) -> None:
+    """Write Sphinx's global IDF file from the index's statistics (copy it to every agent)."""
+    from indexer.engines.sphinx import write_global_idf
+
+    with _open(index_dir) as snap:
+        n = write_global_idf(snap, out)
+    click.echo(f"{out}: {n} keywords")
+
+
+@cluster.command("sync")
+@INDEX_OPTION
+@CLUSTER_FILE
+@click.option("--full", is_flag=True, help="Rewrite every document (e.g. after replacing a replica).")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Dask worker processes on this machine."
+)
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler (tcp://host:8786).")
+def cluster_sync(
+    index_dir: Path, cluster_file: Path, full: bool, jobs: int | None, scheduler: str | None
+) -> None:
+    """Write what changed in the index to every shard replica (and delete what is gone).
+
+    With --jobs or --scheduler the (re)indexing is spread over Dask workers: each task
+    analyzes one chunk of one shard's documents and writes that shard's replicas. Workers
+    on other machines must read the index directory at the same path.
+    """
+    if jobs is None and scheduler is None:
+        _sync(index_dir, cluster_file, full=full)
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise click.ClickException("Dask is not installed: pip install -e '.[bulk]'") from None
+    if scheduler:
+        with Client(scheduler) as client:
+            _sync(index_dir, cluster_file, full=full, dask=client)
+        return
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        with Client(lc) as client:
+            _sync(index_dir, cluster_file, full=full, dask=client)
+
+
+@cluster.command("start")
+@click.argument("conf_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def cluster_start(conf_dir: Path) -> None:
+    """Start every searchd whose config is in CONF_DIR on this machine (trials, tests)."""
+    from indexer.engines.sphinx import ClusterError, start_node
+
+    for conf in sorted(conf_dir.glob("*.conf")):
+        try:
+            start_node(conf)
+        except ClusterError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"started {conf.stem}")
+
+
+@cluster.command("stop")
+@click.argument("conf_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def cluster_stop(conf_dir: Path) -> None:
+    """Stop every searchd whose config is in CONF_DIR (cleanly: RT data flushed)."""
+    from indexer.engines.sphinx import stop_node
+
+    for conf in sorted(conf_dir.glob("*.conf")):
+        stop_node(conf)
+        click.echo(f"stopped {conf.stem}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from analyzers.stem import light_stem
 from analyzers.tagger import is_name_word
 from analyzers.variants import proclitic_forms, stem_variants
 from indexer import dedupe
+from indexer.engines import Engine
 from indexer.facets import facet_counts, source_terms
 from indexer.highlight import LEVELS, Terms, marked_tokens, snippet, terms_of
 from indexer.query import (
@@ -925,6 +926,7 @@ def search(
     snippets: bool = True,
     facets: bool = True,
     scoring_: Scoring = DEFAULT_SCORING,
+    engine: Engine | None = None,
 ) -> dict:
     """Search an index directory (or an open :class:`Snapshot`, to reuse its searcher).
 
@@ -952,9 +954,9 @@ def search(
         dedupe=dedupe,
     )
     if isinstance(index, Snapshot):
-        return _search(index, query, op, limit, offset, opts, snippets, facets, scoring_)
+        return _search(index, query, op, limit, offset, opts, snippets, facets, scoring_, engine)
     with open_current(index) as snap:
-        return _search(snap, query, op, limit, offset, opts, snippets, facets, scoring_)
+        return _search(snap, query, op, limit, offset, opts, snippets, facets, scoring_, engine)
 
 
 def _search(  # noqa: PLR0917 - private, called from search() only
@@ -967,6 +969,7 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     snippets: bool,
     want_facets: bool,
     sc: Scoring,
+    engine: Engine | None = None,
 ) -> dict:
     searcher = snap.searcher()
     p = plan(query, op, opts, sc, searcher)
@@ -984,6 +987,8 @@ def _search(  # noqa: PLR0917 - private, called from search() only
     }
     if p.query is None:
         return out
+    if engine is not None:
+        return _engine_search(engine, snap, p, out, opts, sc, limit, offset, snippets, want_facets)
     mask, score, more = _matched_levels(searcher, p, sc.bm25())
     # The date column is read only when the order needs it (relevance does not).
     dates = sort_key(corpus(searcher).dates(), opts.sort) if opts.sort != "relevance" else None
@@ -1008,6 +1013,36 @@ def _search(  # noqa: PLR0917 - private, called from search() only
         for docnum, s in top(shown, score, offset + limit, dates)[offset:]:
             out["hits"].append(_hit(snap, p, searcher.stored_fields(docnum)["id"], s, snippets))
     dedupe.annotate(snap, searcher, out["hits"], mask if groups else None)
+    return out
+
+
+def _engine_search(  # noqa: PLR0917 - private, called from _search() only
+    engine: Engine,
+    snap: Snapshot,
+    p: Plan,
+    out: dict,
+    opts: SearchOptions,
+    sc: Scoring,
+    limit: int,
+    offset: int,
+    snippets: bool,
+    want_facets: bool,
+) -> dict:
+    """The same plan answered by another engine (a cluster): total, facets and order from
+    it, documents and snippets from this snapshot's store."""
+    if opts.dedupe:
+        raise QueryError("dedupe=1 is not available on a cluster yet (docs/cluster.md)")
+    m = engine.run(snap, p, opts, sc, k=offset + limit if limit > 0 else 0, facets=want_facets)
+    out["total"] = m.total
+    if m.partial:  # some shard did not answer: the total and facets are lower bounds, and say so
+        out["partial"] = True
+        out["warnings"] = m.warnings
+    if m.more:
+        out["broaden"] = {"level": "root", "more": m.more}
+    if want_facets and m.total and m.facets is not None:
+        out["facets"] = m.facets
+    out["suggestion"] = suggest(snap.searcher(), p.parsed, out["query"], snap.db, 2 if m.total == 0 else 1)
+    out["hits"] = [_hit(snap, p, doc_id, s, snippets) for doc_id, s in m.hits[offset:]]
     return out
 
 

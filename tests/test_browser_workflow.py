@@ -240,7 +240,8 @@ def test_form_keeps_source_dates_lineage_and_sorts_oldest(page, base_url):
     page.locator('input[name="to"]').fill("2018-06-30")
     page.get_by_role("button", name="تطبيق").click()
     assert params(page.url)["from"] == ["2018-04-01"] and params(page.url)["to"] == ["2018-06-30"]
-    page.get_by_label("مع الجهات التي خلفتها").check()  # submits at once
+    # A checkbox (the chip that appears once it is on is a link of the same name).
+    page.get_by_role("checkbox", name="مع الجهات التي خلفتها").check()  # submits at once
     page.wait_for_url(re.compile("with_successors=true"))
     page.get_by_label("الترتيب").select_option("oldest")
     page.wait_for_url(re.compile("sort=oldest"))

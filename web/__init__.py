@@ -90,6 +90,15 @@ def create_app(index_dir: str | os.PathLike[str] | None = None) -> Flask:
             return error_response(503, "index_not_ready", str(exc))
         return Response(f"index not ready: {exc}", status=503, mimetype="text/plain")
 
+    from indexer.engines.sphinx import ClusterError
+
+    @app.errorhandler(ClusterError)
+    def cluster_unavailable(exc: ClusterError):
+        # The cluster's head did not answer (KASHAF_CLUSTER): unavailable, not broken.
+        if wants_json():
+            return error_response(503, "cluster_unavailable", str(exc))
+        return Response(f"search cluster unavailable: {exc}", status=503, mimetype="text/plain")
+
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         # Never a stack trace in a response; the log keeps it.

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from analyzers import gazetteer
 from indexer import dedupe, export
+from indexer.engines import from_env
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
@@ -199,7 +200,9 @@ def run_search(
     params = asdict(req)
     params.pop("extra")
     try:
-        return search(snap or index_state().snapshot(), snippets=snippets, facets=facets, **params)
+        return search(
+            snap or index_state().snapshot(), snippets=snippets, facets=facets, engine=from_env(), **params
+        )
     except QueryError as exc:
         raise BadRequest(exc.code, str(exc)) from None
 

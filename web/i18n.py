@@ -45,6 +45,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "apply": ("تطبيق", "Apply"),
     "searching": ("البحث عن", "Searching for"),
     "results": ("نتيجة", "results"),
+    "partial": (
+        "نتائج جزئية: لم يجب جزء من الفهرس، فالعدد والتصنيفات أقل من الحقيقة.",
+        "Partial results: part of the index did not answer, so the total and the facet counts are too low.",
+    ),
     "results_of": ("النتائج", "Results"),
     "no_results": ("لا نتائج لهذا البحث.", "No reports match this search."),
     "did_you_mean": ("هل تقصد", "Did you mean"),

@@ -381,6 +381,11 @@ SCHEMAS: dict = {
                 "required": ["level", "more"],
                 "properties": {"level": {"const": "root"}, "more": {"type": "integer", "minimum": 1}},
             },
+            "partial": {
+                "const": True,
+                "description": "set when part of a cluster did not answer: total, facets are lower bounds",
+            },
+            "warnings": {"type": "array", "items": {"type": "string"}},
         },
     },
     "Mention": {
