@@ -35,24 +35,49 @@ _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def postings(searcher: Searcher) -> dict[str, dict[str, np.ndarray]]:
-    """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life."""
+class FacetTable(dict):
+    """``{term: docnums}`` of one facet field, plus the same postings laid end to end
+    (``ids``, with ``offsets`` where each term's start) so that one gather and one
+    ``reduceat`` count every term of the field in a matched mask at once."""
+
+    def __init__(self, terms: dict[str, np.ndarray]) -> None:
+        super().__init__(terms)
+        self.names = list(terms)
+        sizes = np.array([len(v) for v in terms.values()], dtype=np.int64)
+        self.offsets = (np.cumsum(sizes) - sizes).astype(np.int64)
+        self.ids = np.concatenate(list(terms.values())) if terms else np.empty(0, dtype=np.int32)
+        # Each term's array is a view into the concatenation: the postings are held once.
+        for name, start, size in zip(self.names, self.offsets.tolist(), sizes.tolist(), strict=True):
+            dict.__setitem__(self, name, self.ids[start : start + size])
+
+    def counts(self, matched: np.ndarray) -> np.ndarray:
+        """How many of each term's documents are set in ``matched`` (in ``names`` order)."""
+        if not len(self.ids):
+            return np.zeros(0, dtype=np.int64)
+        return np.add.reduceat(matched[self.ids], self.offsets, dtype=np.int64)
+
+
+def postings(searcher: Searcher) -> dict[str, FacetTable]:
+    """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life.
+
+    Posting lists are decoded a block at a time (:meth:`indexer.ranking.Corpus.postings`,
+    not cached there) and kept as 32-bit document numbers."""
     with _lock:
         found = _cache.get(searcher)
         if found is None:
             reader = searcher.reader()
-            live = corpus(searcher).live
+            c = corpus(searcher)
             found = {}
             for fname in FACET_FIELDS:
                 terms: dict[str, np.ndarray] = {}
                 if fname in searcher.schema:
                     for raw in reader.lexicon(fname):
                         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                        ids = np.fromiter(reader.postings(fname, raw).all_ids(), dtype=np.int64)
-                        ids = ids[live[ids]]
+                        ids = c.read_ids(fname, text)
+                        ids = ids[c.live[ids]]
                         if len(ids):
                             terms[text] = ids
-                found[fname] = terms
+                found[fname] = FacetTable(terms)
             _cache[searcher] = found
         return found
 
@@ -94,8 +119,12 @@ def source_counts(
     its most common spelling; biggest first. ``count`` counts a posting list's matches
     (default: documents; ``indexer.dedupe`` counts story groups)."""
     groups: dict[str, dict[str, int]] = {}
-    for term, ids in postings(searcher)["source"].items():
-        n = count(ids) if count is not None else int(np.count_nonzero(matched[ids]))
+    table = postings(searcher)["source"]
+    if count is None:
+        pairs = zip(table.names, table.counts(matched).tolist(), strict=True)
+    else:
+        pairs = ((term, count(ids)) for term, ids in table.items())
+    for term, n in pairs:
         if n:
             groups.setdefault(source_key(term), {})[term] = n
     rows = []
@@ -241,18 +270,16 @@ def facet_counts(
     table = postings(searcher)
     out: dict = {}
     for fname in ("place", "group"):
-        rows = []
-        for term, ids in table[fname].items():
-            n = int(np.count_nonzero(matched[ids]))
-            if n:
-                rows.append((-n, term))
+        t = table[fname]
+        rows = [(-n, term) for term, n in zip(t.names, t.counts(matched).tolist(), strict=True) if n]
         out[fname] = [_entity_row(term, -neg) for neg, term in sorted(rows)]
     split_organizations(out)
-    months = []
-    for term, ids in sorted(table["month"].items()):
-        n = int(np.count_nonzero(matched[ids]))
-        if n:
-            months.append({"month": term, "count": n})
+    t = table["month"]
+    months = [
+        {"month": term, "count": n}
+        for term, n in sorted(zip(t.names, t.counts(matched).tolist(), strict=True))
+        if n
+    ]
     out["date"] = months
     out["source"] = source_counts(searcher, matched)
     out["timeline"] = timeline(searcher, matched, date_from, date_to)
