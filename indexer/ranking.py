@@ -655,5 +655,7 @@ def top(
             cand, s = cand[keep], s[keep]
         order = np.lexsort((cand, -s))[:k]
     else:
-        order = np.lexsort((cand, -s, -dates[cand]))[:k]
+        # ~x (= -x - 1) orders as -x does without overflowing at int64's minimum (undated,
+        # oldest first: see indexer.search.sort_key)
+        order = np.lexsort((cand, -s, ~dates[cand]))[:k]
     return [(int(cand[i]), float(s[i])) for i in order]

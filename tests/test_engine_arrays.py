@@ -222,3 +222,19 @@ def test_sparse_bm25f_equals_the_dense_computation(ix: Path, query: str) -> None
         want_mask, want_score = _dense_reference(words, s, c, bm)
         assert default.any() and (default == want_mask).all()
         assert np.allclose(score[default], want_score[default], rtol=1e-12)
+
+
+def test_oldest_first_puts_undated_last() -> None:
+    from indexer.search import sort_key
+
+    dates = np.array([5, 0, 9])
+    assert [d for d, _ in ranking.top(np.ones(3, bool), np.zeros(3), 3, sort_key(dates, "oldest"))] == [
+        0,
+        2,
+        1,
+    ]
+    assert [d for d, _ in ranking.top(np.ones(3, bool), np.zeros(3), 3, sort_key(dates, "newest"))] == [
+        2,
+        0,
+        1,
+    ]
