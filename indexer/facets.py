@@ -36,19 +36,17 @@ _lock = threading.Lock()
 
 
 class FacetTable(dict):
-    """``{term: docnums}`` of one facet field, plus the same postings laid end to end
-    (``ids``, with ``offsets`` where each term's start) so that one gather and one
-    ``reduceat`` count every term of the field in a matched mask at once."""
+    """``{term: docnums}`` of one facet field, backed by the same postings laid end to end
+    (``ids``, with ``offsets`` where each term starts) so that one gather and one
+    ``reduceat`` count every term of the field in a matched mask at once. The arrays may
+    be memory-mapped (indexer/arrays.py): each term's value is a view into them."""
 
-    def __init__(self, terms: dict[str, np.ndarray]) -> None:
-        super().__init__(terms)
-        self.names = list(terms)
-        sizes = np.array([len(v) for v in terms.values()], dtype=np.int64)
-        self.offsets = (np.cumsum(sizes) - sizes).astype(np.int64)
-        self.ids = np.concatenate(list(terms.values())) if terms else np.empty(0, dtype=np.int32)
-        # Each term's array is a view into the concatenation: the postings are held once.
-        for name, start, size in zip(self.names, self.offsets.tolist(), sizes.tolist(), strict=True):
-            dict.__setitem__(self, name, self.ids[start : start + size])
+    def __init__(self, names: list[str], ids: np.ndarray, offsets: np.ndarray) -> None:
+        ends = [*offsets[1:].tolist(), len(ids)] if len(offsets) else []
+        super().__init__(
+            (name, ids[start:end]) for name, start, end in zip(names, offsets.tolist(), ends, strict=True)
+        )
+        self.names, self.ids, self.offsets = names, ids, offsets
 
     def counts(self, matched: np.ndarray) -> np.ndarray:
         """How many of each term's documents are set in ``matched`` (in ``names`` order)."""
@@ -57,11 +55,26 @@ class FacetTable(dict):
         return np.add.reduceat(matched[self.ids], self.offsets, dtype=np.int64)
 
 
-def postings(searcher: Searcher) -> dict[str, FacetTable]:
-    """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life.
+def read_table(reader, c, fname: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(terms, ids, offsets)`` of a facet field: each term's live documents (32-bit
+    numbers, decoded a block at a time), end to end; terms with none are left out."""
+    names: list[str] = []
+    parts: list[np.ndarray] = []
+    for raw in reader.lexicon(fname):
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        ids = c.read_ids(fname, text)
+        ids = ids[c.live[ids]]
+        if len(ids):
+            names.append(text)
+            parts.append(ids)
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    ids = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    return names, ids, (np.cumsum(sizes) - sizes).astype(np.int64)
 
-    Posting lists are decoded a block at a time (:meth:`indexer.ranking.Corpus.postings`,
-    not cached there) and kept as 32-bit document numbers."""
+
+def postings(searcher: Searcher) -> dict[str, FacetTable]:
+    """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life:
+    memory-mapped from the generation's arrays where the build wrote them, else decoded."""
     with _lock:
         found = _cache.get(searcher)
         if found is None:
@@ -69,15 +82,13 @@ def postings(searcher: Searcher) -> dict[str, FacetTable]:
             c = corpus(searcher)
             found = {}
             for fname in FACET_FIELDS:
-                terms: dict[str, np.ndarray] = {}
-                if fname in searcher.schema:
-                    for raw in reader.lexicon(fname):
-                        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                        ids = c.read_ids(fname, text)
-                        ids = ids[c.live[ids]]
-                        if len(ids):
-                            terms[text] = ids
-                found[fname] = FacetTable(terms)
+                mapped = c.mapped.facet(fname) if c.mapped is not None else None
+                if mapped is not None:
+                    found[fname] = FacetTable(*mapped)
+                elif fname in searcher.schema:
+                    found[fname] = FacetTable(*read_table(reader, c, fname))
+                else:
+                    found[fname] = FacetTable([], np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64))
             _cache[searcher] = found
         return found
 

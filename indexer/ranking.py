@@ -44,6 +44,8 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from indexer import arrays
+
 POSITION_BITS = 20  # phrase keys: document number << 20 | position (longer documents: tail unmatched)
 
 
@@ -239,9 +241,11 @@ class Corpus:
     and a byte-bounded LRU cache of decoded postings (:func:`cache_budget`).
     """
 
-    def __init__(self, reader) -> None:
+    def __init__(self, reader, mapped: bool = True) -> None:
         # Weakly: the cache of corpora is keyed by the reader and must not keep it alive.
         self._reader = weakref.ref(reader)
+        # The generation's memory-mapped arrays (indexer/arrays.py), shared by every process.
+        self.mapped = arrays.load(reader) if mapped else None
         self.n = reader.doc_count_all()
         self._lock = threading.Lock()
         self._io = threading.Lock()  # a Whoosh file is read by seek + read: one reader at a time
@@ -251,6 +255,9 @@ class Corpus:
         self.budget = cache_budget()
         self._dates: np.ndarray | None = None
         self.leaves = list(reader.leaf_readers())
+        if self.mapped is not None:
+            self.live = self.mapped.array("live")
+            return
         live = np.ones(self.n, dtype=bool)
         if reader.has_deletions():
             for leaf, base in self.leaves:
@@ -352,6 +359,10 @@ class Corpus:
 
         Read straight from each segment's length column (one byte per document)."""
         found = self._len8.get(fieldname)
+        if found is None and self.mapped is not None:
+            found = self.mapped.length_bytes(fieldname)
+            if found is not None:
+                self._len8[fieldname] = found
         if found is None:
             found = np.zeros(self.n, dtype=np.uint8)
             for leaf, base in self.leaves:
@@ -377,6 +388,8 @@ class Corpus:
         Read segment by segment: a segment whose documents carry no date has no column,
         and in a column a missing date is the largest unsigned 64-bit value.
         """
+        if self._dates is None and self.mapped is not None:
+            self._dates = self.mapped.array("dates")
         if self._dates is None:
             dates = np.zeros(self.n, dtype=np.int64)
             for leaf, base in self.leaves:

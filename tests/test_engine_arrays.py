@@ -238,3 +238,36 @@ def test_oldest_first_puts_undated_last() -> None:
         0,
         1,
     ]
+
+
+def test_build_writes_the_arrays_readers_map(ix: Path) -> None:
+    from indexer import arrays
+    from indexer.facets import postings
+
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        assert c.mapped is not None and isinstance(c.live, np.memmap)
+        computed = ranking.Corpus(s.reader(), mapped=False)
+        assert computed.mapped is None and not isinstance(computed.live, np.memmap)
+        assert (c.live == computed.live).all() and (c.dates() == computed.dates()).all()
+        for fname in ("title_exact", "body_stem", "body_root"):
+            assert isinstance(c.length_bytes(fname), np.memmap)
+            assert (c.length_bytes(fname) == computed.length_bytes(fname)).all()
+        table = postings(s)
+        for fname in arrays.FACET_FIELDS:
+            names, ids, offsets = table[fname].names, table[fname].ids, table[fname].offsets
+            assert isinstance(ids, np.memmap)
+            from indexer.facets import read_table
+
+            want = read_table(s.reader(), computed, fname)
+            assert names == want[0] and (ids == want[1]).all() and (offsets == want[2]).all()
+        # Arrays written for other segments are not used.
+        meta = snap.index_dir / "generations" / str(snap.generation) / "engine" / "meta.json"
+        saved = meta.read_text()
+        try:
+            meta.write_text(saved.replace('"segments": [', '"segments": ["x", '))
+            assert arrays.load(s.reader()) is None
+        finally:
+            meta.write_text(saved)
+        assert arrays.load(s.reader()) is not None
