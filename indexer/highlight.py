@@ -48,29 +48,20 @@ class Terms:
         norm = normalize(surface)
         if norm in self.exact:
             return "exact"
-        # Each level is analyzed only when the query searches it: a token's root costs as
-        # much as its stem, and most queries search no root (level=stem, the default).
-        if self.stem and _stem(surface) in self.stem:
+        if not (self.stem or self.root):
+            return None
+        stem, rt = _forms(surface)
+        if stem in self.stem:
             return "stem"
-        if self.root and _root(surface) in self.root:
+        if rt in self.root:
             return "root"
         return None
 
 
 @lru_cache(maxsize=200_000)
-def _stem(surface: str) -> str:
-    """Light stem of a token, memoized: snippets look at every token of every hit."""
-    return light_stem(surface)
-
-
-@lru_cache(maxsize=200_000)
-def _root(surface: str) -> str:
-    """Root of a token, memoized like :func:`_stem`."""
-    return lexicon_root(surface)
-
-
 def _forms(surface: str) -> tuple[str, str]:
-    return _stem(surface), _root(surface)
+    """Stem and root of a token, memoized: snippets look at every token of every hit."""
+    return light_stem(surface), lexicon_root(surface)
 
 
 def stem_and_root(surface: str) -> tuple[str, str]:
