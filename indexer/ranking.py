@@ -145,7 +145,7 @@ def _slow_postings(leaf, fieldname: str, text: str, values: bool):
     return np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float32), vals
 
 
-def read_postings(leaf, fieldname: str, text: str, values: bool = False):
+def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: np.ndarray | None = None):
     """``(ids, weights, values)`` of a term in one segment, read a block at a time.
 
     Whoosh's W3 codec writes a posting list as blocks of up to 128 postings, each a
@@ -154,7 +154,9 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False):
     block is decompressed and unpickled whole and the ids are undeltaed with one numpy
     ``cumsum`` over the whole list: about 20 times faster. ``values`` (positions) are
     returned only on request. Deleted documents are included (the caller masks them).
-    Raises ``KeyError`` when the segment lacks the term.
+    With ``only`` (sorted document numbers of the segment), a block holding none of them
+    is skipped undecoded (its header gives its last id): a phrase reads the positions of
+    its candidate documents only. Raises ``KeyError`` when the segment lacks the term.
 
     >>> import tempfile
     >>> from whoosh import fields, index
@@ -191,12 +193,21 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False):
     vals: list = []
     starts: list[int] = []
     lasts: list[int] = []
+    before = -1  # the last id of the block before this one
     while True:
         blen = int.from_bytes(buf[pos : pos + 4], "big", signed=True)
         pos += 4
         end = pos + abs(blen)
         f.seek(pos)
         count, last, _maxw, comp, _mn, _mx = pickle.load(f)
+        if only is not None:
+            j = int(np.searchsorted(only, before, side="right"))
+            before = last
+            if j >= len(only) or only[j] > last:  # none of ``only`` in this block
+                pos = end
+                if blen < 0 or pos >= len(buf):
+                    break
+                continue
         data = buf[f.tell() : end]
         ids_d, w, v = pickle.loads(zlib.decompress(data) if comp else data)
         starts.append(len(deltas))
@@ -213,6 +224,8 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False):
         pos = end
         if blen < 0 or pos >= len(buf):
             break
+    if not deltas:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32), vals
     d = np.array(deltas, dtype=np.int64)
     # Each block's first id is absolute: make it a delta from the previous block's last.
     if len(starts) > 1:
@@ -345,14 +358,55 @@ class Corpus:
         self._remember(key, (arr, arr[:0]))
         return arr
 
+    def phrase_keys(self, fieldname: str, text: str, cand: np.ndarray) -> np.ndarray:
+        """Position keys (``document << 20 | position``, sorted) of a term in the documents
+        ``cand`` (sorted document numbers) only: blocks without any are not decoded."""
+        keys: list[int] = []
+        for leaf, base in self.leaves:
+            local = cand[(cand >= base) & (cand < base + leaf.doc_count_all())] - base
+            if not len(local):
+                continue
+            try:
+                with self._io:
+                    ids, _tf, vals = read_postings(leaf, fieldname, text, True, local)
+            except KeyError:
+                continue
+            wanted = np.isin(ids, local, assume_unique=True)
+            for docnum, value in zip(
+                (ids[wanted] + base).tolist(), np.asarray(vals, dtype=object)[wanted], strict=True
+            ):
+                if value is None:
+                    continue
+                start = docnum << POSITION_BITS
+                keys.extend(start | p for p in _positions_of(value) if p < 1 << POSITION_BITS)
+        return np.array(sorted(keys), dtype=np.int64)
+
     def phrase_docs(self, fieldname: str, words: list[str]) -> np.ndarray:
-        """Document numbers holding ``words`` at consecutive positions."""
-        keys = self.positions(fieldname, words[0])
-        for i, word in enumerate(words[1:], 1):
-            if not len(keys):
+        """Document numbers holding ``words`` at consecutive positions.
+
+        Positions are read only in the documents holding every word (an intersection of
+        the cached postings), and the answer is cached like a posting list."""
+        key = ("\0phrase", fieldname, tuple(words))
+        found = self._cached_get(key)
+        if found is not None:
+            return found[0]
+        cand = None
+        for word in dict.fromkeys(words):
+            ids = self.postings(fieldname, word)[0]
+            cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
+            if not len(cand):
                 break
-            keys = np.intersect1d(keys, self.positions(fieldname, word) - i, assume_unique=True)
-        return np.unique(keys >> POSITION_BITS)
+        docs = np.empty(0, dtype=np.int64)
+        if cand is not None and len(cand):
+            cand = np.sort(cand.astype(np.int64))
+            keys = self.phrase_keys(fieldname, words[0], cand)
+            for i, word in enumerate(words[1:], 1):
+                if not len(keys):
+                    break
+                keys = np.intersect1d(keys, self.phrase_keys(fieldname, word, cand) - i, assume_unique=True)
+            docs = np.unique(keys >> POSITION_BITS)
+        self._remember(key, (docs, docs[:0]))
+        return docs
 
     def length_bytes(self, fieldname: str) -> np.ndarray:
         """Every document's length in a field as Whoosh stores it: one byte (0: none).

@@ -271,3 +271,37 @@ def test_build_writes_the_arrays_readers_map(ix: Path) -> None:
         finally:
             meta.write_text(saved)
         assert arrays.load(s.reader()) is not None
+
+
+@pytest.mark.parametrize(
+    "words,present",
+    [
+        (("الرقه", "غارات"), True),
+        (("حلب", "النظام", "الزور"), True),
+        (("قصف", "قصف"), True),
+        (("رقم", "قصف"), False),
+    ],
+)
+def test_phrases_read_on_candidates_match_whooshs_phrases(ix: Path, words, present: bool) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        want = set(Q.Phrase("body_exact", list(words)).docs(s))
+        docs = c.phrase_docs("body_exact", list(words))
+        assert {int(d) for d in docs if c.live[d]} == want
+        assert (c.phrase_docs("body_exact", list(words)) == docs).all()  # cached answer
+    assert bool(want) == present, words
+
+
+def test_blocks_without_wanted_documents_are_skipped_and_no_wanted_one_is_lost(ix: Path) -> None:
+    with open_current(ix) as snap:
+        c = ranking.corpus(snap.searcher())
+        leaf = max((lf for lf, _ in c.leaves), key=lambda lf: lf.doc_frequency("body_exact", "قصف"))
+        ids, _tf, _ = ranking.read_postings(leaf, "body_exact", "قصف")
+        assert len(ids) > 128  # two blocks or more
+        for at in ([127], [0, 128], [len(ids) - 1], [128], [126, 127]):
+            # Whoosh fills blocks of 128 postings: exactly the blocks holding ``at`` are read.
+            blocks = {i // 128 for i in at}
+            want = [d for i, d in enumerate(ids.tolist()) if i // 128 in blocks]
+            got, _tf, vals = ranking.read_postings(leaf, "body_exact", "قصف", True, ids[at])
+            assert got.tolist() == want and len(vals) == len(want)
