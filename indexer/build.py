@@ -23,7 +23,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import dedupe, store
+from indexer import arrays, dedupe, store
 from indexer.readers import Doc, Problem, iter_files, local, read_file
 from indexer.schema import analysis_version, analyze_doc, month_of, schema
 
@@ -266,6 +266,7 @@ def build(
             con.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (analysis_version(),))
             con.commit()
             con.close()
+            arrays.write(gdir)  # the engine's memory-mapped arrays (indexer/arrays.py)
             store.publish(index_dir, n, {"documents": report.documents})
             store.collect_garbage(index_dir)
         except BaseException as exc:

@@ -35,24 +35,60 @@ _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def postings(searcher: Searcher) -> dict[str, dict[str, np.ndarray]]:
-    """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life."""
+class FacetTable(dict):
+    """``{term: docnums}`` of one facet field, backed by the same postings laid end to end
+    (``ids``, with ``offsets`` where each term starts) so that one gather and one
+    ``reduceat`` count every term of the field in a matched mask at once. The arrays may
+    be memory-mapped (indexer/arrays.py): each term's value is a view into them."""
+
+    def __init__(self, names: list[str], ids: np.ndarray, offsets: np.ndarray) -> None:
+        ends = [*offsets[1:].tolist(), len(ids)] if len(offsets) else []
+        super().__init__(
+            (name, ids[start:end]) for name, start, end in zip(names, offsets.tolist(), ends, strict=True)
+        )
+        self.names, self.ids, self.offsets = names, ids, offsets
+
+    def counts(self, matched: np.ndarray) -> np.ndarray:
+        """How many of each term's documents are set in ``matched`` (in ``names`` order)."""
+        if not len(self.ids):
+            return np.zeros(0, dtype=np.int64)
+        return np.add.reduceat(matched[self.ids], self.offsets, dtype=np.int64)
+
+
+def read_table(reader, c, fname: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(terms, ids, offsets)`` of a facet field: each term's live documents (32-bit
+    numbers, decoded a block at a time), end to end; terms with none are left out."""
+    names: list[str] = []
+    parts: list[np.ndarray] = []
+    for raw in reader.lexicon(fname):
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        ids = c.read_ids(fname, text)
+        ids = ids[c.live[ids]]
+        if len(ids):
+            names.append(text)
+            parts.append(ids)
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    ids = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    return names, ids, (np.cumsum(sizes) - sizes).astype(np.int64)
+
+
+def postings(searcher: Searcher) -> dict[str, FacetTable]:
+    """``{field: {term: docnums}}`` for the facet fields, cached for the searcher's life:
+    memory-mapped from the generation's arrays where the build wrote them, else decoded."""
     with _lock:
         found = _cache.get(searcher)
         if found is None:
             reader = searcher.reader()
-            live = corpus(searcher).live
+            c = corpus(searcher)
             found = {}
             for fname in FACET_FIELDS:
-                terms: dict[str, np.ndarray] = {}
-                if fname in searcher.schema:
-                    for raw in reader.lexicon(fname):
-                        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                        ids = np.fromiter(reader.postings(fname, raw).all_ids(), dtype=np.int64)
-                        ids = ids[live[ids]]
-                        if len(ids):
-                            terms[text] = ids
-                found[fname] = terms
+                mapped = c.mapped.facet(fname) if c.mapped is not None else None
+                if mapped is not None:
+                    found[fname] = FacetTable(*mapped)
+                elif fname in searcher.schema:
+                    found[fname] = FacetTable(*read_table(reader, c, fname))
+                else:
+                    found[fname] = FacetTable([], np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64))
             _cache[searcher] = found
         return found
 
@@ -94,8 +130,12 @@ def source_counts(
     its most common spelling; biggest first. ``count`` counts a posting list's matches
     (default: documents; ``indexer.dedupe`` counts story groups)."""
     groups: dict[str, dict[str, int]] = {}
-    for term, ids in postings(searcher)["source"].items():
-        n = count(ids) if count is not None else int(np.count_nonzero(matched[ids]))
+    table = postings(searcher)["source"]
+    if count is None:
+        pairs = zip(table.names, table.counts(matched).tolist(), strict=True)
+    else:
+        pairs = ((term, count(ids)) for term, ids in table.items())
+    for term, n in pairs:
         if n:
             groups.setdefault(source_key(term), {})[term] = n
     rows = []
@@ -241,18 +281,16 @@ def facet_counts(
     table = postings(searcher)
     out: dict = {}
     for fname in ("place", "group"):
-        rows = []
-        for term, ids in table[fname].items():
-            n = int(np.count_nonzero(matched[ids]))
-            if n:
-                rows.append((-n, term))
+        t = table[fname]
+        rows = [(-n, term) for term, n in zip(t.names, t.counts(matched).tolist(), strict=True) if n]
         out[fname] = [_entity_row(term, -neg) for neg, term in sorted(rows)]
     split_organizations(out)
-    months = []
-    for term, ids in sorted(table["month"].items()):
-        n = int(np.count_nonzero(matched[ids]))
-        if n:
-            months.append({"month": term, "count": n})
+    t = table["month"]
+    months = [
+        {"month": term, "count": n}
+        for term, n in sorted(zip(t.names, t.counts(matched).tolist(), strict=True))
+        if n
+    ]
     out["date"] = months
     out["source"] = source_counts(searcher, matched)
     out["timeline"] = timeline(searcher, matched, date_from, date_to)

@@ -27,18 +27,25 @@ else (dates, ``Every``) only filters.
 
 from __future__ import annotations
 
+import io
 import math
+import os
+import pickle
 import threading
 import weakref
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as Q
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
-# Decoded postings kept per open index (8 bytes per posting for ids, 4 for frequencies).
-CACHE_POSTINGS = 6_000_000
+from indexer import arrays
+
 POSITION_BITS = 20  # phrase keys: document number << 20 | position (longer documents: tail unmatched)
 
 
@@ -101,104 +108,333 @@ class CliticPhrase(Q.Or):
         self.forms = forms
 
 
-class Corpus:
-    """Per-reader arrays: live documents, field lengths, dates and a postings cache."""
+def cache_budget() -> int:
+    """Bytes of decoded postings one open index may keep in this process.
 
-    def __init__(self, reader) -> None:
+    ``KASHAF_ENGINE_CACHE_MB`` if set, else 1/512 of the machine's memory, at most 48 MB
+    (24 GiB: 48 MB). Every gunicorn worker has its own cache, so it stays small: the
+    posting files themselves are shared between workers through the OS page cache, and
+    decoding a block of them whole costs little (see :func:`read_postings`).
+    """
+    env = os.environ.get("KASHAF_ENGINE_CACHE_MB")
+    if env:
+        return max(0, int(float(env) * 2**20))
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        phys = 8 * 2**30
+    return min(48 * 2**20, phys // 512)
+
+
+# Whoosh stores a field's length in one byte (approximately): the lengths it stands for.
+LENGTH_OF_BYTE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+
+
+def _slow_postings(leaf, fieldname: str, text: str, values: bool):
+    """Postings through Whoosh's matcher (a posting at a time): for codecs other than W3."""
+    m = leaf.postings(fieldname, text)
+    ids: list[int] = []
+    tfs: list[float] = []
+    vals: list = []
+    while m.is_active():
+        ids.append(m.id())
+        tfs.append(m.weight())
+        if values:
+            vals.append(m.value())
+        m.next()
+    return np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float32), vals
+
+
+def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: np.ndarray | None = None):
+    """``(ids, weights, values)`` of a term in one segment, read a block at a time.
+
+    Whoosh's W3 codec writes a posting list as blocks of up to 128 postings, each a
+    pickled, zlib-compressed tuple (delta-coded ids, weights, encoded values). Its
+    matcher hands them out one posting at a time (about 1 µs each in Python); here each
+    block is decompressed and unpickled whole and the ids are undeltaed with one numpy
+    ``cumsum`` over the whole list: about 20 times faster. ``values`` (positions) are
+    returned only on request. Deleted documents are included (the caller masks them).
+    With ``only`` (sorted document numbers of the segment), a block holding none of them
+    is skipped undecoded (its header gives its last id): a phrase reads the positions of
+    its candidate documents only. Raises ``KeyError`` when the segment lacks the term.
+
+    >>> import tempfile
+    >>> from whoosh import fields, index
+    >>> ix = index.create_in(tempfile.mkdtemp(), fields.Schema(t=fields.TEXT))
+    >>> w = ix.writer()
+    >>> for text in ("قصف الرقة", "الرقة", "حلب", "قصف الرقة الرقة"):
+    ...     w.add_document(t=text)
+    >>> w.commit()
+    >>> ids, tf, _ = read_postings(ix.reader(), "t", "الرقة")
+    >>> ids.tolist(), tf.tolist()
+    ([0, 1, 3], [1.0, 1.0, 2.0])
+    """
+    try:
+        ti = leaf.term_info(fieldname, text)
+    except TermNotFound:
+        raise KeyError((fieldname, text)) from None
+    if ti.is_inlined():
+        ids, weights, vals = ti.inlined_postings()
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32), list(vals)
+    try:
+        postfile = leaf._terms._postfile  # W3TermsReader (Whoosh-Reloaded 2.7.5, pinned)
+        offset, length = ti.extent()
+    except AttributeError:
+        return _slow_postings(leaf, fieldname, text, values)
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+        length = length[0]
+    buf = postfile.get(offset, length)
+    if buf[:4] != WHOOSH3_HEADER_MAGIC:
+        return _slow_postings(leaf, fieldname, text, values)
+    f = io.BytesIO(buf)
+    pos = 4
+    deltas: list[int] = []
+    weights: list[float] = []
+    vals: list = []
+    starts: list[int] = []
+    lasts: list[int] = []
+    before = -1  # the last id of the block before this one
+    while True:
+        blen = int.from_bytes(buf[pos : pos + 4], "big", signed=True)
+        pos += 4
+        end = pos + abs(blen)
+        f.seek(pos)
+        count, last, _maxw, comp, _mn, _mx = pickle.load(f)
+        if only is not None:
+            j = int(np.searchsorted(only, before, side="right"))
+            before = last
+            if j >= len(only) or only[j] > last:  # none of ``only`` in this block
+                pos = end
+                if blen < 0 or pos >= len(buf):
+                    break
+                continue
+        data = buf[f.tell() : end]
+        ids_d, w, v = pickle.loads(zlib.decompress(data) if comp else data)
+        starts.append(len(deltas))
+        lasts.append(last)
+        deltas.extend(ids_d)
+        if w is None:
+            weights.extend([1.0] * count)
+        elif isinstance(w, float):
+            weights.extend([w] * count)
+        else:
+            weights.extend(w)
+        if values:
+            vals.extend(v if isinstance(v, tuple) else (None,) * count)
+        pos = end
+        if blen < 0 or pos >= len(buf):
+            break
+    if not deltas:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32), vals
+    d = np.array(deltas, dtype=np.int64)
+    # Each block's first id is absolute: make it a delta from the previous block's last.
+    if len(starts) > 1:
+        d[np.array(starts[1:], dtype=np.int64)] -= np.array(lasts[:-1], dtype=np.int64)
+    return np.cumsum(d), np.array(weights, dtype=np.float32), vals
+
+
+def _positions_of(value: bytes) -> list[int]:
+    """Positions held by a Characters/Positions value (``pack_uint(n) + pickle of deltas``)."""
+    if not value.endswith(b"."):
+        value += b"."
+    codes = pickle.loads(value[4:])
+    out = []
+    p = 0
+    for code in codes:
+        p += code[0] if isinstance(code, tuple) else code
+        out.append(p)
+    return out
+
+
+class Corpus:
+    """Per-reader arrays: live documents, field lengths, dates and a postings cache.
+
+    What is kept per process is small: one byte per document and scored field for the
+    lengths (as Whoosh stores them), eight per document for the dates, one bit for live,
+    and a byte-bounded LRU cache of decoded postings (:func:`cache_budget`).
+    """
+
+    def __init__(self, reader, mapped: bool = True) -> None:
         # Weakly: the cache of corpora is keyed by the reader and must not keep it alive.
         self._reader = weakref.ref(reader)
+        # The generation's memory-mapped arrays (indexer/arrays.py), shared by every process.
+        self.mapped = arrays.load(reader) if mapped else None
         self.n = reader.doc_count_all()
         self._lock = threading.Lock()
-        self._lengths: dict[str, np.ndarray] = {}
-        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._io = threading.Lock()  # a Whoosh file is read by seek + read: one reader at a time
+        self._len8: dict[str, np.ndarray] = {}
+        self._postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached = 0
+        self.budget = cache_budget()
         self._dates: np.ndarray | None = None
+        self.leaves = list(reader.leaf_readers())
+        if self.mapped is not None:
+            self.live = self.mapped.array("live")
+            return
         live = np.ones(self.n, dtype=bool)
         if reader.has_deletions():
-            live[:] = False
-            live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+            for leaf, base in self.leaves:
+                deleted = sorted(leaf.deleted_docs_set) if leaf.has_deletions() else []
+                if deleted:
+                    live[base + np.array(deleted, dtype=np.int64)] = False
         self.live = live
 
     @property
     def reader(self):
         return self._reader()
 
-    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(document numbers, term frequencies) of a term; empty arrays if absent."""
-        key = (fieldname, text)
+    def _remember(self, key: tuple, found: tuple[np.ndarray, np.ndarray]) -> None:
+        size = found[0].nbytes + found[1].nbytes
+        with self._lock:
+            if key in self._postings or size > self.budget:
+                return
+            self._postings[key] = found
+            self._cached += size
+            while self._cached > self.budget and len(self._postings) > 1:
+                _, (a, b) = self._postings.popitem(last=False)
+                self._cached -= a.nbytes + b.nbytes
+
+    def _cached_get(self, key: tuple):
         with self._lock:
             found = self._postings.get(key)
             if found is not None:
                 self._postings.move_to_end(key)
-                return found
-        if key in self.reader:
-            m = self.reader.postings(fieldname, text)
-            ids: list[int] = []
-            tfs: list[float] = []
-            while m.is_active():
-                ids.append(m.id())
-                tfs.append(m.weight())
-                m.next()
-            found = (np.array(ids, dtype=np.int64), np.array(tfs, dtype=np.float32))
+            return found
+
+    def _read(self, fieldname: str, text: str, values: bool):
+        """Every segment's postings of a term, as global document numbers."""
+        parts = []
+        for leaf, base in self.leaves:
+            try:
+                with self._io:
+                    ids, tf, vals = read_postings(leaf, fieldname, text, values)
+            except KeyError:
+                continue
+            parts.append((ids + base if base else ids, tf, vals))
+        return parts
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, term frequencies) of a term; empty arrays if absent."""
+        key = (fieldname, text)
+        found = self._cached_get(key)
+        if found is not None:
+            return found
+        parts = self._read(fieldname, text, False) if key in self.reader else []
+        if not parts:
+            found = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
+        elif len(parts) == 1:
+            found = (parts[0][0].astype(np.int32), parts[0][1])
         else:
-            found = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
-        with self._lock:
-            if key not in self._postings:
-                self._postings[key] = found
-                self._cached += len(found[0])
-                while self._cached > CACHE_POSTINGS and len(self._postings) > 1:
-                    _, (old, _tf) = self._postings.popitem(last=False)
-                    self._cached -= len(old)
+            found = (
+                np.concatenate([p[0] for p in parts]).astype(np.int32),
+                np.concatenate([p[1] for p in parts]),
+            )
+        self._remember(key, found)
         return found
+
+    def read_ids(self, fieldname: str, text: str) -> np.ndarray:
+        """A term's document numbers (32-bit), decoded now and not cached (facets keep their own)."""
+        parts = self._read(fieldname, text, False)
+        if not parts:
+            return np.empty(0, dtype=np.int32)
+        return np.concatenate([p[0] for p in parts]).astype(np.int32)
 
     def positions(self, fieldname: str, text: str) -> np.ndarray:
         """A term's occurrences as sorted keys ``document number << 20 | position`` (phrases
         are matched on them with numpy); empty if absent. Cached with the postings."""
         key = ("\0pos", fieldname, text)
-        with self._lock:
-            found = self._postings.get(key)
-            if found is not None:
-                self._postings.move_to_end(key)
-                return found[0]
+        found = self._cached_get(key)
+        if found is not None:
+            return found[0]
         keys: list[int] = []
         if (fieldname, text) in self.reader:
-            m = self.reader.postings(fieldname, text)
-            while m.is_active():
-                base = m.id() << POSITION_BITS
-                keys.extend(base | p for p in m.value_as("positions") if p < 1 << POSITION_BITS)
-                m.next()
+            for ids, _tf, vals in self._read(fieldname, text, True):
+                for docnum, value in zip(ids.tolist(), vals, strict=True):
+                    if value is None:
+                        continue
+                    base = docnum << POSITION_BITS
+                    keys.extend(base | p for p in _positions_of(value) if p < 1 << POSITION_BITS)
         arr = np.array(keys, dtype=np.int64)
-        with self._lock:
-            if key not in self._postings:
-                self._postings[key] = (arr, arr[:0])
-                self._cached += len(arr)
-                while self._cached > CACHE_POSTINGS and len(self._postings) > 1:
-                    _, (old, _tf) = self._postings.popitem(last=False)
-                    self._cached -= len(old)
+        self._remember(key, (arr, arr[:0]))
         return arr
 
+    def phrase_keys(self, fieldname: str, text: str, cand: np.ndarray) -> np.ndarray:
+        """Position keys (``document << 20 | position``, sorted) of a term in the documents
+        ``cand`` (sorted document numbers) only: blocks without any are not decoded."""
+        keys: list[int] = []
+        for leaf, base in self.leaves:
+            local = cand[(cand >= base) & (cand < base + leaf.doc_count_all())] - base
+            if not len(local):
+                continue
+            try:
+                with self._io:
+                    ids, _tf, vals = read_postings(leaf, fieldname, text, True, local)
+            except KeyError:
+                continue
+            wanted = np.isin(ids, local, assume_unique=True)
+            for docnum, value in zip(
+                (ids[wanted] + base).tolist(), np.asarray(vals, dtype=object)[wanted], strict=True
+            ):
+                if value is None:
+                    continue
+                start = docnum << POSITION_BITS
+                keys.extend(start | p for p in _positions_of(value) if p < 1 << POSITION_BITS)
+        return np.array(sorted(keys), dtype=np.int64)
+
     def phrase_docs(self, fieldname: str, words: list[str]) -> np.ndarray:
-        """Document numbers holding ``words`` at consecutive positions."""
-        keys = self.positions(fieldname, words[0])
-        for i, word in enumerate(words[1:], 1):
-            if not len(keys):
+        """Document numbers holding ``words`` at consecutive positions.
+
+        Positions are read only in the documents holding every word (an intersection of
+        the cached postings), and the answer is cached like a posting list."""
+        key = ("\0phrase", fieldname, tuple(words))
+        found = self._cached_get(key)
+        if found is not None:
+            return found[0]
+        cand = None
+        for word in dict.fromkeys(words):
+            ids = self.postings(fieldname, word)[0]
+            cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
+            if not len(cand):
                 break
-            keys = np.intersect1d(keys, self.positions(fieldname, word) - i, assume_unique=True)
-        return np.unique(keys >> POSITION_BITS)
+        docs = np.empty(0, dtype=np.int64)
+        if cand is not None and len(cand):
+            cand = np.sort(cand.astype(np.int64))
+            keys = self.phrase_keys(fieldname, words[0], cand)
+            for i, word in enumerate(words[1:], 1):
+                if not len(keys):
+                    break
+                keys = np.intersect1d(keys, self.phrase_keys(fieldname, word, cand) - i, assume_unique=True)
+            docs = np.unique(keys >> POSITION_BITS)
+        self._remember(key, (docs, docs[:0]))
+        return docs
+
+    def length_bytes(self, fieldname: str) -> np.ndarray:
+        """Every document's length in a field as Whoosh stores it: one byte (0: none).
+
+        Read straight from each segment's length column (one byte per document)."""
+        found = self._len8.get(fieldname)
+        if found is None and self.mapped is not None:
+            found = self.mapped.length_bytes(fieldname)
+            if found is not None:
+                self._len8[fieldname] = found
+        if found is None:
+            found = np.zeros(self.n, dtype=np.uint8)
+            for leaf, base in self.leaves:
+                col = _raw_column(leaf, _lenfield(fieldname), LENGTHS_COLUMN)
+                if col is not None:
+                    found[base : base + len(col)] = col
+            self._len8[fieldname] = found
+        return found
 
     def lengths(self, fieldname: str) -> np.ndarray:
         """Every document's length in a field (as Whoosh stores it: one byte, approximate)."""
-        found = self._lengths.get(fieldname)
-        if found is None:
-            dfl = self.reader.doc_field_length
-            found = np.fromiter((dfl(d, fieldname, 0) for d in range(self.n)), dtype=np.float64, count=self.n)
-            self._lengths[fieldname] = found
-        return found
+        return LENGTH_OF_BYTE[self.length_bytes(fieldname)]
 
     def length_norm(self, searcher: Searcher, fieldname: str, ids: np.ndarray, b: float) -> np.ndarray:
         """BM25's ``1 - b + b * length / average length`` of the documents ``ids``."""
         avg = searcher.avg_field_length(fieldname) or 1.0
-        return (1 - b) + b * self.lengths(fieldname)[ids] / avg
+        table = (1 - b) + b * LENGTH_OF_BYTE / avg  # the same arithmetic, once per byte value
+        return table[self.length_bytes(fieldname)[ids]]
 
     def dates(self) -> np.ndarray:
         """Each document's date as an integer (older is smaller; none is the smallest).
@@ -206,20 +442,62 @@ class Corpus:
         Read segment by segment: a segment whose documents carry no date has no column,
         and in a column a missing date is the largest unsigned 64-bit value.
         """
+        if self._dates is None and self.mapped is not None:
+            self._dates = self.mapped.array("dates")
         if self._dates is None:
             dates = np.zeros(self.n, dtype=np.int64)
-            for leaf, base in self.reader.leaf_readers():
-                if leaf.has_column("date"):
-                    col = leaf.column_reader("date", translate=False)
-                    values = [v if v and v < 1 << 63 else 0 for v in col]
-                    dates[base : base + len(values)] = values
+            for leaf, base in self.leaves:
+                if not leaf.has_column("date"):
+                    continue
+                col = _raw_column(leaf, "date", None)
+                if col is None:
+                    values = [
+                        v if v and v < 1 << 63 else 0 for v in leaf.column_reader("date", translate=False)
+                    ]
+                    col = np.array(values, dtype=np.int64)
+                else:
+                    col = np.where(col < np.uint64(1 << 63), col, 0).astype(np.int64)
+                dates[base : base + len(col)] = col
             self._dates = dates
         return self._dates
+
+    def date_range(self, q: Q.NumericRange) -> np.ndarray:
+        """Documents whose date is in a ``DateRange`` (what Whoosh's own matching gives)."""
+        d = self.dates()
+        out = d > 0
+        if q.start is not None:
+            out &= (d > q.start) if q.startexcl else (d >= q.start)
+        if q.end is not None:
+            out &= (d < q.end) if q.endexcl else (d <= q.end)
+        return out
 
     def mask(self, ids) -> np.ndarray:
         out = np.zeros(self.n, dtype=bool)
         out[np.asarray(ids, dtype=np.int64)] = True
         return out
+
+
+def _raw_column(leaf, name: str, column) -> np.ndarray | None:
+    """A segment's fixed-width numeric column as a numpy array (its missing tail filled with
+    the column's default), or ``None`` if the segment has no such column or stores it
+    another way. ``column`` None: the schema's own column for a field."""
+    try:
+        if column is None:
+            reader = leaf.column_reader(name, translate=False)
+        else:
+            perdoc = leaf._perdoc  # W3PerDocReader (pinned Whoosh)
+            if not perdoc.has_column(name):
+                return None
+            reader = perdoc.column_reader(name, column)
+        typecode, count = reader._typecode, reader._count
+        raw = reader._dbfile.get(reader._basepos, count * reader._fixedlen)
+        default = reader._default
+    except AttributeError:
+        return None
+    dt = np.dtype(">" + typecode)
+    out = np.full(leaf.doc_count_all(), default, dtype=dt.newbyteorder("="))
+    out[:count] = np.frombuffer(raw, dtype=dt)
+    return out
 
 
 _corpora: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -285,6 +563,14 @@ class _Evaluation:
     searcher: Searcher
     c: Corpus
     bm: BM25
+    _scratch: tuple[np.ndarray, np.ndarray] | None = None
+
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """A zeroed accumulator and an all-false mark over the collection, for this
+        evaluation; whoever uses them resets what it touched."""
+        if self._scratch is None:
+            self._scratch = (np.zeros(self.c.n, dtype=np.float64), np.zeros(self.c.n, dtype=bool))
+        return self._scratch
 
     def fresh(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
         mask = np.zeros((2, self.c.n), dtype=bool)
@@ -341,6 +627,9 @@ class _Evaluation:
                 s[ids] += ws
         elif isinstance(q, Q.NullQuery.__class__):
             return
+        elif isinstance(q, Q.DateRange):  # from the date column, not a posting at a time
+            mask |= self.c.date_range(q)
+            return
         else:  # date ranges and other filters: matched, not scored
             mask[:, np.fromiter(q.docs(self.searcher), dtype=np.int64)] = True
             return
@@ -363,29 +652,48 @@ class _Evaluation:
         score[hit[1]] += best[hit[1]]
 
     def add_word(self, q: WordQuery, mask: np.ndarray, score: np.ndarray) -> None:
-        """BM25F over a word's title and body, level by level (see :class:`WordQuery`)."""
+        """BM25F over a word's title and body, level by level (see :class:`WordQuery`).
+
+        Sparse: a level's forms are pooled over the union of their postings (a scratch
+        vector reset after use), so a word costs its postings, not the collection's size.
+        """
         levels: dict[str, list] = {}
         for spec in q.spec:
             levels.setdefault(spec[2], []).append(spec)
         reader = self.searcher.reader()
         for level, specs in levels.items():
-            acc = np.zeros(self.c.n, dtype=np.float64)
+            parts = []
             df = 0
             for fieldname, form, _level, field_weight, _ in specs:
                 ids, tf = self.c.postings(fieldname, form)
                 if not len(ids):
                     continue
                 norm = self.c.length_norm(self.searcher, fieldname, ids, self.bm.b_of(fieldname))
-                acc[ids] += field_weight * tf / norm
+                parts.append((ids, field_weight * tf / norm))
                 df = max(df, reader.doc_frequency(fieldname, form))
             if not df:
                 continue
-            hit = acc > 0
-            t = acc[hit]
+            if len(parts) == 1:
+                hit, t = parts[0]
+            else:
+                acc, seen = self.scratch()
+                union = []
+                for ids, v in parts:
+                    acc[ids] += v
+                    fresh = ids[~seen[ids]]
+                    seen[fresh] = True
+                    union.append(fresh)
+                hit = np.concatenate(union)
+                t = acc[hit]
+                acc[hit] = 0.0
+                seen[hit] = False
+            keep = t > 0
+            if not keep.all():
+                hit, t = hit[keep], t[keep]
             w = specs[0][4] * idf_of(df, self.c.n, self.bm.idf)
-            mask[1] |= hit
+            mask[1, hit] = True
             if level in q.strict:
-                mask[0] |= hit
+                mask[0, hit] = True
             score[hit] += w * t * (self.bm.K1 + 1) / (t + self.bm.K1)
 
     def add_word_sum(self, q: WordQuery, mask: np.ndarray, score: np.ndarray) -> None:
@@ -414,5 +722,7 @@ def top(
             cand, s = cand[keep], s[keep]
         order = np.lexsort((cand, -s))[:k]
     else:
-        order = np.lexsort((cand, -s, -dates[cand]))[:k]
+        # ~x (= -x - 1) orders as -x does without overflowing at int64's minimum (undated,
+        # oldest first: see indexer.search.sort_key)
+        order = np.lexsort((cand, -s, ~dates[cand]))[:k]
     return [(int(cand[i]), float(s[i])) for i in order]

@@ -1,0 +1,327 @@
+"""Scale: build indexes of 100k, 300k and 1M documents and time queries on each.
+
+    .venv/bin/python benchmarks/scale.py [--sizes 100000,300000,1000000] [--work .bench/scale]
+        [--kashaf CMD] [--headlines 1000] [--short 300] [--keep]
+
+Documents: the 71,131 real articles of ../shared/corpus/ (ANT v2.1, SaudiNewsNet, ANT
+Jawhara FM; three .jsonl.gz files) first, then *variants* of them: each variant copies
+a real article with a distinct id (``v<k>-<id>``) and its paragraphs shuffled (seeded;
+an article of one paragraph has its sentences shuffled). Variants keep the title, date
+and source, so facets and the timeline look like the real collection's, and the
+vocabulary does not grow past the real articles' (a real million would have more
+distinct words: the lexicon here is smaller than it would be). The output says how
+many of each size are real and how many are variants.
+
+Per size it prints build time, index size, peak RSS of the build, and query latency
+p50/p95 for (a) the 1,000 ``ant_title`` headlines with ``op=or``, top 10
+(``indexer.search.batch``) and (b) 1–3-word queries with total, facets and snippets
+(``indexer.search.search``: what ``/api/search`` answers), first pass (a fresh process,
+its caches empty, the page cache dropped of nothing: the files may be warm in the OS)
+and warm (the same queries again), plus the query process's RSS after them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED = Path(os.environ.get("KASHAF_SHARED", ROOT.parent / "shared"))
+CORPORA = ("ant_multisource_v2.1.jsonl.gz", "saudinewsnet.jsonl.gz", "ant_jawharafm_v1.1.jsonl.gz")
+SENTENCE = re.compile(r"(?<=[.!؟?])\s+")
+
+
+def real_articles() -> list[dict]:
+    """The real articles of ../shared/corpus/, in file order (fields as the files give them)."""
+    out = []
+    for name in CORPORA:
+        with gzip.open(SHARED / "corpus" / name, "rt", encoding="utf-8") as f:
+            out.extend(json.loads(line) for line in f if line.strip())
+    return out
+
+
+def variant(doc: dict, k: int, rng: random.Random) -> dict:
+    """A copy of ``doc`` with the id ``v<k>-<id>`` and its paragraphs (else sentences) shuffled."""
+    parts = [p for p in doc["text"].split("\n") if p.strip()]
+    sep = "\n"
+    if len(parts) < 2:
+        parts, sep = SENTENCE.split(doc["text"]), " "
+    rng.shuffle(parts)
+    return {**doc, "id": f"v{k}-{doc['id']}", "text": sep.join(parts)}
+
+
+def documents(n: int, seed: int = 0) -> Iterator[dict]:
+    """``n`` documents: the real articles first, then variants of them (round after round)."""
+    real = real_articles()
+    rng = random.Random(seed)
+    for i in range(n):
+        k, j = divmod(i, len(real))
+        yield real[j] if k == 0 else variant(real[j], k, rng)
+
+
+def write_corpus(path: Path, n: int) -> tuple[int, int]:
+    """Write ``n`` documents as JSONL.gz; returns ``(real, variants)``."""
+    real = len(real_articles())
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as f:
+        for doc in documents(n):
+            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return min(n, real), max(0, n - real)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def run_measured(
+    cmd: list[str], env: dict | None = None, log: Path | None = None
+) -> tuple[float, float, int]:
+    """Run ``cmd``; returns ``(seconds, peak RSS in MB of the process and the children it waited
+    for, return code)`` (``wait4``'s rusage: the largest of them, not their sum)."""
+    t0 = time.monotonic()
+    out = log.open("w") if log else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if log:
+            out.close()
+    return time.monotonic() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def stock_whoosh(src: Path, out: Path) -> float:
+    """Stock Whoosh (StandardAnalyzer, one TEXT field of title + text, BM25F): seconds to build."""
+    from whoosh import fields as wf
+    from whoosh import index as wi
+
+    if (out / "done").exists():
+        return float((out / "done").read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    ix = wi.create_in(str(out), wf.Schema(id=wf.ID(stored=True, unique=True), text=wf.TEXT()))
+    t0 = time.monotonic()
+    with ix.writer(limitmb=512) as w, gzip.open(src, "rt", encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            w.add_document(id=d["id"], text=f"{d.get('title') or ''}\n{d['text']}".strip())
+    seconds = time.monotonic() - t0
+    (out / "done").write_text(f"{seconds:.1f}")
+    return seconds
+
+
+# --- querying (in a fresh process per engine and query set) -----------------------------------
+
+
+def rss_mb() -> dict[str, float]:
+    """This process's resident memory: total, private (anonymous) and file-backed (shared)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
+def query_pass(index: Path, kind: str, queries: list, stock: Path | None = None) -> dict:
+    """Time each query twice in this (fresh) process: the first pass, then warm."""
+    if stock is not None:
+        from whoosh import index as wi
+        from whoosh.qparser import OrGroup, QueryParser
+
+        ix = wi.open_dir(str(stock))
+        with ix.searcher() as s:
+            parser = QueryParser("text", ix.schema, group=OrGroup)
+
+            def one(q):
+                return [h["id"] for h in s.search(parser.parse(q[1]), limit=10)]
+
+            passes = [[_timed(one, q) for q in queries] for _ in range(2)]
+        return {"first": passes[0], "warm": passes[1], "rss": rss_mb()}
+    from indexer.search import batch, search
+    from indexer.store import open_current
+
+    with open_current(index) as snap:
+        if kind == "a":
+
+            def one(q):
+                return batch(snap, [q], op="or", limit=10)
+        else:
+
+            def one(q):
+                return search(snap, q, limit=10)
+
+        passes = [[_timed(one, q) for q in queries] for _ in range(2)]
+        return {"first": passes[0], "warm": passes[1], "rss": rss_mb(), "docs": snap.searcher().doc_count()}
+
+
+def _timed(fn, arg) -> float:
+    t0 = time.perf_counter()
+    fn(arg)
+    return (time.perf_counter() - t0) * 1000
+
+
+def run_queries(
+    index: Path, kind: str, qfile: Path, engine_root: Path | None, stock: Path | None = None
+) -> dict:
+    """:func:`query_pass` in a fresh interpreter; ``engine_root``: another checkout's code."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--query", str(index), kind, str(qfile)]
+    if engine_root:
+        cmd += ["--engine-root", str(engine_root)]
+    if stock:
+        cmd += ["--stock", str(stock)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pct(ms: list[float], p: float) -> float:
+    ms = sorted(ms)
+    return ms[min(len(ms) - 1, int(p * len(ms)))]
+
+
+def line(label: str, r: dict) -> str:
+    f, w = r["first"], r["warm"]
+    rss = r["rss"]
+    return (
+        f"  {label:<34} first p50 {statistics.median(f):6.1f} p95 {pct(f, 0.95):7.1f} ms | "
+        f"warm p50 {statistics.median(w):6.1f} p95 {pct(w, 0.95):7.1f} ms | "
+        f"RSS {rss.get('VmRSS', 0):5.0f} MB "
+        f"(private {rss.get('RssAnon', 0):4.0f}, files {rss.get('RssFile', 0):4.0f})"
+    )
+
+
+def export_ref(ref: str, dest: Path) -> Path:
+    """The code of git ``ref`` (e.g. ``main``) unpacked at ``dest``: the baseline engine."""
+    if not (dest / "indexer").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000,300000,1000000")
+    ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "scale")
+    ap.add_argument(
+        "--kashaf", default=str(Path(sys.executable).with_name("kashaf")), help="the index command"
+    )
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--headlines", type=int, default=1000)
+    ap.add_argument("--short", type=int, default=300)
+    ap.add_argument("--baseline-ref", default="main", help="git ref of the previous engine ('' for none)")
+    ap.add_argument("--baseline-sizes", default="100000", help="sizes the previous engine runs at")
+    ap.add_argument("--stock-sizes", default="100000", help="sizes stock Whoosh runs (a) at ('' for none)")
+    ap.add_argument("--keep", action="store_true", help="keep the indexes (else each is deleted after use)")
+    ap.add_argument("--query", nargs=3, metavar=("INDEX", "KIND", "QFILE"), help=argparse.SUPPRESS)
+    ap.add_argument("--engine-root", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--stock", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.query:
+        if args.engine_root:
+            sys.path.insert(0, str(args.engine_root))
+        index, kind, qfile = args.query
+        queries = json.loads(Path(qfile).read_text("utf-8"))
+        print(json.dumps(query_pass(Path(index), kind, queries, args.stock)))
+        return
+    if not (SHARED / "corpus" / CORPORA[0]).exists():
+        sys.exit(f"{SHARED / 'corpus'} is absent: the corpora live in ../shared beside the project")
+    args.work.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    nreal = len(real_articles())
+    heads = list(_tsv(SHARED / "eval" / "ant_title" / "queries.tsv"))[: args.headlines]
+    qa = args.work / "queries_a.json"
+    qa.write_text(json.dumps(heads, ensure_ascii=False), "utf-8")
+    qb = args.work / "queries_b.json"
+    baseline = export_ref(args.baseline_ref, args.work / "baseline-code") if args.baseline_ref else None
+    print(
+        f"# machine: {os.cpu_count()} cores, {_mem_gib():.0f} GiB; other work may share it"
+        " (one run, side by side)\n"
+        f"# documents: the {nreal:,} real articles of ../shared/corpus/ ({', '.join(CORPORA)}) first, then\n"
+        "#   variants of them: distinct ids, paragraphs (else sentences) shuffled;"
+        " titles, dates, sources kept\n"
+        f"# build: {args.kashaf} index (jobs={args.jobs or 'default'}); queries: this checkout's engine"
+        + (f"; baseline: git {args.baseline_ref}'s engine" if baseline else "")
+        + "\n# (a) ant_title headlines, op=or, top 10 (indexer.search.batch); (b) 1-3 words, search(): total,"
+        " facets, snippets\n# first = a fresh process, each query once (its caches empty;"
+        " the OS page cache may hold the files); warm = the same queries again",
+        flush=True,
+    )
+    for n in sizes:
+        real, variants = min(n, nreal), max(0, n - nreal)
+        src = args.work / f"docs_{n}.jsonl.gz"
+        if not src.exists():
+            write_corpus(src, n)
+        ix = args.work / f"kashaf_{n}"
+        if not (ix / "CURRENT").exists():
+            cmd = [*args.kashaf.split(), "index", str(src), "--index", str(ix), "--rebuild"]
+            if args.jobs:
+                cmd += ["--jobs", str(args.jobs)]
+            seconds, peak, rc = run_measured(cmd, log=args.work / f"build_{n}.log")
+            if rc:
+                sys.exit(f"build of {n} failed (rc {rc}): see {args.work / f'build_{n}.log'}")
+            (ix / "build.json").write_text(json.dumps({"seconds": seconds, "peak_mb": peak}))
+        b = json.loads((ix / "build.json").read_text())
+        print(
+            f"\n{n:,} documents ({real:,} real + {variants:,} variants): build {b['seconds']:.0f} s "
+            f"({n / b['seconds']:.0f} docs/s), peak RSS {b['peak_mb']:.0f} MB, index {dir_mb(ix):,.0f} MB",
+            flush=True,
+        )
+        if not qb.exists():
+            qb.write_text(json.dumps(_short_queries(ix, args.short), ensure_ascii=False), "utf-8")
+        for kind, qfile in (("b", qb), ("a", qa)):
+            label = "(a) headlines or top10" if kind == "a" else "(b) 1-3 words +facets"
+            print(line(f"{label}  kashaf", run_queries(ix, kind, qfile, None)), flush=True)
+            if baseline and str(n) in args.baseline_sizes.split(","):
+                print(
+                    line(f"{label}  {args.baseline_ref}", run_queries(ix, kind, qfile, baseline)), flush=True
+                )
+        if str(n) in args.stock_sizes.split(","):
+            stock_dir = args.work / f"whoosh_{n}"
+            secs = stock_whoosh(src, stock_dir)
+            print(f"  stock Whoosh index: {secs:.0f} s ({n / secs:.0f} docs/s), {dir_mb(stock_dir):,.0f} MB")
+            print(
+                line("(a) headlines or top10  stock", run_queries(ix, "a", qa, None, stock_dir)), flush=True
+            )
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(ix, ignore_errors=True)
+
+
+def _tsv(path: Path) -> Iterator[tuple[str, str]]:
+    for row in path.read_text("utf-8").splitlines():
+        if "\t" in row:
+            qid, q = row.split("\t", 1)
+            yield qid, q
+
+
+def _mem_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def _short_queries(ix: Path, n: int) -> list[str]:
+    """The (b) queries of benchmarks/query_speed.py, drawn once (from the first size's index)."""
+    from benchmarks.query_speed import short_queries
+    from indexer.store import open_current
+
+    with open_current(ix) as snap:
+        return short_queries(snap, n)
+
+
+if __name__ == "__main__":
+    main()

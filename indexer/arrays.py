@@ -1,0 +1,136 @@
+"""Per-generation arrays of the ranking engine, written at build time, memory-mapped when read.
+
+Field lengths (a byte per document and scored field), dates, the live-document mask
+and the facet postings (place, group, month, source: document numbers end to end, with
+each term's offset) are what every query needs over the whole collection. Computed in
+each process they cost each gunicorn worker its own copy (tens of MB at a million
+documents) and the first query of a worker the time to decode them. So the build writes
+them once, beside the generation's Whoosh shards (``generations/<n>/engine/``), before it
+publishes, and readers ``numpy.load`` them with ``mmap_mode="r"``: every worker maps the
+same pages of the OS page cache, and a fresh worker reads only the pages it touches.
+
+The files describe the exact segments they were computed from (``meta.json``); a reader
+whose segments differ (or an index built before this existed) computes the arrays in
+process, as before. A generation is never modified once published, so the files are
+never rewritten either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+ENGINE = "engine"
+VERSION = 1
+FACET_FIELDS = ("place", "group", "month", "source")
+
+
+def _segment_ids(reader) -> list[str]:
+    return [leaf.segment().segment_id() for leaf, _base in reader.leaf_readers()]
+
+
+def write(gdir: Path | str) -> Path:
+    """Compute the engine's arrays of generation directory ``gdir`` and write them to
+    ``gdir/engine/`` (a build calls this after writing the shards, before publishing).
+
+    Vectorized: posting blocks and columns are decoded whole (indexer/ranking.py), so a
+    million documents take seconds. Returns the directory written.
+    """
+    from indexer import store
+    from indexer.facets import read_table
+    from indexer.ranking import Corpus
+
+    gdir = Path(gdir)
+    out = gdir / ENGINE
+    tmp = gdir / (ENGINE + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    with store.open_searcher(store.open_shards(gdir)) as s:
+        reader = s.reader()
+        c = Corpus(reader, mapped=False)
+        scored = sorted(f for f in s.schema.names() if s.schema[f].scorable)
+        for fname in scored:
+            np.save(tmp / f"len_{fname}.npy", c.length_bytes(fname))
+        np.save(tmp / "dates.npy", c.dates())
+        np.save(tmp / "live.npy", c.live)
+        facets = []
+        for fname in FACET_FIELDS:
+            if fname not in s.schema:
+                continue
+            names, ids, offsets = read_table(reader, c, fname)
+            np.save(tmp / f"facet_{fname}_ids.npy", ids)
+            np.save(tmp / f"facet_{fname}_offsets.npy", offsets)
+            (tmp / f"facet_{fname}_names.json").write_text(json.dumps(names, ensure_ascii=False), "utf-8")
+            facets.append(fname)
+        meta = {
+            "version": VERSION,
+            "documents": c.n,
+            "live": reader.doc_count(),
+            "segments": _segment_ids(reader),
+            "lengths": scored,
+            "facets": facets,
+        }
+    (tmp / "meta.json").write_text(json.dumps(meta), "utf-8")
+    for f in tmp.iterdir():
+        with f.open("rb") as fh:
+            os.fsync(fh.fileno())
+    if out.exists():  # written again (by hand): replace the whole directory
+        shutil.rmtree(out)
+    tmp.replace(out)
+    return out
+
+
+def _gdir_of(reader) -> Path | None:
+    """The generation directory a reader's segments live in (``generations/<n>/whoosh/<k>``)."""
+    try:
+        leaf = reader.leaf_readers()[0][0]
+        st = leaf._storage  # FileStorage, or an OverlayStorage over a compound file and it
+        folder = getattr(st, "folder", None) or getattr(getattr(st, "b", None), "folder", None)
+    except (AttributeError, IndexError):
+        return None
+    return Path(folder).parent.parent if folder else None
+
+
+class Mapped:
+    """The arrays written by :func:`write` for one reader, memory-mapped; ``None`` from
+    :func:`load` when there are none (or they were written for other segments)."""
+
+    def __init__(self, folder: Path, meta: dict) -> None:
+        self.folder = folder
+        self.meta = meta
+
+    def array(self, name: str) -> np.ndarray:
+        return np.load(self.folder / f"{name}.npy", mmap_mode="r")
+
+    def length_bytes(self, fieldname: str) -> np.ndarray | None:
+        return self.array(f"len_{fieldname}") if fieldname in self.meta["lengths"] else None
+
+    def facet(self, fieldname: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+        if fieldname not in self.meta["facets"]:
+            return None
+        names = json.loads((self.folder / f"facet_{fieldname}_names.json").read_text("utf-8"))
+        return names, self.array(f"facet_{fieldname}_ids"), self.array(f"facet_{fieldname}_offsets")
+
+
+def load(reader) -> Mapped | None:
+    """The memory-mapped arrays of the generation ``reader`` reads, if written for its segments."""
+    gdir = _gdir_of(reader)
+    if gdir is None:
+        return None
+    folder = gdir / ENGINE
+    try:
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        meta.get("version") != VERSION
+        or meta.get("documents") != reader.doc_count_all()
+        or meta.get("live") != reader.doc_count()
+        or meta.get("segments") != _segment_ids(reader)
+    ):
+        return None
+    return Mapped(folder, meta)

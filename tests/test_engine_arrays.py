@@ -1,0 +1,307 @@
+"""The ranking engine's arrays equal what Whoosh's own readers give, on a real index.
+
+The engine reads posting lists a block at a time, field lengths and dates straight from
+the segments' columns, and date ranges from the date column (indexer/ranking.py): each
+is checked here against Whoosh's per-posting / per-document API on an index of several
+shards and segments, with deleted documents (an update) and posting lists longer than
+one 128-posting block.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import query as Q
+
+from indexer import ranking
+from indexer.build import build
+from indexer.facets import facet_counts
+from indexer.search import doc_set, plan, search
+from indexer.store import open_current
+
+WORDS = ("قصف", "الرقة", "غارات", "حلب", "انسحاب", "قوات", "النظام", "مدينة", "دير", "الزور")
+
+
+def _docs(n: int, edit: int = 0) -> list[dict]:
+    out = []
+    for i in range(n):
+        words = [WORDS[(i * k + edit) % len(WORDS)] for k in range(1, 2 + i % 7)]
+        out.append(
+            {
+                "id": f"d{i}",
+                "title": f"{WORDS[i % len(WORDS)]} {i}",
+                "text": " ".join(words * (1 + i % 3)) + f" رقم{i % 50}",
+                **({"date": f"2017-{1 + i % 12:02d}-{1 + i % 28:02d}"} if i % 5 else {}),
+            }
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("engine")
+    src = folder / "docs.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in _docs(700)), "utf-8")
+    build([src], folder / "ix", jobs=2)
+    # An update: 60 documents change (deleted in their old segment, added in a new one).
+    docs = _docs(700)
+    docs[100:160] = _docs(160, edit=3)[100:160]
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    build([src], folder / "ix", jobs=2)
+    return folder / "ix"
+
+
+def _whoosh_postings(reader, fieldname: str, text: str) -> tuple[list[int], list[float]]:
+    m = reader.postings(fieldname, text)  # Whoosh's matcher skips deleted documents
+    ids, tfs = [], []
+    while m.is_active():
+        ids.append(m.id())
+        tfs.append(m.weight())
+        m.next()
+    return ids, tfs
+
+
+def test_the_index_has_what_the_checks_need(ix: Path) -> None:
+    with open_current(ix) as snap:
+        reader = snap.searcher().reader()
+        c = ranking.corpus(snap.searcher())
+        assert len(c.leaves) >= 3 and reader.has_deletions() and not c.live.all()
+        assert reader.doc_frequency("body_exact", "قصف") > 128  # several posting blocks
+
+
+def test_postings_decoded_whole_equal_whooshs_matcher(ix: Path) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        reader = s.reader()
+        c = ranking.corpus(s)
+        checked = 0
+        for fieldname in ("body_exact", "title_exact", "body_stem", "body_root", "place", "month", "source"):
+            for raw in reader.lexicon(fieldname):
+                text = raw.decode("utf-8")
+                ids, tf = c.postings(fieldname, text)
+                live = c.live[ids]
+                want_ids, want_tf = _whoosh_postings(reader, fieldname, text)
+                assert ids[live].tolist() == want_ids, (fieldname, text)
+                assert tf[live].tolist() == want_tf, (fieldname, text)
+                checked += 1
+        assert checked > 100
+
+
+def test_positions_decoded_whole_equal_whooshs(ix: Path) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        reader = s.reader()
+        c = ranking.corpus(s)
+        for word in ("قصف", "حلب", "رقم"):
+            want = []
+            m = reader.postings("body_exact", word)
+            while m.is_active():
+                want.extend(m.id() << ranking.POSITION_BITS | p for p in m.value_as("positions"))
+                m.next()
+            keys = c.positions("body_exact", word)
+            assert keys[c.live[keys >> ranking.POSITION_BITS]].tolist() == want
+
+
+def test_lengths_and_dates_equal_whooshs_per_document_values(ix: Path) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        reader = s.reader()
+        c = ranking.corpus(s)
+        for fieldname in ("title_exact", "body_exact", "body_stem", "title_root"):
+            want = [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(c.n)]
+            assert c.lengths(fieldname).tolist() == want, fieldname
+        want_dates = []
+        for leaf, _base in reader.leaf_readers():
+            col = leaf.column_reader("date", translate=False)
+            want_dates += [v if v and v < 1 << 63 else 0 for v in col]
+        assert c.dates().tolist() == want_dates
+        assert np.count_nonzero(c.dates()) > 100
+
+
+@pytest.mark.parametrize(
+    "start,end",
+    [
+        (datetime(2017, 3, 1), datetime(2017, 6, 30, 23, 59)),
+        (None, datetime(2017, 2, 5)),
+        (datetime(2017, 11, 3), None),
+    ],
+)
+def test_date_ranges_match_what_whoosh_matches(ix: Path, start, end) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        q = Q.DateRange("date", start, end)
+        want = set(q.docs(s))
+        assert want and doc_set(q, s) == want
+
+
+def test_totals_and_facets_agree_with_whoosh_across_segments(ix: Path) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        for query in ("قصف", "الرقة حلب", "قصف OR انسحاب", "مدينة date:2017-03"):
+            p = plan(query, "and")
+            want = {h.docnum for h in s.search(p.query, filter=p.filter, limit=None)}
+            r = search(snap, query, limit=5)
+            assert r["total"] == len(want), query
+            mask = np.zeros(ranking.corpus(s).n, dtype=bool)
+            mask[list(want)] = True
+            assert r["facets"]["date"] == facet_counts(s, mask)["date"]
+            assert sum(m["count"] for m in r["facets"]["date"]) <= r["total"]
+
+
+def test_postings_cache_stays_within_its_budget(ix: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KASHAF_ENGINE_CACHE_MB", "0.004")  # about 4 KB
+    assert ranking.cache_budget() == int(0.004 * 2**20)
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.Corpus(s.reader())
+        for word in WORDS:
+            c.postings("body_exact", word)
+            c.postings("body_stem", word)
+            assert c._cached <= c.budget
+        assert 0 < len(c._postings) < 2 * len(WORDS)
+
+
+def _walk(q):
+    yield q
+    if not isinstance(q, ranking.WordQuery):
+        for child in q.children():
+            yield from _walk(child)
+
+
+def _dense_reference(q, s, c, bm) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's BM25F of an OR of words, the plain dense way (a vector per level)."""
+    mask = np.zeros(c.n, dtype=bool)
+    score = np.zeros(c.n)
+    for word in q.subqueries:
+        assert isinstance(word, ranking.WordQuery)
+        levels: dict[str, list] = {}
+        for spec in word.spec:
+            levels.setdefault(spec[2], []).append(spec)
+        for level, specs in levels.items():
+            acc = np.zeros(c.n)
+            df = 0
+            for fieldname, form, _lv, fw, _ in specs:
+                ids, tf = c.postings(fieldname, form)
+                if len(ids):
+                    lengths = np.array([s.reader().doc_field_length(int(d), fieldname, 0) for d in ids])
+                    acc[ids] += (
+                        fw
+                        * tf
+                        / (
+                            (1 - bm.b_of(fieldname))
+                            + bm.b_of(fieldname) * lengths / s.avg_field_length(fieldname)
+                        )
+                    )
+                    df = max(df, s.reader().doc_frequency(fieldname, form))
+            if df:
+                hit = acc > 0
+                if level in word.strict:
+                    mask |= hit
+                w = specs[0][4] * ranking.idf_of(df, c.n, bm.idf)
+                score[hit] += w * acc[hit] * (bm.K1 + 1) / (acc[hit] + bm.K1)
+    return mask & c.live, score
+
+
+@pytest.mark.parametrize("query", ["قصف الرقة حلب", "انسحاب قوات النظام", "مدينة دير الزور قصف"])
+def test_sparse_bm25f_equals_the_dense_computation(ix: Path, query: str) -> None:
+    from indexer.search import DEFAULT_SCORING
+
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        p = plan(query, "or")
+        bm = DEFAULT_SCORING.bm25()
+        found = [n for n in _walk(p.query) if isinstance(n, ranking.WordQuery)]
+        assert len(found) >= 3, p.query
+        words = Q.Or(found)
+        default, score = ranking.evaluate(words, s, bm)
+        want_mask, want_score = _dense_reference(words, s, c, bm)
+        assert default.any() and (default == want_mask).all()
+        assert np.allclose(score[default], want_score[default], rtol=1e-12)
+
+
+def test_oldest_first_puts_undated_last() -> None:
+    from indexer.search import sort_key
+
+    dates = np.array([5, 0, 9])
+    assert [d for d, _ in ranking.top(np.ones(3, bool), np.zeros(3), 3, sort_key(dates, "oldest"))] == [
+        0,
+        2,
+        1,
+    ]
+    assert [d for d, _ in ranking.top(np.ones(3, bool), np.zeros(3), 3, sort_key(dates, "newest"))] == [
+        2,
+        0,
+        1,
+    ]
+
+
+def test_build_writes_the_arrays_readers_map(ix: Path) -> None:
+    from indexer import arrays
+    from indexer.facets import postings
+
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        assert c.mapped is not None and isinstance(c.live, np.memmap)
+        computed = ranking.Corpus(s.reader(), mapped=False)
+        assert computed.mapped is None and not isinstance(computed.live, np.memmap)
+        assert (c.live == computed.live).all() and (c.dates() == computed.dates()).all()
+        for fname in ("title_exact", "body_stem", "body_root"):
+            assert isinstance(c.length_bytes(fname), np.memmap)
+            assert (c.length_bytes(fname) == computed.length_bytes(fname)).all()
+        table = postings(s)
+        for fname in arrays.FACET_FIELDS:
+            names, ids, offsets = table[fname].names, table[fname].ids, table[fname].offsets
+            assert isinstance(ids, np.memmap)
+            from indexer.facets import read_table
+
+            want = read_table(s.reader(), computed, fname)
+            assert names == want[0] and (ids == want[1]).all() and (offsets == want[2]).all()
+        # Arrays written for other segments are not used.
+        meta = snap.index_dir / "generations" / str(snap.generation) / "engine" / "meta.json"
+        saved = meta.read_text()
+        try:
+            meta.write_text(saved.replace('"segments": [', '"segments": ["x", '))
+            assert arrays.load(s.reader()) is None
+        finally:
+            meta.write_text(saved)
+        assert arrays.load(s.reader()) is not None
+
+
+@pytest.mark.parametrize(
+    "words,present",
+    [
+        (("الرقه", "غارات"), True),
+        (("حلب", "النظام", "الزور"), True),
+        (("قصف", "قصف"), True),
+        (("رقم", "قصف"), False),
+    ],
+)
+def test_phrases_read_on_candidates_match_whooshs_phrases(ix: Path, words, present: bool) -> None:
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        want = set(Q.Phrase("body_exact", list(words)).docs(s))
+        docs = c.phrase_docs("body_exact", list(words))
+        assert {int(d) for d in docs if c.live[d]} == want
+        assert (c.phrase_docs("body_exact", list(words)) == docs).all()  # cached answer
+    assert bool(want) == present, words
+
+
+def test_blocks_without_wanted_documents_are_skipped_and_no_wanted_one_is_lost(ix: Path) -> None:
+    with open_current(ix) as snap:
+        c = ranking.corpus(snap.searcher())
+        leaf = max((lf for lf, _ in c.leaves), key=lambda lf: lf.doc_frequency("body_exact", "قصف"))
+        ids, _tf, _ = ranking.read_postings(leaf, "body_exact", "قصف")
+        assert len(ids) > 128  # two blocks or more
+        for at in ([127], [0, 128], [len(ids) - 1], [128], [126, 127]):
+            # Whoosh fills blocks of 128 postings: exactly the blocks holding ``at`` are read.
+            blocks = {i // 128 for i in at}
+            want = [d for i, d in enumerate(ids.tolist()) if i // 128 in blocks]
+            got, _tf, vals = ranking.read_postings(leaf, "body_exact", "قصف", True, ids[at])
+            assert got.tolist() == want and len(vals) == len(want)
