@@ -30,7 +30,11 @@ FACET_FIELDS = ("place", "group", "month", "source")
 
 
 def _segment_ids(reader) -> list[str]:
-    return [leaf.segment().segment_id() for leaf, _base in reader.leaf_readers()]
+    # An empty shard (no segment yet) reads as Whoosh's EmptyReader, whose segment() is None.
+    return [
+        seg.segment_id() if (seg := leaf.segment()) is not None else ""
+        for leaf, _base in reader.leaf_readers()
+    ]
 
 
 def write(gdir: Path | str) -> Path:
