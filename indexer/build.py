@@ -23,7 +23,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import dedupe, store
+from indexer import dedupe, postings, store
 from indexer.readers import Doc, Problem, iter_files, local, read_file
 from indexer.schema import analysis_version, analyze_doc, month_of, schema
 from indexer.segments import BulkWriter
@@ -359,6 +359,26 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
     return k, len(docs), mentions, signatures
 
 
+def _shard_surfaces(k: int) -> set[str]:
+    return postings.surfaces(t for d in _WORK[k][3] for t in (d.title or "", d.text or ""))
+
+
+def _prime_words(ctx, jobs: int, busy: list[int]) -> None:
+    """Analyze every new word of the batch once, split between ``jobs`` processes, into this
+    process's word table, which the shard writers then inherit (fork).
+
+    Each shard writer would otherwise analyze all of its shard's new words itself, and most
+    words occur in every shard: on ANT's 30,337 articles two shards hold 167,842 and 166,167
+    distinct forms, 230,692 together. First-time analysis of a word (~0.15 ms) is most of a
+    build's CPU; tokenizing twice costs far less.
+    """
+    with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        words = sorted(set().union(*pool.map(_shard_surfaces, busy)) - postings.known_words())
+        parts = [words[i::jobs] for i in range(jobs)]
+        for part, levels in zip(parts, pool.map(postings.word_levels, parts), strict=True):
+            postings.learn_words(part, levels)
+
+
 def _die_with_parent(parent: int) -> None:
     """Pool initializer: a worker must not outlive a killed build.
 
@@ -403,8 +423,10 @@ def _write(  # noqa: PLR0917 - one private call site
     jobs = min(jobs or os.cpu_count() or 1, len(busy))
     ctx = multiprocessing.get_context("fork")
     _DONE = ctx.Value("l", 0)
+    pool = None
     try:
         if jobs > 1 and len(docs) > 50:
+            _prime_words(ctx, jobs, busy)
             pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
             pending = pool.map_async(_write_shard, busy, chunksize=1)
         else:

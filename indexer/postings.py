@@ -12,6 +12,7 @@ the fields' own analyzers and formats produce.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from functools import lru_cache
 from pickle import dumps
 from typing import NamedTuple
@@ -93,6 +94,40 @@ def analyze_text(text: str) -> TextAnalysis:
         [(w.encode(), f, float(f), pack_uint(f)) for w, f in stems.items()],
         [(w.encode(), f, float(f), pack_uint(f)) for w, f in roots.items()],
     )
+
+
+def surfaces(texts: Iterable[str]) -> set[str]:
+    """The distinct surface forms (tokens as written) of ``texts``.
+
+    >>> sorted(surfaces(["قصف الغارات", "الغارات"]))
+    ['الغارات', 'قصف']
+    """
+    out: set[str] = set()
+    for text in texts:
+        out.update(TOKEN_RE.findall(text))
+    return out
+
+
+def word_levels(words: list[str]) -> list[tuple[str, str, str]]:
+    """``(exact, stem, root)`` of each surface form (:func:`_levels`), for :func:`learn_words`.
+
+    >>> word_levels(["وبالغارات", "من"])[1]
+    ('من', '', '')
+    """
+    return [_levels(w) for w in words]
+
+
+def learn_words(words: list[str], levels: list[tuple[str, str, str]]) -> None:
+    """Put words analyzed elsewhere (another process: the build splits a batch's new words
+    between its workers) into this process's word table."""
+    if len(_WORDS) + len(words) > _WORDS_MAX:
+        _WORDS.clear()
+    _WORDS.update(zip(words, levels, strict=True))
+
+
+def known_words() -> set[str]:
+    """The surface forms this process has analyzed already."""
+    return set(_WORDS)
 
 
 _ONE = pack_uint(1)
