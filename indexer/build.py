@@ -30,7 +30,7 @@ from indexer.segments import BulkWriter
 
 Progress = Callable[[int, int], None]  # (done, total)
 MAX_SHARDS = 8
-SEGMENT_DOCS = 50_000  # documents per bulk-written segment (memory: ~40 MB per 1,000)
+SEGMENT_DOCS = 50_000  # documents per bulk-written segment: bounds what a shard writer holds
 
 
 class DiskFull(OSError):

@@ -153,3 +153,28 @@ def test_bulk_update_with_merge_and_deletes(tmp_path: Path, docs: list[dict]) ->
     want, got = _contents(a), _contents(b)
     assert want["docs"] == (141, 141)
     assert want == got
+
+
+def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard writer commits one segment per ``SEGMENT_DOCS`` documents; the index it leaves
+    answers like one written as a single segment."""
+    from indexer import build as build_module
+    from indexer import store
+    from indexer.search import search
+
+    src = tmp_path / "in.jsonl"
+    with gzip.open(shared_file("corpus/ant_multisource_v2.1.jsonl.gz"), "rt", encoding="utf-8") as f:
+        src.write_text("".join(itertools.islice(f, 60)), encoding="utf-8")
+    one = build_module.build([src], tmp_path / "one", jobs=1)
+    monkeypatch.setattr(build_module, "SEGMENT_DOCS", 16)
+    several = build_module.build([src], tmp_path / "several", jobs=1)
+    assert one.documents == several.documents == 60
+    gdir = store.generation_dir(tmp_path / "several", several.generation)
+    assert len(index.open_dir(str(gdir / store.WHOOSH / "0"))._segments()) == 4
+    for query in ("سوريا", "قوات النظام", "حلب"):
+        a = search(tmp_path / "one", query, op="or", limit=50)
+        b = search(tmp_path / "several", query, op="or", limit=50)
+        assert a["total"] == b["total"] > 0
+        assert [(h["id"], round(h["score"], 9)) for h in a["hits"]] == [
+            (h["id"], round(h["score"], 9)) for h in b["hits"]
+        ]
