@@ -1,10 +1,27 @@
-"""Indexing speed: Kashaf (three analyzed levels for title and body) vs stock Whoosh (one field).
+"""Indexing speed, side by side in one run: Kashaf, stock Whoosh and Lucene (one thread).
 
-    .venv/bin/python benchmarks/index_speed.py [--limit N] [--jobs N]
+    .venv/bin/python benchmarks/index_speed.py [--limit N] [--jobs 2] [--lucene-jars DIR]
 
-Reads ../shared/corpus/ant_multisource_v2.1.jsonl.gz (30,337 articles), indexes it
-into temp dirs and prints docs/s, peak RSS (this process + its children) and
-index size for both, measured in the same run.
+Reads ../shared/corpus/ant_multisource_v2.1.jsonl.gz (30,337 articles, titles included)
+and indexes it into temporary directories with
+
+- **kashaf**: ``indexer.build.build`` with ``--jobs`` processes: title and body at three
+  levels (exact, stem, root), places and groups (mentions table), the SQLite document
+  store with full text, story-grouping signatures, verification, publishing;
+- **kashaf re-run**: the same input again (nothing changed: no new generation);
+- **kashaf re-analysis**: every document analyzed again from the store, as after an edit
+  of the gazetteer or overrides (the published generation's recorded analysis version is
+  made stale, which is what such an edit does; no input files are read);
+- **whoosh**: stock Whoosh, ``StandardAnalyzer``, one TEXT field (title + text), one process;
+- **lucene**: ``../shared/tools/lucene/LuceneArabic.java`` (Lucene 8 ``ArabicAnalyzer``, one
+  ``body`` field = title + text, one thread, merged to one segment), compiled here with the
+  machine's ``javac`` against Debian's liblucene8-java jars (``/usr/share/java``, or
+  ``--lucene-jars DIR``: see that folder's README); skipped with a note when absent.
+
+Each system runs in its own child process; its wall time, CPU time (user + system, the
+child and the processes it started) and peak RSS (the largest of them) come from
+``wait4``. The machine is shared: CPU seconds compare systems better than wall time when
+other jobs run; both are printed.
 """
 
 from __future__ import annotations
@@ -13,134 +30,250 @@ import argparse
 import gzip
 import json
 import os
-import resource
+import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from indexer import store  # noqa: E402
-from indexer.build import build  # noqa: E402
 
-CORPUS = (
-    Path(os.environ.get("KASHAF_SHARED", ROOT.parent / "shared")) / "corpus/ant_multisource_v2.1.jsonl.gz"
-)
-
-
-def peak_rss_mb() -> tuple[float, float]:
-    """Peak RSS of this process and of its largest finished child, in MB (Linux: KiB units)."""
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return me, kids
+SHARED = Path(os.environ.get("KASHAF_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus/ant_multisource_v2.1.jsonl.gz"
+LUCENE_SRC = SHARED / "tools/lucene"
+LUCENE_JARS = ("lucene-core-8.7.0.jar", "lucene-analyzers-common-8.7.0.jar", "lucene-queryparser-8.7.0.jar")
 
 
-def stock_whoosh(path: Path, articles: list[dict], out: Path) -> float:
-    """Stock Whoosh: StandardAnalyzer, one TEXT field (stored=False), one process."""
-    from whoosh import fields, index
-    from whoosh.analysis import StandardAnalyzer
-
-    schema = fields.Schema(
-        id=fields.ID(stored=True, unique=True), text=fields.TEXT(analyzer=StandardAnalyzer(), stored=False)
+def measured(fn: Callable[[], dict]) -> dict:
+    """Run ``fn`` in a forked child; its result plus wall s, CPU s and peak RSS MB (wait4)."""
+    r, w = os.pipe()
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        try:
+            out = {"ok": True, **fn()}
+        except BaseException as exc:  # report, never return into the parent's code
+            out = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        with os.fdopen(w, "w") as f:
+            json.dump(out, f)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        data = f.read()
+    _, _status, usage = os.wait4(pid, 0)
+    out = json.loads(data) if data else {"ok": False, "error": "child died"}
+    out.update(
+        wall=time.perf_counter() - t0,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss=usage.ru_maxrss / 1024,
     )
+    return out
+
+
+def kashaf(src: Path, index_dir: Path, jobs: int) -> Callable[[], dict]:
+    def run() -> dict:
+        from indexer.build import build
+
+        t0 = time.perf_counter()
+        report = build([src], index_dir, jobs=jobs)
+        return {"docs": report.documents, "inner": time.perf_counter() - t0, "summary": report.summary()}
+
+    return run
+
+
+def kashaf_rerun(src: Path, index_dir: Path, jobs: int) -> Callable[[], dict]:
+    def run() -> dict:
+        from indexer.build import build
+
+        report = build([src], index_dir, jobs=jobs)
+        assert report.generation is None, report.summary()
+        return {"docs": report.unchanged, "summary": report.summary()}
+
+    return run
+
+
+def stale_analysis(index_dir: Path) -> None:
+    """Make the published generation's analysis version stale, as a data edit does."""
+    gen = store.current_generation(index_dir)
+    con = sqlite3.connect(store.generation_dir(index_dir, gen) / store.DB)
+    with con:
+        con.execute("UPDATE info SET value = 'edited' WHERE key = 'schema_version'")
+    con.close()
+
+
+def kashaf_reanalysis(index_dir: Path, jobs: int) -> Callable[[], dict]:
+    def run() -> dict:
+        from indexer.build import build
+
+        report = build([], index_dir, jobs=jobs)  # no inputs: everything comes from the store
+        assert report.updated == report.documents and report.generation is not None, report.summary()
+        return {"docs": report.documents, "summary": report.summary()}
+
+    return run
+
+
+def stock_whoosh(articles: list[dict], out: Path) -> Callable[[], dict]:
+    def run() -> dict:
+        from whoosh import fields, index
+        from whoosh.analysis import StandardAnalyzer
+
+        schema = fields.Schema(
+            id=fields.ID(stored=True, unique=True),
+            text=fields.TEXT(analyzer=StandardAnalyzer(), stored=False),
+        )
+        ix = index.create_in(str(out), schema)
+        w = ix.writer(limitmb=256)
+        for a in articles:
+            w.add_document(id=str(a["id"]), text=f"{a.get('title') or ''}\n{a['text']}")
+        w.commit()
+        assert ix.doc_count() == len(articles), (ix.doc_count(), len(articles))
+        return {"docs": ix.doc_count()}
+
+    return run
+
+
+def lucene_classpath(tmp: Path, jars_dir: Path | None) -> str | None:
+    """Compile LuceneArabic.java against the Lucene jars; None (with a note) when impossible."""
+    dirs = [d for d in (jars_dir, Path("/usr/share/java")) if d]
+    found = next((d for d in dirs if all((d / j).exists() for j in LUCENE_JARS)), None)
+    if found is None:
+        print(
+            "lucene: skipped (no Lucene 8 jars: `apt-get install liblucene8-java`, or unpack "
+            "`apt-get download liblucene8-java` and give --lucene-jars .../usr/share/java)"
+        )
+        return None
+    if not shutil.which("javac") or not (LUCENE_SRC / "LuceneArabic.java").exists():
+        print("lucene: skipped (no javac, or ../shared/tools/lucene is absent)")
+        return None
+    classes = tmp / "lucene-classes"
+    classes.mkdir()
+    cp = ":".join([*(str(found / j) for j in LUCENE_JARS), str(classes)])
+    subprocess.run(
+        ["javac", "-d", str(classes), "-cp", cp, str(LUCENE_SRC / "LuceneArabic.java")],
+        check=True,
+        capture_output=True,
+    )
+    return cp
+
+
+def lucene(cp: str, src: Path, out: Path) -> dict:
     t0 = time.perf_counter()
-    ix = index.create_in(str(out), schema)
-    w = ix.writer(limitmb=256)
-    for a in articles:
-        w.add_document(id=str(a["id"]), text=a["text"])
-    w.commit()
-    seconds = time.perf_counter() - t0
-    assert ix.doc_count() == len(articles), (ix.doc_count(), len(articles))
-    return seconds
+    p = subprocess.Popen(
+        ["java", "-cp", cp, "LuceneArabic", "index", str(src), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _, _status, usage = os.wait4(p.pid, 0)
+    err = p.stderr.read()
+    p.returncode = _status
+    return {
+        "ok": _status == 0,
+        "error": err.strip()[-300:],
+        "note": err.strip().splitlines()[-1] if err.strip() else "",
+        "wall": time.perf_counter() - t0,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": usage.ru_maxrss / 1024,
+    }
 
 
-def breakdown(articles: list[dict], out: Path) -> None:
-    """Where the time goes, one process: Kashaf's analysis alone, then Whoosh's writing alone."""
-    from whoosh import index
-
-    from indexer.schema import analyze_doc, schema
-
-    t0 = time.perf_counter()
-    postings = [analyze_doc(a.get("title") or "", a["text"])[0] for a in articles]
-    a_sec = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ix = index.create_in(str(out), schema())
-    w = ix.writer(limitmb=256)
-    for a, p in zip(articles, postings, strict=True):
-        w.add_document(id=str(a["id"]), **p)
-    w.commit()
-    w_sec = time.perf_counter() - t0
-    n = len(articles)
+def row(name: str, n: int, r: dict, size: float | None, what: str) -> None:
+    if not r.get("ok", True):
+        print(f"{name:<20} FAILED: {r.get('error')}")
+        return
+    size_s = f"{size / 1e6:7.1f} MB" if size is not None else "       —  "
     print(
-        f"breakdown ({n} docs, one process): analysis {n / a_sec:.0f} docs/s ({a_sec:.1f} s), "
-        f"Whoosh add+commit of the six fields {n / w_sec:.0f} docs/s ({w_sec:.1f} s)"
+        f"{name:<20} {n / r['wall']:7.0f} docs/s {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s "
+        f"({n / r['cpu']:5.0f} docs/CPU-s)  peak RSS {r['rss']:6.0f} MB  index {size_s}  {what}"
     )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=0, help="index only the first N articles")
-    ap.add_argument("--jobs", type=int, default=None, help="Kashaf analysis processes [CPU count]")
-    ap.add_argument("--skip-whoosh", action="store_true", help="measure Kashaf only")
-    ap.add_argument(
-        "--breakdown",
-        type=int,
-        default=0,
-        metavar="N",
-        help="also time analysis and Whoosh writing separately on the first N articles",
-    )
+    ap.add_argument("--jobs", type=int, default=2, help="Kashaf worker processes [2]")
+    ap.add_argument("--skip-whoosh", action="store_true", help="do not run stock Whoosh")
+    ap.add_argument("--skip-lucene", action="store_true", help="do not run Lucene")
+    ap.add_argument("--lucene-jars", type=Path, help="folder holding the Lucene 8 jars [/usr/share/java]")
+    ap.add_argument("--tmp", type=Path, help="where the temporary indexes go [system temp]")
     args = ap.parse_args()
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is absent: benchmark data lives in ../shared beside the project")
 
-    with tempfile.TemporaryDirectory(prefix="kashaf-bench-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix="kashaf-bench-", dir=args.tmp) as tmpdir:
         tmp = Path(tmpdir)
         src = tmp / "input.jsonl"
+        articles = []
         with gzip.open(CORPUS, "rt", encoding="utf-8") as f, open(src, "w", encoding="utf-8") as out:
-            articles = []
             for line in f:
                 articles.append(json.loads(line))
                 out.write(line)
                 if args.limit and len(articles) >= args.limit:
                     break
         n = len(articles)
-        print(f"{n} articles, {sum(len(a['text']) for a in articles) / 1e6:.1f} M characters of text")
-
-        t0 = time.perf_counter()
-        report = build([src], tmp / "kashaf", jobs=args.jobs)
-        k_sec = time.perf_counter() - t0
-        assert report.documents == n, report.summary()
-        k_size = store.dir_size(tmp / "kashaf")
-        k_rss = peak_rss_mb()
+        chars = sum(len(a["text"]) + len(a.get("title") or "") for a in articles)
         print(
-            f"kashaf  {n / k_sec:8.0f} docs/s  {k_sec:7.1f} s  index {k_size / 1e6:7.1f} MB  "
-            f"peak RSS main {k_rss[0]:.0f} MB, workers {k_rss[1]:.0f} MB  "
-            f"(jobs={args.jobs or os.cpu_count()}, "
-            f"3 levels x title+body + SQLite store)"
+            f"{n} articles with titles, {chars / 1e6:.1f} M characters; "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start"
         )
 
-        t0 = time.perf_counter()
-        again = build([src], tmp / "kashaf", jobs=args.jobs)
-        r_sec = time.perf_counter() - t0
-        assert again.generation is None and again.unchanged == n, again.summary()
-        print(
-            f"kashaf re-run on unchanged input: {r_sec:.1f} s ({100 * r_sec / k_sec:.0f} % of the first run)"
+        k = measured(kashaf(src, tmp / "kashaf", args.jobs))
+        row(
+            "kashaf",
+            n,
+            k,
+            store.dir_size(tmp / "kashaf") if k["ok"] else None,
+            f"(--jobs {args.jobs}; 3 levels x title+body, tagging, store, story signatures)",
         )
-
-        if args.breakdown:
-            (tmp / "breakdown").mkdir()
-            breakdown(articles[: args.breakdown], tmp / "breakdown")
+        if k["ok"]:
+            again = measured(kashaf_rerun(src, tmp / "kashaf", args.jobs))
+            row("kashaf re-run", n, again, None, "(unchanged input: nothing written)")
+            stale_analysis(tmp / "kashaf")
+            re = measured(kashaf_reanalysis(tmp / "kashaf", args.jobs))
+            row(
+                "kashaf re-analysis",
+                n,
+                re,
+                None,
+                "(analysis data edited: every document again, from the store)",
+            )
+            shutil.rmtree(tmp / "kashaf")
 
         if not args.skip_whoosh:
             (tmp / "whoosh").mkdir()
-            w_sec = stock_whoosh(src, articles, tmp / "whoosh")
-            w_size = store.dir_size(tmp / "whoosh")
-            print(
-                f"whoosh  {n / w_sec:8.0f} docs/s  {w_sec:7.1f} s  index {w_size / 1e6:7.1f} MB  "
-                f"peak RSS {peak_rss_mb()[0]:.0f} MB (one process, cumulative)  (StandardAnalyzer, 1 field)"
+            w = measured(stock_whoosh(articles, tmp / "whoosh"))
+            row(
+                "whoosh",
+                n,
+                w,
+                store.dir_size(tmp / "whoosh"),
+                "(stock: StandardAnalyzer, 1 field, 1 process)",
             )
+            shutil.rmtree(tmp / "whoosh")
+
+        if not args.skip_lucene:
+            cp = lucene_classpath(tmp, args.lucene_jars)
+            if cp:
+                lu = lucene(cp, src, tmp / "lucene")
+                row(
+                    "lucene",
+                    n,
+                    lu,
+                    store.dir_size(tmp / "lucene") if lu["ok"] else None,
+                    f"(ArabicAnalyzer, 1 field, 1 thread; {lu.get('note', '')})",
+                )
+                if k["ok"] and lu["ok"]:
+                    print(
+                        f"kashaf / lucene: {k['wall'] / lu['wall']:.1f}x the wall time, "
+                        f"{k['cpu'] / lu['cpu']:.1f}x the CPU time"
+                    )
 
 
 if __name__ == "__main__":

@@ -114,6 +114,17 @@ def band_keys(sig: np.ndarray) -> list[int]:
     return out
 
 
+def doc_signature(title: str, body: str) -> bytes | None:
+    """The signature :func:`update` gives a document, as bytes (``None``: too short; or
+    grouping is switched off), for the build's worker processes to compute.
+
+    >>> doc_signature("", "قصف") is None
+    True
+    """
+    sig = signature(_text(title or "", body or "")) if ENABLED else None
+    return None if sig is None else sig.tobytes()
+
+
 def ensure(con: sqlite3.Connection) -> None:
     """Create the tables (an index built before grouping existed gets them on its next build)."""
     con.executescript(DDL)
@@ -124,12 +135,19 @@ def _text(title: str, body: str) -> str:
     return body if len((body or "").split()) >= MIN_WORDS else f"{title}\n{body}"
 
 
-def update(con: sqlite3.Connection, changed: Iterable[str], log: Callable[[str], None] | None = None) -> dict:
+def update(
+    con: sqlite3.Connection,
+    changed: Iterable[str],
+    log: Callable[[str], None] | None = None,
+    signatures: dict[str, bytes | None] | None = None,
+) -> dict:
     """Regroup after a build wrote ``changed`` (added, updated or removed ids) into ``con``.
 
     Rows of changed and removed documents are dropped; then every document without a row
     (the changed ones, and all of an index built before grouping) is signed and joins the
     group of its most similar earlier report, in date order. Returns counts and seconds.
+    ``signatures`` (``doc_signature`` of a document, computed by the build's analysis
+    workers) saves signing those documents here.
     """
     t0, c0 = time.monotonic(), time.process_time()
     ensure(con)
@@ -146,8 +164,13 @@ def update(con: sqlite3.Connection, changed: Iterable[str], log: Callable[[str],
         "ORDER BY date IS NULL, date, id"
     ).fetchall()
     joined = 0
+    signatures = signatures or {}
     for doc_id, title, body in todo:
-        sig = signature(_text(title or "", body or ""))
+        if doc_id in signatures:
+            sig = signatures[doc_id]
+            sig = None if sig is None else np.frombuffer(sig, dtype=np.uint32)
+        else:
+            sig = signature(_text(title or "", body or ""))
         grp = doc_id
         if sig is not None:
             keys = band_keys(sig)

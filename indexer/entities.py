@@ -20,12 +20,15 @@ class Mention(NamedTuple):
     field: str
 
 
-def entities_for(title: str, body: str) -> tuple[list[str], list[str], list[Mention]]:
+def entities_for(
+    title: str, body: str, tokenized: dict[str, tuple[list, list[str]]] | None = None
+) -> tuple[list[str], list[str], list[Mention]]:
     """``(place_ids, group_ids, mentions)`` for a document.
 
     Each mentioned entity also counts for its ancestors, so a report on البوكمال
     is found under دير الزور governorate and under Syria, and a unit under its
-    force. Runs in the analysis worker processes; pure.
+    force. Runs in the analysis worker processes; pure. ``tokenized`` may give each
+    field's ``(tokens, normalized forms)`` when the caller has them (``analyze_doc``).
 
     >>> places, groups, mentions = entities_for("", "انسحبت قوات النظام من البوكمال")
     >>> "sy" in places and "sy-deirezzor" in places
@@ -41,7 +44,7 @@ def entities_for(title: str, body: str) -> tuple[list[str], list[str], list[Ment
     for field, text in (("title", title), ("body", body)):
         if not text:
             continue
-        for m in tag(text):
+        for m in tag(text, *(tokenized or {}).get(field, (None, None))):
             mentions.append(Mention(m.entity_id, m.kind, m.start, m.end, field))
             found = places if m.kind == "place" else groups
             found.add(m.entity_id)

@@ -17,7 +17,7 @@ from whoosh import fields
 
 from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyzer
 from indexer.entities import Mention, entities_for
-from indexer.postings import text_postings
+from indexer.postings import analyze_text
 
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
 SCHEMA_VERSION = "3"
@@ -106,10 +106,16 @@ def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mentio
     """
     s = schema()
     out: dict[str, Analyzed] = {}
+    tokenized = {}
     for name, value in (("title", title), ("body", body)):
-        for level, postings in zip(LEVELS, text_postings(value), strict=True):
-            out[f"{name}_{level}"] = Analyzed(postings)
-    places, groups, mentions = entities_for(title, body)
+        a = analyze_text(value)
+        out[f"{name}_exact"], out[f"{name}_stem"], out[f"{name}_root"] = (
+            Analyzed(a.exact),
+            Analyzed(a.stem),
+            Analyzed(a.root),
+        )
+        tokenized[name] = (a.tokens, a.norms)
+    places, groups, mentions = entities_for(title, body, tokenized)
     if places:
         out["place"] = Analyzed(s["place"].index(",".join(places)))
     if groups:
