@@ -30,7 +30,12 @@ FACET_FIELDS = ("place", "group", "month", "source")
 
 
 def _segment_ids(reader) -> list[str]:
-    return [leaf.segment().segment_id() for leaf, _base in reader.leaf_readers()]
+    """Each leaf's segment id ("" for an empty shard's reader, which has no segment)."""
+    out = []
+    for leaf, _base in reader.leaf_readers():
+        segment = leaf.segment() if hasattr(leaf, "segment") else None
+        out.append(segment.segment_id() if segment is not None else "")
+    return out
 
 
 def write(gdir: Path | str) -> Path:
@@ -86,13 +91,12 @@ def write(gdir: Path | str) -> Path:
 
 def _gdir_of(reader) -> Path | None:
     """The generation directory a reader's segments live in (``generations/<n>/whoosh/<k>``)."""
-    try:
-        leaf = reader.leaf_readers()[0][0]
-        st = leaf._storage  # FileStorage, or an OverlayStorage over a compound file and it
+    for leaf, _base in reader.leaf_readers():
+        st = getattr(leaf, "_storage", None)  # FileStorage, or an OverlayStorage over a compound file
         folder = getattr(st, "folder", None) or getattr(getattr(st, "b", None), "folder", None)
-    except (AttributeError, IndexError):
-        return None
-    return Path(folder).parent.parent if folder else None
+        if folder:
+            return Path(folder).parent.parent
+    return None
 
 
 class Mapped:
