@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 ENGINE = "engine"
-VERSION = 1
+VERSION = 2
 FACET_FIELDS = ("place", "group", "month", "source")
 
 
@@ -61,6 +61,7 @@ def write(gdir: Path | str) -> Path:
         for fname in scored:
             np.save(tmp / f"len_{fname}.npy", c.length_bytes(fname))
         np.save(tmp / "dates.npy", c.dates())
+        np.save(tmp / "dated.npy", c.dated())
         np.save(tmp / "live.npy", c.live)
         facets = []
         for fname in FACET_FIELDS:
