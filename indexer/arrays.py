@@ -25,16 +25,17 @@ from pathlib import Path
 import numpy as np
 
 ENGINE = "engine"
-VERSION = 1
+VERSION = 2
 FACET_FIELDS = ("place", "group", "month", "source")
 
 
 def _segment_ids(reader) -> list[str]:
-    # An empty shard (no segment yet) reads as Whoosh's EmptyReader, whose segment() is None.
-    return [
-        seg.segment_id() if (seg := leaf.segment()) is not None else ""
-        for leaf, _base in reader.leaf_readers()
-    ]
+    """Each leaf's segment id ("" for an empty shard's reader, which has no segment)."""
+    out = []
+    for leaf, _base in reader.leaf_readers():
+        segment = leaf.segment() if hasattr(leaf, "segment") else None
+        out.append(segment.segment_id() if segment is not None else "")
+    return out
 
 
 def write(gdir: Path | str) -> Path:
@@ -60,6 +61,7 @@ def write(gdir: Path | str) -> Path:
         for fname in scored:
             np.save(tmp / f"len_{fname}.npy", c.length_bytes(fname))
         np.save(tmp / "dates.npy", c.dates())
+        np.save(tmp / "dated.npy", c.dated())
         np.save(tmp / "live.npy", c.live)
         facets = []
         for fname in FACET_FIELDS:
@@ -90,13 +92,12 @@ def write(gdir: Path | str) -> Path:
 
 def _gdir_of(reader) -> Path | None:
     """The generation directory a reader's segments live in (``generations/<n>/whoosh/<k>``)."""
-    try:
-        leaf = reader.leaf_readers()[0][0]
-        st = leaf._storage  # FileStorage, or an OverlayStorage over a compound file and it
+    for leaf, _base in reader.leaf_readers():
+        st = getattr(leaf, "_storage", None)  # FileStorage, or an OverlayStorage over a compound file
         folder = getattr(st, "folder", None) or getattr(getattr(st, "b", None), "folder", None)
-    except (AttributeError, IndexError):
-        return None
-    return Path(folder).parent.parent if folder else None
+        if folder:
+            return Path(folder).parent.parent
+    return None
 
 
 class Mapped:

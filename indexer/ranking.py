@@ -267,6 +267,7 @@ class Corpus:
         self._cached = 0
         self.budget = cache_budget()
         self._dates: np.ndarray | None = None
+        self._dated: np.ndarray | None = None
         self.leaves = list(reader.leaf_readers())
         if self.mapped is not None:
             self.live = self.mapped.array("live")
@@ -443,28 +444,40 @@ class Corpus:
         and in a column a missing date is the largest unsigned 64-bit value.
         """
         if self._dates is None and self.mapped is not None:
+            self._dated = self.mapped.array("dated")
             self._dates = self.mapped.array("dates")
         if self._dates is None:
             dates = np.zeros(self.n, dtype=np.int64)
+            dated = np.zeros(self.n, dtype=bool)
             for leaf, base in self.leaves:
                 if not leaf.has_column("date"):
                     continue
                 col = _raw_column(leaf, "date", None)
                 if col is None:
-                    values = [
-                        v if v and v < 1 << 63 else 0 for v in leaf.column_reader("date", translate=False)
-                    ]
-                    col = np.array(values, dtype=np.int64)
-                else:
-                    col = np.where(col < np.uint64(1 << 63), col, 0).astype(np.int64)
-                dates[base : base + len(col)] = col
+                    col = np.array(
+                        [
+                            v if v is not None else 2**64 - 1
+                            for v in leaf.column_reader("date", translate=False)
+                        ],
+                        dtype=np.uint64,
+                    )
+                has = col < np.uint64(1 << 63)
+                dated[base : base + len(col)] = has
+                dates[base : base + len(col)] = np.where(has, col, 0).astype(np.int64)
+            self._dated = dated
             self._dates = dates
         return self._dates
+
+    def dated(self) -> np.ndarray:
+        """Which documents have a date (a date at the very first microsecond of year 1 is
+        0 in :meth:`dates`, like none, but it is a date)."""
+        self.dates()
+        return self._dated
 
     def date_range(self, q: Q.NumericRange) -> np.ndarray:
         """Documents whose date is in a ``DateRange`` (what Whoosh's own matching gives)."""
         d = self.dates()
-        out = d > 0
+        out = np.array(self.dated(), dtype=bool)
         if q.start is not None:
             out &= (d > q.start) if q.startexcl else (d >= q.start)
         if q.end is not None:

@@ -251,6 +251,7 @@ def test_build_writes_the_arrays_readers_map(ix: Path) -> None:
         computed = ranking.Corpus(s.reader(), mapped=False)
         assert computed.mapped is None and not isinstance(computed.live, np.memmap)
         assert (c.live == computed.live).all() and (c.dates() == computed.dates()).all()
+        assert (c.dated() == computed.dated()).all() and isinstance(c.dated(), np.memmap)
         for fname in ("title_exact", "body_stem", "body_root"):
             assert isinstance(c.length_bytes(fname), np.memmap)
             assert (c.length_bytes(fname) == computed.length_bytes(fname)).all()
