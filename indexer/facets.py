@@ -220,18 +220,26 @@ def timeline(
     dates = corpus(searcher).dates()
     hits = dates[matched[: len(dates)]]
     dated = hits[hits > 0]
+    return timeline_of_days(np.sort(dated // DAY_US + 1), int(len(hits) - len(dated)), date_from, date_to)
+
+
+def timeline_of_days(
+    ordinals: np.ndarray, undated: int, date_from: date | None = None, date_to: date | None = None
+) -> dict:
+    """:func:`timeline` from the matched dates as sorted day ordinals (``date.toordinal()``,
+    one per dated document) and the number of undated ones; the cluster engine
+    (indexer/engines/sphinx.py) calls it with the day counts its ``FACET`` gives."""
     out: dict = {
         "unit": None,
         "from": None,
         "to": None,
-        "undated": int(len(hits) - len(dated)),
+        "undated": undated,
         "before": 0,
         "after": 0,
         "buckets": [],
     }
-    if not len(dated):
+    if not len(ordinals):
         return out
-    ordinals = np.sort(dated // DAY_US + 1)
     lo, hi = int(ordinals[0]), int(ordinals[-1])
     k = max(1, int(len(ordinals) * 0.005)) if len(ordinals) >= 20 else 0
     if k and not date_from and ordinals[k] - lo > (hi - lo) / 2:

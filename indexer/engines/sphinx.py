@@ -53,7 +53,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from analyzers import gazetteer
 from indexer.engines import Matches
-from indexer.facets import buckets, choose_unit, source_key, split_organizations
+from indexer.facets import source_key, split_organizations, timeline_of_days
 from indexer.ranking import CliticPhrase, WordQuery, idf_of
 from indexer.schema import analyze_doc
 
@@ -938,46 +938,9 @@ def _entity_row(entity_id: str, count: int) -> dict:
 def timeline_of(days: dict[int, int], date_from: date | None = None, date_to: date | None = None) -> dict:
     """``indexer.facets.timeline`` from day counts (``{YYYYMMDD: n}``, 0 for undated)
     instead of a mask: the same range, unit, outlier rule and buckets."""
-    dated = {k: v for k, v in days.items() if k}
-    out: dict = {
-        "unit": None,
-        "from": None,
-        "to": None,
-        "undated": int(days.get(0, 0)),
-        "before": 0,
-        "after": 0,
-        "buckets": [],
-    }
-    if not dated:
-        return out
-    ords = sorted((date(k // 10000, k // 100 % 100, k % 100).toordinal(), v) for k, v in dated.items())
+    ords = sorted((date(k // 10000, k // 100 % 100, k % 100).toordinal(), v) for k, v in days.items() if k)
     ordinals = np.repeat(np.array([o for o, _ in ords], dtype=np.int64), [v for _, v in ords])
-    lo, hi = int(ordinals[0]), int(ordinals[-1])
-    k = max(1, int(len(ordinals) * 0.005)) if len(ordinals) >= 20 else 0
-    if k and not date_from and ordinals[k] - lo > (hi - lo) / 2:
-        lo = int(ordinals[k])
-    if k and not date_to and hi - ordinals[-1 - k] > (hi - int(ordinals[0])) / 2:
-        hi = int(ordinals[-1 - k])
-    first = date_from or date.fromordinal(lo)
-    last = date_to or date.fromordinal(hi)
-    if first > last:
-        return out
-    out["before"] = int(np.count_nonzero(ordinals < first.toordinal()))
-    out["after"] = int(np.count_nonzero(ordinals > last.toordinal()))
-    unit = choose_unit(first, last)
-    spans = buckets(first, last, unit)
-    edges = np.array([a.toordinal() for a, _ in spans] + [spans[-1][1].toordinal() + 1], dtype=np.int64)
-    inside = ordinals[(ordinals >= first.toordinal()) & (ordinals <= last.toordinal())]
-    counts, _ = np.histogram(inside, bins=edges)
-    out.update(
-        unit=unit,
-        **{"from": first.isoformat(), "to": last.isoformat()},
-        buckets=[
-            {"start": a.isoformat(), "end": b.isoformat(), "count": int(n)}
-            for (a, b), n in zip(spans, counts, strict=True)
-        ],
-    )
-    return out
+    return timeline_of_days(ordinals, int(days.get(0, 0)), date_from, date_to)
 
 
 # --- the engine ----------------------------------------------------------------------------
