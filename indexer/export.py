@@ -25,7 +25,6 @@ from indexer.search import (
     SearchOptions,
     _hit,
     _matched_levels,
-    _tuple,
     plan,
     sort_key,
 )
@@ -66,34 +65,6 @@ def ranked(snap: Snapshot, query: str, op: str, opts: SearchOptions, sc: Scoring
     keys = (cand, -s) if dates is None else (cand, -s, ~dates[cand])
     order = np.lexsort(keys)
     return Ranked(p, cand[order], s[order])
-
-
-def options(
-    *,
-    place=(),
-    group=(),
-    source=(),
-    date_from: str | None = None,
-    date_to: str | None = None,
-    with_successors: bool = False,
-    with_predecessors: bool = False,
-    sort: str = "relevance",
-    level: str = "stem",
-    dedupe: bool = False,
-) -> SearchOptions:
-    """:class:`SearchOptions` from the keyword arguments of :func:`indexer.search.search`, read alike."""
-    return SearchOptions(
-        place=_tuple(place),
-        group=_tuple(group),
-        source=_tuple(source),
-        date_from=date_from or None,
-        date_to=date_to or None,
-        with_successors=with_successors,
-        with_predecessors=with_predecessors,
-        sort=sort or "relevance",
-        level=level or "stem",
-        dedupe=dedupe,
-    )
 
 
 def hits(snap: Snapshot, r: Ranked, batch: int | None = None) -> Iterator[list[dict]]:

@@ -906,6 +906,34 @@ def _tuple(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(v for v in value if v)
 
 
+def options(
+    *,
+    place=(),
+    group=(),
+    source=(),
+    date_from: str | None = None,
+    date_to: str | None = None,
+    with_successors: bool = False,
+    with_predecessors: bool = False,
+    sort: str = "relevance",
+    level: str = "stem",
+    dedupe: bool = False,
+) -> SearchOptions:
+    """:class:`SearchOptions` from the keyword arguments of :func:`indexer.search.search`, read alike."""
+    return SearchOptions(
+        place=_tuple(place),
+        group=_tuple(group),
+        source=_tuple(source),
+        date_from=date_from or None,
+        date_to=date_to or None,
+        with_successors=with_successors,
+        with_predecessors=with_predecessors,
+        sort=sort or "relevance",
+        level=level or "stem",
+        dedupe=dedupe,
+    )
+
+
 def search(
     index: Path | str | Snapshot,
     query: str,
@@ -941,16 +969,16 @@ def search(
     "timeline"}, "explain",
     "suggestion"}``. Raises :class:`QueryError` (a ``ValueError``) for what cannot be read.
     """
-    opts = SearchOptions(
-        place=_tuple(place),
-        group=_tuple(group),
-        source=_tuple(source),
-        date_from=date_from or None,
-        date_to=date_to or None,
+    opts = options(
+        place=place,
+        group=group,
+        source=source,
+        date_from=date_from,
+        date_to=date_to,
         with_successors=with_successors,
         with_predecessors=with_predecessors,
-        sort=sort or "relevance",
-        level=level or "stem",
+        sort=sort,
+        level=level,
         dedupe=dedupe,
     )
     if isinstance(index, Snapshot):

@@ -28,6 +28,7 @@ from indexer.engines import from_env
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
+from indexer.search import options as search_options
 from indexer.search import similar as similar_documents
 from indexer.store import Snapshot
 from web import caches, error_response, heartbeat, index_state, state
@@ -390,7 +391,7 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
     for key in ("extra", "query", "op", "limit", "offset"):
         params.pop(key)
     try:
-        result = export.ranked(snap, req.query, req.op, export.options(**params))
+        result = export.ranked(snap, req.query, req.op, search_options(**params))
     except QueryError as exc:
         raise BadRequest(exc.code, str(exc)) from None
 
