@@ -41,7 +41,10 @@ def is_arabic_word(word: str) -> bool:
     >>> is_arabic_word("قوات"), is_arabic_word("isis"), is_arabic_word("")
     (True, False, False)
     """
-    return bool(word) and all("\u0621" <= c <= "\u064a" for c in word)
+    return bool(word) and not word.strip(_ARABIC_LETTERS)
+
+
+_ARABIC_LETTERS = "".join(map(chr, range(0x0621, 0x064B)))  # ء … ي
 
 
 @lru_cache(maxsize=1)
@@ -57,12 +60,24 @@ def _without_article(w: str) -> str:
     return w[len(_ARTICLE) :] if w.startswith(_ARTICLE) and len(w) > 4 else w
 
 
+@lru_cache(maxsize=1)  # cleared by register_known_words
+def _names() -> frozenset[str]:
+    """Registered and reviewed names, bare (one set: asked once per clitic split tried)."""
+    return frozenset(_registered) | _reviewed_words()
+
+
+@lru_cache(maxsize=1)  # cleared by register_known_words
+def _words() -> frozenset[str]:
+    """Names and lexicon words."""
+    return _names() | frozenset(word_roots())
+
+
 def _is_name(w: str) -> bool:
-    return w in _registered or w in _reviewed_words()
+    return w in _names()
 
 
 def _is_word(w: str) -> bool:
-    return w in _registered or w in _reviewed_words() or w in word_roots()
+    return w in _words()
 
 
 @lru_cache(maxsize=200_000)
@@ -91,18 +106,32 @@ def _preposition_before_word(w: str) -> bool:
     return not _is_word(w) and w[0] in "بكل" and len(w) >= 5 and _is_word(w[1:])
 
 
-def _prefix_candidates(w: str) -> list[str]:
-    """Proclitic sequences (conjunction, preposition, article) ``w`` starts with, shortest first."""
-    found = []
+def _proclitic_sequences() -> tuple[str, ...]:
+    """Every proclitic sequence (conjunction, preposition, article), shortest first."""
+    found = set()
     for conj in ("", "و", "ف"):
         for prep in ("", "ب", "ك", "ل"):
             for art in ("", _ARTICLE):
                 prefix = conj + prep + art
                 if prep == "ل" and art:
                     prefix = conj + "لل"  # ل + ال is written لل
-                if prefix and w.startswith(prefix):
-                    found.append(prefix)
-    return sorted(set(found), key=len)
+                if prefix:
+                    found.add(prefix)
+    return tuple(sorted(found, key=lambda p: (len(p), p)))
+
+
+_PROCLITICS = _proclitic_sequences()
+
+
+def _prefix_candidates(w: str) -> list[str]:
+    """Proclitic sequences (conjunction, preposition, article) ``w`` starts with, shortest first.
+
+    (Two of one length cannot both start ``w``, so the order is the length order.)
+
+    >>> _prefix_candidates("وبالقوات")
+    ['و', 'وب', 'وبال']
+    """
+    return [p for p in _PROCLITICS if w.startswith(p)]
 
 
 def strip_proclitics(w: str) -> str:
@@ -248,5 +277,7 @@ def register_known_words(words: Iterable[str]) -> None:
         w = normalize(word)
         if is_arabic_word(w):
             _registered.add(_without_article(w))
+    _names.cache_clear()
+    _words.cache_clear()
     _is_known.cache_clear()
     light_stem.cache_clear()
