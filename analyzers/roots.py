@@ -336,15 +336,21 @@ class _PatternTable(NamedTuple):
     """The patterns of stems of one length, for matching them all at once.
 
     Pattern number ``i`` is bit ``i``: ``slot[p]`` has the bits of the patterns with a
-    radical slot at position ``p``, ``literal[p][c]`` those with the letter ``c`` there.
-    A stem matches the patterns whose bit survives the AND over its positions: one
+    radical slot at position ``p``, ``allowed[p][c]`` those with a slot or the letter ``c``
+    there. A stem matches the patterns whose bit survives the AND over its positions: one
     dictionary lookup per letter instead of one per choice of slot positions.
+
+    Patterns with the same slots (positions, missing radical) give the same candidate
+    roots, and a reading's score only grows with its pattern's weight: so the roots are
+    made once per slot group, with the heaviest matching pattern of the group.
     """
 
     slot: tuple[int, ...]
-    literal: tuple[dict[str, int], ...]
-    # per pattern: slot positions, index of a missing radical (-1: none), its kind (W/D), weight
-    patterns: tuple[tuple[tuple[int, ...], int, str, float], ...]
+    allowed: tuple[dict[str, int], ...]
+    # per pattern: its slot group, its score term (PATTERN × log count)
+    patterns: tuple[tuple[int, float], ...]
+    # per slot group: slot positions, index of a missing radical (-1: none), its kind (W/D)
+    groups: tuple[tuple[tuple[int, ...], int, str], ...]
 
 
 @lru_cache(maxsize=64)
@@ -357,10 +363,14 @@ def _pattern_table(n: int) -> _PatternTable:
     slot = [0] * n
     literal: list[dict[str, int]] = [{} for _ in range(n)]
     patterns = []
+    groups: dict[tuple[tuple[int, ...], int, str], int] = {}
     for key, weight in _patterns().get(n, {}).items():
         body, bar, missing = key.partition("|")
         if ("".join(c for c in body if c in _SLOTS), bar + missing) not in _READINGS:
             continue
+        # Every pattern was seen at least twice: its weight is > 0, so its lexicon bonus is
+        # PATTERN_IN_LEXICON (see _score) and the score grows with the weight alone.
+        assert weight > 0, key
         bit = 1 << len(patterns)
         for p, c in enumerate(body):
             if c in _SLOTS:
@@ -368,17 +378,21 @@ def _pattern_table(n: int) -> _PatternTable:
             else:
                 literal[p][c] = literal[p].get(c, 0) | bit
         pos = tuple(p for p, c in enumerate(body) if c in _SLOTS)
-        patterns.append((pos, int(missing[-1]) - 1 if missing else -1, missing[:1], weight))
-    return _PatternTable(tuple(slot), tuple(literal), tuple(patterns))
+        group = groups.setdefault((pos, int(missing[-1]) - 1 if missing else -1, missing[:1]), len(groups))
+        patterns.append((group, PATTERN * weight))
+    allowed = tuple({c: bits | slot[p] for c, bits in literal[p].items()} for p in range(n))
+    return _PatternTable(tuple(slot), allowed, tuple(patterns), tuple(groups))
 
 
 _WEAK_OPTIONS = ("و", "ي")  # a dropped weak radical
+_NO_ROOTS: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=100_000)
-def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float, float], ...]:
-    """Readings of the stem ``m`` as (root, then the terms of its score that do not depend on
-    the affix split: pattern term, lexicon bonus, root-frequency term, weak-change term).
+def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float], ...]:
+    """Readings of the stem ``m``: (root, score terms that do not depend on the affix split
+    added up as ``_score`` adds them — with the lexicon bonus, without it (the stem is
+    shadowed) — and the weak-change term).
 
     ``s`` is the same stem as written (hamza seats kept): a hamza after the
     first letter is always a radical. See ``_score`` for the terms.
@@ -386,30 +400,44 @@ def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float, float], .
     >>> sorted({r for r, *_ in _readings("انسحاب", "انسحاب")})
     ['سحب']
     """
-    roots = _valid_roots()
     n = len(m)
     if n >= 4 and m.startswith("ال"):  # the article belongs to the clitics, not the stem
         return ()
+    roots = _valid_roots()
     weight = _root_weight()
     lexicon_roots = word_roots().get(m) if n >= 3 else None
-    direct = roots.intersection(lexicon_roots) if lexicon_roots else frozenset()
-    out = [(r, 0.0, DIRECT, ROOT_FREQ * weight.get(r, 0.0), 0.0) for r in direct]
-    table = _pattern_table(n)
-    if not table.patterns:
+    direct = roots.intersection(lexicon_roots) if lexicon_roots else _NO_ROOTS
+    out = []
+    for r in direct:
+        freq = ROOT_FREQ * weight.get(r, 0.0)
+        out.append((r, 0.0 + DIRECT + freq, 0.0 + 0.0 + freq, 0.0))
+    slot, allowed, patterns, groups = _pattern_table(n)
+    if not patterns:
         return tuple(out)
     matches = -1
-    for p, (c, slot, literal) in enumerate(zip(m, table.slot, table.literal, strict=True)):
-        if p and s[p] in _HAMZAS and s[p - 1] != "ا":  # a written hamza is a radical
-            matches &= slot
-        else:
-            matches &= slot | literal.get(c, 0)
-        if not matches:
-            return tuple(out)
-    options: dict[int, tuple[str, ...]] = {}
+    if s == m or not any(c in _HAMZAS for c in s[1:]):
+        for p, c in enumerate(m):
+            matches &= allowed[p].get(c, slot[p])
+            if not matches:
+                return tuple(out)
+    else:
+        for p, c in enumerate(m):
+            if p and s[p] in _HAMZAS and s[p - 1] != "ا":  # a written hamza is a radical
+                matches &= slot[p]
+            else:
+                matches &= allowed[p].get(c, slot[p])
+            if not matches:
+                return tuple(out)
+    heaviest: dict[int, float] = {}  # slot group → its heaviest matching pattern's term
     while matches:
         low = matches & -matches
         matches ^= low
-        pos, x, kind, w = table.patterns[low.bit_length() - 1]
+        group, pattern = patterns[low.bit_length() - 1]
+        if pattern > heaviest.get(group, -1.0):
+            heaviest[group] = pattern
+    options: dict[int, tuple[str, ...]] = {}
+    for group, pattern in heaviest.items():
+        pos, x, kind = groups[group]
         letters = []  # the root letters each slot may stand for, preferred first
         for p in pos:
             opts = options.get(p)
@@ -418,15 +446,17 @@ def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float, float], .
             letters.append(opts)
         if x >= 0:  # W: a weak radical the surface drops; D: the doubled 3rd radical
             letters.insert(x, _WEAK_OPTIONS if kind == "W" else letters[1])
-        bonus_if_direct = PATTERN_IN_LEXICON if w else DIRECT
         for combo in product(*letters):
             r = "".join(combo)
             if r in roots:
-                # How far down each written slot's preference the reading went.
-                pairs = enumerate(zip(combo, letters, strict=True))
-                changed = sum(opts.index(c) for i, (c, opts) in pairs if i != x)
-                bonus = bonus_if_direct if r in direct else 0.0
-                out.append((r, PATTERN * w, bonus, ROOT_FREQ * weight.get(r, 0.0), WEAK_CHANGE * changed))
+                # How far down each written slot's preference the reading went (the
+                # missing radical is not written: it does not count).
+                changed = sum(map(tuple.index, letters, combo))
+                if x >= 0:
+                    changed -= letters[x].index(combo[x])
+                bonus = PATTERN_IN_LEXICON if r in direct else 0.0
+                freq = ROOT_FREQ * weight.get(r, 0.0)
+                out.append((r, pattern + bonus + freq, pattern + 0.0 + freq, WEAK_CHANGE * changed))
     return tuple(out)
 
 
@@ -478,10 +508,16 @@ def _read_root(word: str) -> tuple[str, str, tuple[tuple[str, str, float, int], 
         shadowed = bool(known) and any(a <= start and end <= b and b - a > end - start for a, b in known)
         affix = AFFIX_COST * cost
         # The terms of _score, added in its order (the same floats, so the same ties).
-        for r, pattern, bonus, freq, weak in readings:
-            value = pattern + (0.0 if shadowed else bonus) + freq - affix - weak
-            if value > scores.get(r, -1e9):
-                scores[r] = value
+        if shadowed:
+            for r, _, base, weak in readings:
+                value = base - affix - weak
+                if value > scores.get(r, -1e9):
+                    scores[r] = value
+        else:
+            for r, base, _, weak in readings:
+                value = base - affix - weak
+                if value > scores.get(r, -1e9):
+                    scores[r] = value
     if not scores:
         return n, n, stems
     return n, max(sorted(scores), key=scores.__getitem__), stems
