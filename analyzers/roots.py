@@ -415,7 +415,8 @@ def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float], ...]:
     if not patterns:
         return tuple(out)
     matches = -1
-    if s == m or not any(c in _HAMZAS for c in s[1:]):
+    # Folding keeps only ء of the hamza shapes: a stem spelt as folded has no other one.
+    if s == m and "ء" not in s[1:]:
         for p, c in enumerate(m):
             matches &= allowed[p].get(c, slot[p])
             if not matches:
