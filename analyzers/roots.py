@@ -332,6 +332,7 @@ def _score(pattern: float, direct: int, root_freq: float, cost: float, changed: 
 # (W: a weak radical the surface drops, D: the doubled 3rd radical).
 _READINGS = frozenset([("123", ""), ("23", "|W1"), ("13", "|W2"), ("12", "|W3"), ("12", "|D3"), ("1234", "")])
 
+
 class _PatternTable(NamedTuple):
     """The patterns of stems of one length, for matching them all at once.
 

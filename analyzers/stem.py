@@ -272,6 +272,15 @@ def is_name(word: str) -> bool:
     return _is_name(word)
 
 
+def _clear_registered() -> None:
+    """Forget every registered name (for tests)."""
+    _registered.clear()
+    _names.cache_clear()
+    _words.cache_clear()
+    _is_known.cache_clear()
+    light_stem.cache_clear()
+
+
 def register_known_words(words: Iterable[str]) -> None:
     """Declare words (place and group names) whose first letter is not a clitic.
 
