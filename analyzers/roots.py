@@ -492,9 +492,15 @@ def _read_root(word: str) -> tuple[str, str, tuple[tuple[str, str, float, int], 
         return n, name, None
     # A word of bare letters (most of them) is its own surface form: no controls, marks
     # or compatibility forms to remove, and bare letters never compose under NFKC.
-    surface = word if not word.strip(_BARE_LETTERS) else _surface(word)
-    match = fold_letters(surface)
-    if len(match) != len(n) or len(n) < 2:
+    # Its folded form is then the normalized word.
+    if not word.strip(_BARE_LETTERS):
+        surface, match = word, n
+    else:
+        surface = _surface(word)
+        match = fold_letters(surface)
+        if len(match) != len(n):
+            return n, n, None
+    if len(n) < 2:
         return n, n, None
     scores: dict[str, float] = {}
     lexicon = word_roots()
@@ -541,8 +547,10 @@ def _vouched(stems: Iterable[tuple[str, str, float, int]], r: str) -> bool:
         if r in lexicon.get(m, ()):
             return True
         if len(m) >= 3 and m[0] in _IMPERFECT:
-            if any(r in lexicon.get(p + m[1:], ()) for p in _PAST_STARTS):
-                return True
+            rest = m[1:]
+            for p in _PAST_STARTS:
+                if r in lexicon.get(p + rest, ()):
+                    return True
     return False
 
 
