@@ -571,8 +571,18 @@ def lexicon_root(word: str) -> str:
     """
     from analyzers.stem import light_stem  # the stemmer imports this module's lexicon
 
+    return root_level(word, light_stem(word))
+
+
+def root_level(word: str, stem: str) -> str:
+    """``lexicon_root(word)`` given ``stem == light_stem(word)``, uncached: for the indexer,
+    which analyzes each new word once and has its stem already.
+
+    >>> root_level("وانسحبت", "وانسحبت"), root_level("ترمب", "ترمب")
+    ('سحب', 'ترمب')
+    """
     n, r, stems = _read_root(word)
     # Not read (a name, a stopword, Latin …) or read as itself: the root is the term.
     if r == n or stems is None or _vouched(stems, r):
         return r
-    return light_stem(word)
+    return stem

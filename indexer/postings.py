@@ -21,7 +21,7 @@ from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
 from analyzers.normalize import normalize
-from analyzers.roots import lexicon_root
+from analyzers.roots import root_level
 from analyzers.stem import light_stem
 from analyzers.stopwords import is_normalized_stopword
 from analyzers.tokenize import TOKEN_RE, Token
@@ -40,7 +40,10 @@ def _analyze_word(surface: str) -> tuple[str, str, str]:
     exact = normalize(surface)
     if is_normalized_stopword(exact):
         return exact, "", ""
-    return exact, light_stem(surface), lexicon_root(surface)
+    # Uncached: each new word is analyzed once (the callers keep the result), so the
+    # per-word caches of light_stem and lexicon_root would only cost time and memory.
+    stem = light_stem.__wrapped__(surface)
+    return exact, stem, root_level(surface, stem)
 
 
 # callers keep their own table (analyze_text's _WORDS)
