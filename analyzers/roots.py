@@ -509,6 +509,8 @@ def _read_root(word: str) -> tuple[str, str, tuple[tuple[str, str, float, int], 
     # إعلان) is no evidence: its "affixes" are radicals or pattern letters.
     known = [(start, start + len(m)) for _, m, _, start in stems if len(m) >= 3 and m in lexicon]
     for s, m, cost, start in stems:
+        if len(m) >= 4 and m.startswith("ال"):
+            continue  # _readings gives nothing: not worth a cache entry
         readings = _readings(s, m)
         if not readings:
             continue

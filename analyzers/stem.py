@@ -86,6 +86,8 @@ def _is_known(w: str) -> bool:
     words = _words()
     if w in words:
         return True
+    if not w.endswith(_BASE_SUFFIXES):
+        return False
     for suffix in _BASE_SUFFIXES:
         if w.endswith(suffix):
             base = w[: -len(suffix)]
@@ -180,7 +182,7 @@ def strip_proclitics(w: str) -> str:
 
 def _strip_pronoun(w: str) -> str:
     """``قواتها`` → ``قوات`` when what is left is a known word (``متهم`` is kept)."""
-    if w in _words():
+    if w in _words() or not w.endswith(_PRONOUNS):
         return w
     for suffix in _PRONOUNS:
         if w.endswith(suffix):
