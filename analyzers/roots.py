@@ -386,6 +386,11 @@ def _pattern_table(n: int) -> _PatternTable:
 
 
 _WEAK_OPTIONS = ("و", "ي")  # a dropped weak radical
+# _slot_letters of each letter not after ا: the stem's folded letter is the written
+# letter folded, so the written letter decides.
+_SLOT_OPTIONS = {
+    c: _slot_letters(c, fold_letters(c), False) for c in {*map(chr, range(0x0621, 0x064B)), *_HAMZAS}
+}
 _NO_ROOTS: frozenset[str] = frozenset()
 
 
@@ -437,15 +442,15 @@ def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float], ...]:
         group, pattern = patterns[low.bit_length() - 1]
         if pattern > heaviest.get(group, -1.0):
             heaviest[group] = pattern
-    options: dict[int, tuple[str, ...]] = {}
     for group, pattern in heaviest.items():
         pos, x, kind = groups[group]
         letters = []  # the root letters each slot may stand for, preferred first
         for p in pos:
-            opts = options.get(p)
-            if opts is None:
-                opts = options[p] = _slot_letters(s[p], m[p], p > 0 and s[p - 1] == "ا")
-            letters.append(opts)
+            c = s[p]
+            if p and c in _HAMZAS and s[p - 1] == "ا":
+                letters.append(_slot_letters(c, m[p], True))
+            else:
+                letters.append(_SLOT_OPTIONS.get(c) or _slot_letters(c, m[p], False))
         if x >= 0:  # W: a weak radical the surface drops; D: the doubled 3rd radical
             letters.insert(x, _WEAK_OPTIONS if kind == "W" else letters[1])
         for combo in product(*letters):
