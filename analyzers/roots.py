@@ -286,33 +286,37 @@ def _stems(surface: str, match: str) -> tuple[tuple[str, str, float, int], ...]:
     longest = _longest_suffix()
     out = []
     n = len(match)
-    # The suffix splits do not depend on the prefix: found once, longest stem first.
+    # The suffix splits do not depend on the prefix: found once, longest stem first,
+    # with whether a noun after the article may carry the suffix and whether it is ات.
     ends = []
     for j in range(n, max(n - longest, 2) - 1, -1):
-        scost = suffixes.get(match[j:])
+        suffix = match[j:]
+        scost = suffixes.get(suffix)
         if scost is not None:
-            ends.append((j, match[j:], scost))
+            ends.append((j, scost, suffix in _ARTICLE_SUFFIXES, suffix.startswith("ات")))
     # An article (ال, لل after و/ف) is always a clitic: no stem starts inside it.
     # Read on the surface: أل in ألقى is a hamza, not the article.
     body = surface[1:] if surface[:1] in "وف" else surface
     first = n - len(body) + 2 if body.startswith(("ال", "لل")) and len(body) > 4 else 0
     for i in range(first, min(n - 1, 6)):
-        pcost = prefixes.get(match[:i])
+        prefix = match[:i]
+        pcost = prefixes.get(prefix)
         if pcost is None:
             continue
-        article = match[:i].endswith(("ال", "لل"))
+        article = prefix.endswith(("ال", "لل"))
         keep_conj = i == 0 and match[0] == "و"
-        for j, suffix, scost in ends:
+        for j, scost, after_article, plural in ends:
             if j < i + 2:
                 break
-            if article and suffix not in _ARTICLE_SUFFIXES:
+            if article and not after_article:
                 continue
             cost = pcost + scost
             if keep_conj:
                 cost += KEEP_CONJ
-            out.append((surface[i:j], match[i:j], cost, i))
-            if suffix.startswith("ات"):  # غارات is the plural of غارة
-                out.append((surface[i:j] + "ة", match[i:j] + "ه", cost, i))
+            ss, ms = surface[i:j], match[i:j]
+            out.append((ss, ms, cost, i))
+            if plural:  # غارات is the plural of غارة
+                out.append((ss + "ة", ms + "ه", cost, i))
     return tuple(out)
 
 
