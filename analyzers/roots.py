@@ -427,8 +427,8 @@ def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float], ...]:
     matches = -1
     # Folding keeps only ء of the hamza shapes: a stem spelt as folded has no other one.
     if s == m and "ء" not in s[1:]:
-        for p, c in enumerate(m):
-            matches &= allowed[p].get(c, slot[p])
+        for c, letter_bits, slot_bits in zip(m, allowed, slot, strict=True):
+            matches &= letter_bits.get(c, slot_bits)
             if not matches:
                 return tuple(out)
     else:

@@ -125,6 +125,7 @@ def _proclitic_sequences() -> tuple[str, ...]:
 
 _PROCLITIC_SET = frozenset(_proclitic_sequences())
 _LONGEST_PROCLITICS = max(map(len, _PROCLITIC_SET))
+_HEAD_PROCLITICS: dict[str, list[str]] = {}  # a word's first letters → its candidates
 
 
 def _prefix_candidates(w: str) -> list[str]:
@@ -135,7 +136,12 @@ def _prefix_candidates(w: str) -> list[str]:
     >>> _prefix_candidates("وبالقوات")
     ['و', 'وب', 'وبال']
     """
-    return [w[:k] for k in range(1, min(_LONGEST_PROCLITICS, len(w)) + 1) if w[:k] in _PROCLITIC_SET]
+    head = w[:_LONGEST_PROCLITICS]
+    found = _HEAD_PROCLITICS.get(head)
+    if found is None:  # a few thousand distinct heads in a corpus
+        found = [head[:k] for k in range(1, len(head) + 1) if head[:k] in _PROCLITIC_SET]
+        _HEAD_PROCLITICS[head] = found
+    return list(found)
 
 
 def strip_proclitics(w: str) -> str:
