@@ -19,6 +19,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 from analyzers.tokenize import tokenize
 from benchmarks.load import GUNICORN, ROOT, gunicorn, kashaf_index
 from tests.conftest import shared_file
+from web.api import plain_snippet
 from web.sizing import machine_memory
 
 ARTICLES = 800
@@ -73,6 +75,8 @@ CASES = [
     {"q": "الرئيس", "sort": "newest"},
     {"q": "قال", "sort": "oldest", "from": "2018-03"},
     {"q": "العام", "dedupe": "1"},
+    {"q": "مصر"},  # a place: its mentions are marked in the snippets
+    {"q": "الولايات المتحدة \"الاتحاد الأوروبي\"", "op": "or"},  # a place named in two words; a phrase
 ]
 
 
@@ -92,6 +96,13 @@ def test_export_is_the_searchs_whole_set_in_order(served, params) -> None:
             hit["matched"],
         )
         assert "<mark>" not in row["snippet"] and row["snippet"].replace("…", "").strip()
+        assert row["snippet"] == plain_snippet(hit["snippet"])  # the snippet the search shows
+    for row in rows[:: max(1, len(rows) // 15)]:  # places and groups: the report's own mentions
+        doc = requests.get(served.url + "/api/documents/" + quote(row["id"], safe=""), timeout=60).json()
+        ordered = sorted(doc["mentions"], key=lambda m: (m["field"] != "title", m["start"]))
+        for kind in ("place", "group"):
+            named = [m["entity_id"] for m in ordered if m["kind"] == kind]
+            assert [e["id"] for e in row[kind + "s"]] == list(dict.fromkeys(named))
     text = requests.get(served.url + "/api/search.csv", params=params, timeout=60).content.decode("utf-8-sig")
     table = list(csv.DictReader(io.StringIO(text)))
     assert [r["id"] for r in table] == [h["id"] for h in hits]
