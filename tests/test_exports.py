@@ -76,7 +76,7 @@ CASES = [
     {"q": "قال", "sort": "oldest", "from": "2018-03"},
     {"q": "العام", "dedupe": "1"},
     {"q": "مصر"},  # a place: its mentions are marked in the snippets
-    {"q": "الولايات المتحدة \"الاتحاد الأوروبي\"", "op": "or"},  # a place named in two words; a phrase
+    {"q": 'الولايات المتحدة "الاتحاد الأوروبي"', "op": "or"},  # a place named in two words; a phrase
 ]
 
 
