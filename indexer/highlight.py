@@ -352,8 +352,9 @@ def _token_char(c: str) -> bool:
 @lru_cache(maxsize=1)
 def _alphabet() -> tuple[dict[str, str], str, re.Pattern]:
     """``(classes, ignorable, unsafe)``: for each normalized Arabic letter the raw characters
-    that normalize to it; the token marks that normalize to nothing; a regex finding a
-    character outside :data:`SAFE_CHARS` (computed once, from normalize() itself)."""
+    that normalize to it and the token marks that normalize to nothing (as regex character
+    class bodies); a regex finding a token character for which normalizing a word is not
+    normalizing each character (computed once, from normalize() itself)."""
     classes: dict[str, list[str]] = {}
     ignorable, safe = [], []
     for lo, hi in _RANGES:
@@ -371,9 +372,10 @@ def _alphabet() -> tuple[dict[str, str], str, re.Pattern]:
             elif n and _AR_RE.match(c) and _AR_RE.match(n):
                 classes.setdefault(n, []).append(c)
     safe.append("\ufeff")
+    # As character class bodies written in ranges: a query's finder compiles in about 1 ms.
     return (
-        {k: "".join(v) for k, v in classes.items()},
-        "".join(ignorable),
+        {k: _ranges(v) for k, v in classes.items()},
+        _ranges(ignorable),
         re.compile(f"[^{_ranges(safe)}]"),
     )
 
@@ -405,12 +407,17 @@ def _finder_of(terms: Terms) -> re.Pattern | None:
         # In every proclitic form (للنظام, والنظام): the word without the alef of its article.
         targets.add(first[1:] if first.startswith("ال") else first)
     classes, ignorable, _unsafe = _alphabet()
-    between = f"[{re.escape(ignorable)}]*"
+    between = f"[{ignorable}]*"
+    # A token holding a target holds every target inside it: keep the shortest ones only
+    # (the exact form الاسلحه goes, the stem's core اسلح stays), a smaller regex to compile.
+    targets = {t for t in targets if not any(o != t and o in t for o in targets)}
     patterns = []
     for target in sorted(targets, key=len):
         if not target or any(ch not in classes for ch in target):
             return None
-        patterns.append(between.join(f"[{re.escape(classes[ch])}]" for ch in target))
+        patterns.append(
+            between.join(classes[ch] if len(classes[ch]) == 1 else f"[{classes[ch]}]" for ch in target)
+        )
     # No target (only entity mentions to mark): a pattern that never matches.
     return re.compile("|".join(patterns) if patterns else r"(?!x)x")
 
