@@ -94,25 +94,22 @@ def hits(snap: Snapshot, r: Ranked, batch: int | None = None) -> Iterator[list[d
                 f"SELECT id, title, body, date, source, url, meta FROM docs WHERE id IN ({marks})", ids
             )
         }
-        by_doc: dict[str, list[tuple]] = {}
-        for m in cur.execute(
-            "SELECT doc_id, field != 'title', start, \"end\", entity_id, kind FROM mentions "
-            f"WHERE doc_id IN ({marks})",
-            ids,
-        ):
-            by_doc.setdefault(m[0], []).append(m)
         # Per report: each entity once, in the order of its first mention (title first), and
         # the spans of the query's entities, for the snippets.
         mentions: dict[str, list[tuple[str, str]]] = {}
         spans: dict[tuple[str, bool], list[tuple[int, int]]] = {}
-        for doc_id, ms in by_doc.items():
-            ms.sort(key=lambda m: (m[1], m[2]))
-            seen = mentions[doc_id] = []
-            for _d, in_body, start, end, entity_id, kind in ms:
-                if (entity_id, kind) not in seen:
-                    seen.append((entity_id, kind))
-                if entity_id in wanted:
-                    spans.setdefault((doc_id, bool(in_body)), []).append((start, end))
+        for doc_id, in_body, start, end, entity_id, kind in cur.execute(
+            "SELECT doc_id, field != 'title', start, \"end\", entity_id, kind FROM mentions "
+            f"WHERE doc_id IN ({marks}) ORDER BY doc_id, 2, start",
+            ids,
+        ):
+            seen = mentions.get(doc_id)
+            if seen is None:
+                seen = mentions[doc_id] = []
+            if (entity_id, kind) not in seen:
+                seen.append((entity_id, kind))
+            if entity_id in wanted:
+                spans.setdefault((doc_id, bool(in_body)), []).append((start, end))
         groups: dict[str, str] = {}
         if grouped:
             groups = dict(snap.db.execute(f"SELECT doc_id, grp FROM dedupe WHERE doc_id IN ({marks})", ids))
