@@ -11,15 +11,17 @@ else is HTML-escaped: documents are untrusted.
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate, islice
+from itertools import accumulate, islice, pairwise
 from operator import sub
 
 from analyzers.normalize import normalize
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
-from analyzers.tokenize import TOKEN_RE, Token, tokenize
+from analyzers.tokenize import _AR, _MARKS, TOKEN_RE, Token, tokenize
 from analyzers.variants import proclitic_forms, stem_variants
 from indexer.query import MAX_QUERY_CHARS, Bool, Filters, Name, ParsedQuery, Phrase, QueryError, Word, parse
 
@@ -45,6 +47,8 @@ class Terms:
     # a snippet or an export meets the same words again and again.
     _memo: _Levels | None = field(default=None, repr=False, compare=False)
     _cores: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    # The candidate finder of the fast path (see finder()); False: this query cannot use it.
+    _finder: re.Pattern | bool | None = field(default=None, repr=False, compare=False)
 
     def level_of(self, surface: str) -> str | None:
         """The best level at which ``surface`` matches, or ``None``.
@@ -82,6 +86,20 @@ class Terms:
             stems = [s for s in self.stem if s]
             self._cores = tuple(s[:-1] for s in stems) if all(len(s) > 2 for s in stems) else ()
         return not self._cores or any(core in norm for core in self._cores)
+
+    def finder(self) -> re.Pattern | None:
+        """A regex over raw text that finds every token that may match (and some that do
+        not), or ``None`` when this query's matches cannot be found that way (root level, a
+        stem of two letters, a word with letters that are not Arabic). See :func:`_marks`.
+
+        >>> bool(terms_of(parse("قوات"), broad=False).finder().search("وقالت القُوّات"))
+        True
+        >>> terms_of(parse("انسحاب")).finder() is None  # root level: any word may match
+        True
+        """
+        if self._finder is None:
+            self._finder = _finder_of(self) or False
+        return self._finder or None
 
 
 class _Levels(dict):
@@ -231,8 +249,19 @@ def snippet(
     >>> sorted(levels)
     ['exact', 'root']
     """
-    if not spans and not terms.phrases and len(text) <= SNIPPET_WINDOW_CHARS:
-        return _plain_snippet(text, terms, size)
+    if len(text) <= SNIPPET_WINDOW_CHARS:
+        fast = _fast_snippet(text, terms, spans, size)
+        if fast is not None:
+            return fast
+        if not spans and not terms.phrases:
+            return _plain_snippet(text, terms, size)
+    return _general_snippet(text, terms, spans, size)
+
+
+def _general_snippet(
+    text: str, terms: Terms, spans: list[tuple[int, int]], size: int
+) -> tuple[str, set[str]]:
+    """:func:`snippet` by tokenizing the text (window by window, :func:`_scan`)."""
     full_length = len(text)
     offset, text, tokens, levels = _scan(text, terms, spans)
     if not tokens:
@@ -283,6 +312,265 @@ def _plain_snippet(text: str, terms: Terms, size: int) -> tuple[str, set[str]]:
         frag += html.escape(text[tokens[-1].end :], quote=False)  # closing punctuation
     frag = " ".join(frag.split())
     return ("… " if lo > 0 else "") + frag + (" …" if hi < len(words) else ""), set(levels) - {None}
+
+
+# ---------------------------------------------------------------- the fast path
+#
+# A snippet needs the levels of the few tokens that match, not of every token: one
+# compiled regex finds, in the raw text, every token whose normalized form contains a
+# searched exact form, a light stem's core (Terms._may_stem) or the first word of a
+# phrase; only those tokens go through the analyser (Terms.level_of), and tokens are
+# counted (TOKEN_RE.findall, in C) only between them. The fragment, its levels and the
+# window are those of the general path (tests/test_exports.py compares them).
+#
+# Why the regex finds every such token: over the characters of SAFE_CHARS, normalizing
+# a token is normalizing each character and joining (no composition, no character that
+# becomes two); a character class per normalized letter (every raw character that
+# normalizes to it, e.g. ا: اأإآٱ) with the marks normalize() removes allowed between
+# letters therefore matches every raw spelling. A text with a token character outside
+# SAFE_CHARS (presentation forms, U+0653-U+0655 that compose with the letter before
+# them, ...) takes the general path.
+
+_RANGES = ((0x00, 0xFF), (0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0x2000, 0x206F))
+_COMPOSING = "\u0653\u0654\u0655"  # madda and hamza above/below: ا + ٔ is أ under NFKC
+_MARK_SET = frozenset(
+    chr(c) for a, b in re.findall(r"(.)(?:-(.))?", _MARKS) for c in range(ord(a), ord(b or a) + 1)
+)
+_AR_RE = re.compile(f"[{_AR}]")
+
+
+def _token_char(c: str) -> bool:
+    """Whether ``c`` may be part of a token (letters, digits, marks of any script)."""
+    return (
+        c in _MARK_SET
+        or bool(re.match(r"\w", c))
+        or unicodedata.category(c)[0] in "LMN"
+        or bool(_AR_RE.match(c))
+    )
+
+
+@lru_cache(maxsize=1)
+def _alphabet() -> tuple[dict[str, str], str, re.Pattern]:
+    """``(classes, ignorable, unsafe)``: for each normalized Arabic letter the raw characters
+    that normalize to it and the token marks that normalize to nothing (as regex character
+    class bodies); a regex finding a token character for which normalizing a word is not
+    normalizing each character (computed once, from normalize() itself)."""
+    classes: dict[str, list[str]] = {}
+    ignorable, safe = [], []
+    for lo, hi in _RANGES:
+        for code in range(lo, hi + 1):
+            c = chr(code)
+            if not _token_char(c):
+                safe.append(c)
+                continue
+            n = normalize(c)
+            if len(n) > 1 or c in _COMPOSING:
+                continue
+            safe.append(c)
+            if not n and c in _MARK_SET:
+                ignorable.append(c)
+            elif n and _AR_RE.match(c) and _AR_RE.match(n):
+                classes.setdefault(n, []).append(c)
+    safe.append("\ufeff")
+    # As character class bodies written in ranges: a query's finder compiles in about 1 ms.
+    return (
+        {k: _ranges(v) for k, v in classes.items()},
+        _ranges(ignorable),
+        re.compile(f"[^{_ranges(safe)}]"),
+    )
+
+
+def _ranges(chars: list[str]) -> str:
+    """A regex character class body for ``chars``, as ranges of consecutive code points."""
+    codes = sorted(set(map(ord, chars)))
+    out, start = [], None
+    for i, c in enumerate(codes):
+        if start is None:
+            start = c
+        if i + 1 == len(codes) or codes[i + 1] != c + 1:
+            out.append(re.escape(chr(start)) + ("-" + re.escape(chr(c)) if c != start else ""))
+            start = None
+    return "".join(out)
+
+
+def _finder_of(terms: Terms) -> re.Pattern | None:
+    if terms.root:
+        return None
+    targets = set(terms.exact)
+    if terms.stem:
+        terms._may_stem("")  # fills _cores: empty when a stem is too short to look for
+        if not terms._cores:
+            return None
+        targets.update(terms._cores)
+    for phrase in terms.phrases:
+        first = phrase[0]
+        # In every proclitic form (للنظام, والنظام): the word without the alef of its article.
+        targets.add(first[1:] if first.startswith("ال") else first)
+    classes, ignorable, _unsafe = _alphabet()
+    between = f"[{ignorable}]*"
+    # A token holding a target holds every target inside it: keep the shortest ones only
+    # (the exact form الاسلحه goes, the stem's core اسلح stays), a smaller regex to compile.
+    targets = {t for t in targets if not any(o != t and o in t for o in targets)}
+    patterns = []
+    for target in sorted(targets, key=len):
+        if not target or any(ch not in classes for ch in target):
+            return None
+        patterns.append(
+            between.join(classes[ch] if len(classes[ch]) == 1 else f"[{classes[ch]}]" for ch in target)
+        )
+    # No target (only entity mentions to mark): a pattern that never matches.
+    return re.compile("|".join(patterns) if patterns else r"(?!x)x")
+
+
+def _token_at(text: str, pos: int) -> re.Match:
+    """The token of ``text`` that holds the character at ``pos`` (a letter of a word).
+    Tokenizing from just after a space gives the text's own tokens: no token holds a space."""
+    start = max(text.rfind(" ", 0, pos), text.rfind("\n", 0, pos)) + 1
+    for m in TOKEN_RE.finditer(text, start):
+        if m.end() > pos:
+            return m
+    raise AssertionError("a candidate lies in a token")  # the finder matches letters only
+
+
+def _in_span(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """marked_tokens()'s rule: a span covers the token's start, or starts inside it and
+    covers its end."""
+    return any(a <= start < b or (start < a < end and b >= end) for a, b in spans)
+
+
+def _marks(text: str, terms: Terms, spans: list[tuple[int, int]] = ()) -> dict[int, tuple[int, str]] | None:
+    """``{start: (end, level)}`` of the tokens of ``text`` that match (levels as
+    :func:`marked_tokens` gives them), found without tokenizing the rest; ``None`` when the
+    fast path does not apply (then use :func:`marked_tokens`).
+
+    >>> _marks("قالت القوات إنها انسحبت من الرقة", terms_of(parse("القوات الرقه"), broad=False))
+    {5: (11, 'exact'), 27: (32, 'exact')}
+    """
+    finder = terms.finder()
+    if finder is None or _alphabet()[2].search(text):
+        return None
+    memo = terms.memo()
+    marks: dict[int, tuple[int, str]] = {}
+    candidates: list[re.Match] = []
+    seen: set[int] = set()
+    for m in finder.finditer(text):
+        tok = _token_at(text, m.start())
+        if tok.start() in seen:
+            continue
+        seen.add(tok.start())
+        candidates.append(tok)
+        level = memo[tok.group()]
+        if level:
+            marks[tok.start()] = (tok.end(), level)
+    for a, b in sorted(spans):
+        # The tokens a span may mark: from the token holding its start (or the next one).
+        start = max(text.rfind(" ", 0, a), text.rfind("\n", 0, a)) + 1
+        for tok in TOKEN_RE.finditer(text, start):
+            if tok.start() >= b:
+                break
+            if tok.start() not in marks and _in_span(tok.start(), tok.end(), spans):
+                marks[tok.start()] = (tok.end(), "entity")
+    for phrase in terms.phrases:
+        n = len(phrase)
+        firsts = set(proclitic_forms(phrase[0]))
+        for tok in candidates:
+            if normalize(tok.group()) not in firsts:
+                continue
+            rest = list(islice(TOKEN_RE.finditer(text, tok.end()), n - 1))
+            if len(rest) == n - 1 and tuple(normalize(t.group()) for t in rest) == phrase[1:]:
+                for t in (tok, *rest):
+                    marks[t.start()] = (t.end(), "exact")
+    return marks
+
+
+def _fast_snippet(
+    text: str, terms: Terms, spans: list[tuple[int, int]], size: int
+) -> tuple[str, set[str]] | None:
+    """:func:`snippet` of a text of one window by the fast path (``None``: take the general
+    one). Same fragment: the window is :func:`_window`'s, counted over the matches only."""
+    marks = _marks(text, terms, spans)
+    if marks is None:
+        return None
+    starts = sorted(marks)
+    before = 0  # tokens before the window's first token
+    lo_start = 0
+    if starts:
+        # Relative token indices of the matches: tokens counted between consecutive ones,
+        # up to ``size`` (matches further apart never share a window).
+        idx = [0]
+        for prev, cur in pairwise(starts):
+            idx.append(idx[-1] + _count(text, prev, cur, size))
+        # _window: the first match ending a run of ``size`` tokens with the most matches...
+        best_k, best_count, j = 0, 0, 0
+        for k, r in enumerate(idx):
+            while idx[j] <= r - size:
+                j += 1
+            if k - j + 1 > best_count:
+                best_k, best_count = k, k - j + 1
+        # ... then from 3 tokens before the first match of that run.
+        first = idx[best_k] - size + 1
+        m = next(k for k, r in enumerate(idx) if r >= first)
+        lo_start, before = _back(text, starts[m], 3)
+    toks = list(islice(TOKEN_RE.finditer(text, lo_start), size + 1))
+    if not toks:
+        return html.escape(" ".join(text.split()), quote=False), set()
+    more_after = len(toks) > size
+    window = toks[:size]
+    end = len(text) if not more_after else window[-1].end()  # then the closing punctuation too
+    # Escaped as _render() does, in pieces cut only at the marked tokens.
+    out, pos = [], window[0].start()
+    for t in window:
+        if t.start() in marks:
+            out.append(html.escape(text[pos : t.start()], quote=False))
+            out.append(f"<mark>{html.escape(t.group(), quote=False)}</mark>")
+            pos = t.end()
+    out.append(html.escape(text[pos:end], quote=False))
+    frag = " ".join("".join(out).split())
+    prefix = "… " if before else ""
+    return prefix + frag + (" …" if more_after else ""), {lv for _end, lv in marks.values()}
+
+
+def _count(text: str, start: int, end: int, cap: int) -> int:
+    """Tokens of ``text[start:end]`` (both token starts), or ``cap`` when there are more.
+
+    >>> _count("قالت القوات إنها انسحبت من الرقة", 0, 27, 30), _count("قصف " * 100, 0, 400, 30)
+    (5, 30)
+    """
+    reach = 6 * cap
+    while start + reach < end:
+        # A prefix holds no more tokens than the whole (a token cut at its end counts once).
+        if len(TOKEN_RE.findall(text, start, start + reach)) >= cap:
+            return cap
+        reach *= 2
+    return len(TOKEN_RE.findall(text, start, end))
+
+
+def _back(text: str, start: int, k: int) -> tuple[int, int]:
+    """``(position, more)``: where the token ``k`` tokens before the token at ``start``
+    begins (or the text's first token, when fewer precede it), and whether any token comes
+    before that one (1) or not (0)."""
+    reach = 120
+    while True:
+        cut = text.rfind(" ", 0, max(0, start - reach)) + 1 if start > reach else 0
+        prior = [m.start() for m in TOKEN_RE.finditer(text, cut, start)]
+        if len(prior) > k:
+            return prior[-k], 1
+        if cut == 0:
+            return (prior[0], 0) if prior else (start, 0)
+        reach *= 4
+
+
+def matched_levels(text: str, terms: Terms, spans: list[tuple[int, int]] = ()) -> set[str]:
+    """The levels at which words of ``text`` match (what :func:`marked_tokens` marks), by
+    the fast path where it applies (an export reads every title).
+
+    >>> sorted(matched_levels("انسحبت القوات من الرقة", terms_of(parse("قوات الرقه"), broad=False)))
+    ['exact', 'stem']
+    """
+    marks = _marks(text, terms, spans)
+    if marks is None:
+        return set(marked_tokens(text, terms, spans)[1]) - {None}
+    return {lv for _end, lv in marks.values()}
 
 
 def _scan(

@@ -19,14 +19,17 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzers.tokenize import tokenize
 from benchmarks.load import GUNICORN, ROOT, gunicorn, kashaf_index
 from tests.conftest import shared_file
+from web.api import plain_snippet
 from web.sizing import machine_memory
 
 ARTICLES = 800
@@ -72,6 +75,8 @@ CASES = [
     {"q": "الرئيس", "sort": "newest"},
     {"q": "قال", "sort": "oldest", "from": "2018-03"},
     {"q": "العام", "dedupe": "1"},
+    {"q": "مصر"},  # a place: its mentions are marked in the snippets
+    {"q": 'الولايات المتحدة "الاتحاد الأوروبي"', "op": "or"},  # a place named in two words; a phrase
 ]
 
 
@@ -91,6 +96,13 @@ def test_export_is_the_searchs_whole_set_in_order(served, params) -> None:
             hit["matched"],
         )
         assert "<mark>" not in row["snippet"] and row["snippet"].replace("…", "").strip()
+        assert row["snippet"] == plain_snippet(hit["snippet"])  # the snippet the search shows
+    for row in rows[:: max(1, len(rows) // 15)]:  # places and groups: the report's own mentions
+        doc = requests.get(served.url + "/api/documents/" + quote(row["id"], safe=""), timeout=60).json()
+        ordered = sorted(doc["mentions"], key=lambda m: (m["field"] != "title", m["start"]))
+        for kind in ("place", "group"):
+            named = [m["entity_id"] for m in ordered if m["kind"] == kind]
+            assert [e["id"] for e in row[kind + "s"]] == list(dict.fromkeys(named))
     text = requests.get(served.url + "/api/search.csv", params=params, timeout=60).content.decode("utf-8-sig")
     table = list(csv.DictReader(io.StringIO(text)))
     assert [r["id"] for r in table] == [h["id"] for h in hits]
@@ -252,16 +264,115 @@ def test_a_light_stem_without_its_last_letter_is_part_of_the_word(word) -> None:
     assert len(stem) <= 2 or stem[:-1] in normalize(word)
 
 
+SNIPPET_QUERIES = (
+    "الحكومة",
+    "قوات النظام",
+    "انسحاب",
+    "ترامب روسيا",
+    '"مجلس الأمن"',
+    "الأمم المتحدة",
+    "وزير الخارجية",
+    "سوريا",
+)
+
+
+def _word_spans(text: str, every: int) -> list[tuple[int, int]]:
+    """Mention-like spans: every ``every``-th token, some cut inside a word, one two words long."""
+    toks = tokenize(text)
+    spans = [(t.start, t.end) for t in toks[::every]]
+    spans += [(t.start + 1, t.end + 2) for t in toks[3 :: every * 3]]
+    if len(toks) > 12:
+        spans.append((toks[10].start, toks[11].end))
+    return spans
+
+
 def test_fast_snippets_equal_the_general_path() -> None:
-    """Texts of one window without spans or phrases take the findall path; with a span past
-    the end (which marks nothing) the same text takes the general one: same fragments."""
-    from indexer.highlight import snippet, terms_of
+    """The fast path (a regex finds the tokens that may match; tokens counted only between
+    matches) gives the general path's fragment and levels, and a title's levels, on real
+    reports, with phrases and mention spans; nearly every report takes it."""
+    from indexer.highlight import _general_snippet, _marks, marked_tokens, matched_levels, snippet, terms_of
     from indexer.query import parse
 
     with gzip.open(shared_file("corpus/ant_multisource_v2.1.jsonl.gz"), "rt", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in itertools.islice(f, 300)]
-    far = [(10**9, 10**9 + 1)]
-    for query in ("الحكومة", "قوات النظام", "انسحاب", "ترامب روسيا"):
+        docs = [json.loads(line) for line in itertools.islice(f, 300)]
+    fast = checked = 0
+    for query in SNIPPET_QUERIES:
         for broad in (False, True):
-            fast, general = terms_of(parse(query, "or"), broad), terms_of(parse(query, "or"), broad)
-            assert [snippet(t, fast) for t in texts] == [snippet(t, general, far) for t in texts]
+            terms = terms_of(parse(query, "or"), broad)
+            for i, doc in enumerate(docs):
+                text, title = doc["text"], doc.get("title") or ""
+                spans = _word_spans(text, 5 + i % 7) if i % 2 else []
+                assert snippet(text, terms, spans) == _general_snippet(text, terms, spans, 30)
+                assert matched_levels(title, terms) == set(marked_tokens(title, terms)[1]) - {None}
+                checked += 1
+                fast += _marks(text, terms, spans) is not None
+    assert fast > 0.45 * checked  # level=root (broad) takes the general path, the rest the fast one
+
+
+# Other spellings of a letter (composed, with a composing mark, as a presentation form).
+_SPELLINGS = {
+    "ا": ["أ", "إ", "آ", "ا\u0654", "ا\u0655", "ا\u0653", "ٱ"],
+    "ء": ["ؤ", "ئ", "و\u0654", "ي\u0654"],
+    "ه": ["ة", "ۀ", "ه\u0654"],
+    "ي": ["ى", "ی", "ے"],
+    "ل": ["ﻝ"],
+    "ؤ": ["و\u0654", "ء"],
+    "ئ": ["ي\u0654", "ء"],
+}
+_INSERTS = ["\u064e", "\u0651", "\u0652", "\u0640", "\u200c", "\u200d", "\u200f", "\u0670", "\u0610"]
+_WORDS = [
+    "قوات",
+    "القوات",
+    "لقوات",
+    "النظام",
+    "للنظام",
+    "الامن",
+    "ءامن",
+    "بيت",
+    "ابن",
+    "وقوا",
+    "قال",
+    "مسؤول",
+    "رئيس",
+    "ﻻ",
+    "12",
+    "ab",
+]
+
+
+_QUERIES = ["قوات", "القوات", "ابن", "لقوات", '"قوات النظام"', "قوات الامن", "ءامن", "بيت", "مسؤول", "الرئيس"]
+
+
+@st.composite
+def odd_text_and_query(draw) -> tuple[str, str]:
+    """A query and a text of words near its words (and others), respelled: letter variants,
+    composing marks, harakat, tatweel, joiners, a bidi mark; mention spans anywhere."""
+    query = draw(st.sampled_from(_QUERIES))
+    near = [w for w in query.strip('"').split() if w] + _WORDS
+    parts = []
+    for _ in range(draw(st.integers(0, 12))):
+        word = list(draw(st.sampled_from(near)))
+        for k in draw(st.lists(st.integers(0, len(word) - 1), max_size=3)):
+            if word[k] in _SPELLINGS:
+                word[k] = draw(st.sampled_from(_SPELLINGS[word[k]]))
+        for k in draw(st.lists(st.integers(0, len(word)), max_size=2)):
+            word.insert(k, draw(st.sampled_from(_INSERTS)))
+        parts.append("".join(word) + draw(st.sampled_from([" ", " ", "، ", "\n", "-", "", "«", " . "])))
+    return "".join(parts), query
+
+
+@settings(max_examples=800, derandomize=True, deadline=None, database=None)
+@given(
+    case=odd_text_and_query(), cuts=st.lists(st.tuples(st.integers(0, 100), st.integers(1, 6)), max_size=4)
+)
+def test_fast_snippets_equal_the_general_path_on_odd_text(case, cuts) -> None:
+    """Hamza and alef variants, harakat, tatweel, joiners, a bidi mark, a composing hamza, a
+    presentation form, digits, Latin and mention spans anywhere: same fragment and levels."""
+    from indexer.highlight import _general_snippet, marked_tokens, matched_levels, snippet, terms_of
+    from indexer.query import parse
+
+    text, query = case
+    terms = terms_of(parse(query, "or"), broad=False)
+    spans = [(a, a + n) for a, n in cuts]
+    assert snippet(text, terms, spans, 5) == _general_snippet(text, terms, spans, 5)
+    assert matched_levels(text, terms, spans) == set(marked_tokens(text, terms, spans)[1]) - {None}

@@ -396,39 +396,29 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
         raise BadRequest(exc.code, str(exc)) from None
 
     def records() -> Iterator[dict]:
+        labels: dict[str, dict] = {}
         for batch in export.hits(snap, result):
-            ids = [h["id"] for h in batch]
-            marks = ",".join("?" * len(ids))
-            meta = {
-                r["id"]: json.loads(r["meta"] or "{}")
-                for r in snap.db.execute(f"SELECT id, meta FROM docs WHERE id IN ({marks})", ids)
-            }
-            ents: dict[str, dict[str, list[str]]] = {}
-            for m in snap.db.execute(
-                f"SELECT doc_id, entity_id, kind FROM mentions WHERE doc_id IN ({marks}) "
-                "ORDER BY doc_id, field DESC, start",
-                ids,
-            ):
-                seen = ents.setdefault(m["doc_id"], {"place": [], "group": []}).setdefault(m["kind"], [])
-                if m["entity_id"] not in seen:
-                    seen.append(m["entity_id"])
             heartbeat.beat()  # a long export is working, not stuck
             caches.trim()  # and reads many new words: the memos stay within the worker's plan
             for h in batch:
-                e = ents.get(h["id"], {})
-                rec = {
-                    k: h.get(k) for k in ("id", "title", "date", "source", "url", "score", "matched", "group")
-                }
-                rec["snippet"] = plain_snippet(h.get("snippet") or "")
+                rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
+                rec["snippet"] = plain_snippet(h["snippet"] or "")
+                ents: dict[str, list[str]] = {"place": [], "group": []}
+                for entity_id, kind in h["mentions"]:
+                    seen = ents.setdefault(kind, [])
+                    if entity_id not in seen:
+                        seen.append(entity_id)
                 for kind in ("place", "group"):
-                    rec[kind + "s"] = [
-                        {"id": i, "label": entity_label(i)[0] or i, "label_en": entity_label(i)[1]}
-                        for i in e.get(kind, [])
-                    ]
-                rec["meta"] = meta.get(h["id"], {})
+                    rec[kind + "s"] = [labels.get(i) or labels.setdefault(i, _label(i)) for i in ents[kind]]
+                rec["meta"] = h["meta"]
                 yield rec
 
     return meta_keys, records()
+
+
+def _label(entity_id: str) -> dict:
+    label, label_en = entity_label(entity_id)
+    return {"id": entity_id, "label": label or entity_id, "label_en": label_en}
 
 
 def _export_request() -> tuple[Snapshot, SearchRequest]:
@@ -436,6 +426,11 @@ def _export_request() -> tuple[Snapshot, SearchRequest]:
     for key in ("limit", "offset", "lang"):  # the whole result set, whatever page it came from
         args.pop(key, None)
     return index_state().snapshot(), parse_search_args(args)
+
+
+# Rows per chunk of a streamed export: each chunk is one turn of the worker's lock and one
+# write to the socket (web/worker.py), so one per row cost more than the row (JSONL did).
+CHUNK_ROWS = 100
 
 
 def csv_cell(value: object) -> str:
@@ -470,7 +465,7 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
             row.append(rec["group"])
             row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]
             writer.writerow([csv_cell(v) for v in row])
-            if n % 50 == 0:
+            if n % CHUNK_ROWS == 0:
                 yield _drain(buf)
         yield _drain(buf)
 
@@ -483,8 +478,14 @@ def export_jsonl(snap: Snapshot, req: SearchRequest) -> Response:
     _keys, records = _export_rows(snap, req)
 
     def lines() -> Iterator[str]:
+        chunk: list[str] = []
         for rec in records:
-            yield json.dumps(rec, ensure_ascii=False) + "\n"
+            chunk.append(json.dumps(rec, ensure_ascii=False))
+            if len(chunk) == CHUNK_ROWS:
+                yield "\n".join(chunk) + "\n"
+                chunk = []
+        if chunk:
+            yield "\n".join(chunk) + "\n"
 
     headers = {"Content-Disposition": _disposition(req.query, "jsonl")}
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers=headers)
