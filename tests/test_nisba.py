@@ -49,3 +49,13 @@ def test_a_document_gets_the_country_for_filters_not_as_a_mention():
     places, _, mentions = entities_for("الحكومة اليمنية تعلن", "قال رئيس الوزراء اليمني إن الحوار مستمر")
     assert places == ["ye"]
     assert mentions == []  # nothing to highlight, and place_named (free-text matching) stays empty
+
+
+def test_a_nisba_inside_an_actors_name_is_part_of_the_name():
+    # Hezbollah's epithet names no country; the state's own army does
+    assert entities_for("", "قال حزب الله اللبناني إن الهجوم فشل")[0] == []
+    assert entities_for("", "انتشر الجيش اللبناني على الحدود")[0] == ["lb"]
+    # the head noun rule does not reach into an opposition body's name either
+    text = "قال الائتلاف الوطني لقوى الثورة والمعارضة السورية"
+    assert country_references(text) == {"sy"}  # without the tagger's spans the head would count
+    assert entities_for("", text)[0] == []
