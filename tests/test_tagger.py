@@ -322,7 +322,7 @@ def test_un_bodies_regional_organisations_and_ngos(text, expected):
     [
         "اجتماع لمجلس الأمن القومي الأمريكي",  # a country's own council, clitic on the first word
         "وفاز الفريق بكأس الاتحاد الإفريقي",  # a football cup
-        "مباراة في بطولة الاتحاد الأوروبي لكرة القدم",  # a football federation
+        "أعلن الاتحاد الأوروبي لكرة القدم موعد المباراة",  # a football federation (UEFA)
         "سقطت قذيفة قرب القاعدة الجوية",  # "the air base", not al-Qaeda
     ],
 )
