@@ -104,6 +104,31 @@ _SPACE = re.compile(r"\s")
 _EDGE = "\"'«»“”()[]{}.,،؛:!?؟…-–—"
 
 
+_NEXT_WORD = re.compile(r"[\s\"'«»“”]+(\S+)")
+
+
+def actor_spans(text: str, actors: Iterable[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
+    """The ``(start, end, state)`` spans of actors' names in ``text``, each stretched over the
+    nationality adjectives right after it: they describe the actor (جماعة «حزب الله»
+    اللبنانية, the adjective agreeing with جماعة), so they are part of its name too.
+
+    >>> text = 'جماعة "حزب الله" اللبنانية'
+    >>> text[slice(*actor_spans(text, [(7, 15, False)])[0][:2])]
+    'حزب الله" اللبنانية'
+    """
+    forms = nisba_forms()
+    out = []
+    for start, end, state in actors:
+        stop = end
+        for _ in range(2):  # two adjectives at most (الفلسطيني الإسرائيلي)
+            m = _NEXT_WORD.match(text, stop)
+            if not m or normalize(m.group(1).strip(_EDGE)) not in forms:
+                break
+            stop = m.end()
+        out.append((start, stop, state))
+    return out
+
+
 def country_references(text: str, actors: Iterable[tuple[int, int, bool]] = ()) -> set[str]:
     """Ids of the covered countries a nisba phrase in ``text`` refers to.
 
@@ -131,7 +156,7 @@ def country_references(text: str, actors: Iterable[tuple[int, int, bool]] = ()) 
         return set()
     forms = nisba_forms()
     found: set[str] = set()
-    spans = sorted(actors)
+    spans = sorted(actor_spans(text, actors))
     for m in _stems().finditer(text):
         # the whole word around the stem
         start = m.start()

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyzers import gazetteer  # noqa: E402
+from analyzers.nisba import actor_spans  # noqa: E402
 from analyzers.normalize import normalize  # noqa: E402
 from analyzers.tagger import tag  # noqa: E402
 from analyzers.tokenize import tokenize  # noqa: E402
@@ -86,11 +87,19 @@ def load(path: Path, limit: int | None) -> list[str]:
 def outside_actors(title: str, text: str, mentions: list) -> str:
     """Title and text with the names of the non-state actors the tagger found blanked out
     (حزب الله اللبناني → spaces): what is left is what mentions a country."""
-    fields = {"title": list(title), "body": list(text)}
-    for m in mentions:
-        if m.kind == "group" and not gazetteer.is_state(m.entity_id):
-            fields[m.field][m.start : m.end] = " " * (m.end - m.start)
-    return "".join(fields["title"]) + "\n" + "".join(fields["body"])
+    out = []
+    for field, raw in (("title", title), ("body", text)):
+        chars = list(raw)
+        actors = [
+            (m.start, m.end, gazetteer.is_state(m.entity_id))
+            for m in mentions
+            if m.field == field and m.kind == "group"
+        ]
+        for start, end, state in actor_spans(raw, actors):  # the nisba rule's spans
+            if not state:
+                chars[start:end] = " " * (end - start)
+        out.append("".join(chars))
+    return "\n".join(out)
 
 
 def coverage(
