@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyzers import gazetteer  # noqa: E402
-from analyzers.nisba import actor_spans  # noqa: E402
 from analyzers.normalize import normalize  # noqa: E402
 from analyzers.tagger import tag  # noqa: E402
 from analyzers.tokenize import tokenize  # noqa: E402
@@ -87,6 +86,9 @@ def load(path: Path, limit: int | None) -> list[str]:
 def outside_actors(title: str, text: str, mentions: list) -> str:
     """Title and text with the names of the non-state actors the tagger found blanked out
     (حزب الله اللبناني → spaces): what is left is what mentions a country."""
+    # imported here: the baseline child process (another checkout) only times tag()
+    from analyzers.nisba import actor_spans
+
     out = []
     for field, raw in (("title", title), ("body", text)):
         chars = list(raw)
