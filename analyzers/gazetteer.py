@@ -39,8 +39,9 @@ ARMED_KINDS = (
     "militia",
 )
 # ... and of those that do not (monitors, NGOs, parties and coalitions, governments and
-# parliaments, UN peacekeepers: the organizations facet).
-CIVIL_KINDS = ("monitor", "ngo", "political", "government", "peacekeeping")
+# parliaments, UN peacekeepers, the UN's bodies and missions and the regional organisations:
+# the organizations facet).
+CIVIL_KINDS = ("monitor", "ngo", "political", "government", "peacekeeping", "international")
 GROUP_KINDS = ARMED_KINDS + CIVIL_KINDS
 OVERRIDE_ACTIONS = ("ignore", "merge", "rename")
 
@@ -339,6 +340,21 @@ def is_armed(entity_id: str) -> bool:
     """
     e = entities().get(entity_id)
     return e is not None and e.kind == "group" and e.level in ARMED_KINDS
+
+
+# Kinds of a state's own institutions: its forces and its governments and parliaments.
+STATE_KINDS = ("state force", "government")
+
+
+def is_state(entity_id: str) -> bool:
+    """True for a state's own force or government (kinds STATE_KINDS): a nationality adjective
+    in its name names the state (الجيش اللبناني), unlike one in another actor's (حزب الله اللبناني).
+
+    >>> is_state("lb-army"), is_state("hezbollah"), is_state("ly-gna")
+    (True, False, True)
+    """
+    e = entities().get(entity_id)
+    return e is not None and e.kind == "group" and e.level in STATE_KINDS
 
 
 def country_of(entity_id: str) -> str:

@@ -14,13 +14,17 @@ filters and facets use. Rules (docs/entities.md, "Countries by nationality adjec
   carries over (الحدود السورية العراقية names both), also across the few adjectives listed
   there with ``+`` (السلطة الوطنية الفلسطينية، الحكومة الشرعية اليمنية);
 * nouns of people (اللاجئين الفلسطينيين، الفنانة اللبنانية، من أصل عراقي), things (الفول
-  السوداني), teams and a group's own name (حزب الله اللبناني) name no country.
+  السوداني) and teams name no country;
+* inside the name of an actor the tagger found, a nisba is part of the name (حزب الله اللبناني،
+  المرصد السوري، الهلال الأحمر العراقي) and names no country — unless the actor is the state's
+  own force or government (الجيش اللبناني، قوات الحكومة اليمنية), which does name it.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -100,11 +104,44 @@ _SPACE = re.compile(r"\s")
 _EDGE = "\"'«»“”()[]{}.,،؛:!?؟…-–—"
 
 
-def country_references(text: str) -> set[str]:
+_NEXT_WORD = re.compile(r"[\s\"'«»“”]+(\S+)")
+
+
+def actor_spans(text: str, actors: Iterable[tuple[int, int, bool]]) -> list[tuple[int, int, bool]]:
+    """The ``(start, end, state)`` spans of actors' names in ``text``, each stretched over the
+    nationality adjectives right after it: they describe the actor (جماعة «حزب الله»
+    اللبنانية, the adjective agreeing with جماعة), so they are part of its name too.
+
+    >>> text = 'جماعة "حزب الله" اللبنانية'
+    >>> text[slice(*actor_spans(text, [(7, 15, False)])[0][:2])]
+    'حزب الله" اللبنانية'
+    """
+    forms = nisba_forms()
+    out = []
+    for start, end, state in actors:
+        stop = end
+        for _ in range(2):  # two adjectives at most (الفلسطيني الإسرائيلي)
+            m = _NEXT_WORD.match(text, stop)
+            if not m or normalize(m.group(1).strip(_EDGE)) not in forms:
+                break
+            stop = m.end()
+        out.append((start, stop, state))
+    return out
+
+
+def country_references(text: str, actors: Iterable[tuple[int, int, bool]] = ()) -> set[str]:
     """Ids of the covered countries a nisba phrase in ``text`` refers to.
 
     Only the words around a nisba stem are read (a regular expression finds them in the raw
-    text), so the cost is small beside tagging.
+    text), so the cost is small beside tagging. ``actors`` are the ``(start, end, state)``
+    spans of the actors the tagger found in ``text``, ``state`` True for a state's own force
+    or government (``gazetteer.is_state``): a nisba inside another actor's name names no
+    country, one inside a state's force or government names it.
+
+    >>> sorted(country_references("انتشر الجيش اللبناني", [(6, 20, True)]))
+    ['lb']
+    >>> country_references("قالت الحكومة اللبنانية", [(5, 22, False)])
+    set()
 
     >>> sorted(country_references("أعلنت الحكومة اليمنية ورئيس الوزراء العراقي"))
     ['iq', 'ye']
@@ -119,6 +156,7 @@ def country_references(text: str) -> set[str]:
         return set()
     forms = nisba_forms()
     found: set[str] = set()
+    spans = sorted(actor_spans(text, actors))
     for m in _stems().finditer(text):
         # the whole word around the stem
         start = m.start()
@@ -126,8 +164,16 @@ def country_references(text: str) -> set[str]:
             start -= 1
         stop = _SPACE.search(text, m.end())
         chunk = text[start : stop.start() if stop else len(text)]
-        country = forms.get(normalize(chunk.strip(_EDGE)))
-        if country is None or country in found or chunk[:1] in _EDGE:
+        word = chunk.strip(_EDGE)
+        country = forms.get(normalize(word))
+        if country is None or country in found:
+            continue
+        inside = [state for a, b, state in spans if a <= m.start() < b]
+        if inside:
+            if inside[0]:
+                found.add(country)  # الجيش اللبناني: the state's own army names the state
+            continue  # حزب الله اللبناني: part of an actor's name
+        if chunk[:1] in _EDGE:
             continue
         # walk back over the words before it: other nisbas and in-between adjectives carry the
         # head (الحدود السورية العراقية، السلطة الوطنية الفلسطينية); the first other word decides

@@ -24,6 +24,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import NamedTuple
 
+from analyzers.gazetteer import ARMED_KINDS as _ARMED_KINDS
 from analyzers.gazetteer import Entity, ancestors, entities, name_key, overrides
 from analyzers.nisba import nisba_forms
 from analyzers.normalize import MARKS_RE, normalize
@@ -122,6 +123,11 @@ _ORG_HEADS = frozenset(
         "ريال أتلتيكو سبارتاك دينامو لوكوموتيف سسكا هرتا بوروسيا إنتر"
     ).split()
 )
+# Words right after an organisation's name that make it a sports body's (الاتحاد الأوروبي
+# لكرة القدم، الاتحاد الأفريقي للعبة).
+_SPORT_TAILS = frozenset(normalize(w) for w in "لكرة للعبة لألعاب للرياضة".split())
+# ... and words in front of it that make it a competition's (كأس الاتحاد الأفريقي، بطولة مجلس التعاون).
+_CONTEST_HEADS = frozenset(normalize(w) for w in "كأس بطولة دوري".split())
 # ... and words right after it that do the same (واشنطن بوست، نيويورك تايمز).
 _ORG_TAILS = frozenset(normalize(w) for w in "بوست تايمز تلغراف تريبيون متروستارز".split())
 # Words in front of a name that make it a person's name (الفنانة داريا، الشيخ ...), and
@@ -362,10 +368,17 @@ def _rules() -> tuple[dict[str, list[tuple[str, ...]]], dict[str, str]]:
 
 
 def _ignored(phrases: list[tuple[str, ...]], norms: list[str], m: _Match) -> bool:
+    # the name's first word as written or without its clitics (لمجلس الأمن القومي)
+    bare = m.key.split(" ", 1)[0]
     for p in phrases:
         for s in range(max(0, m.first - len(p) + 1), m.last + 1):
-            if tuple(norms[s : s + len(p)]) == p:
+            words = norms[s : s + len(p)]
+            if tuple(words) == p:
                 return True
+            if s <= m.first < s + len(p):
+                words[m.first - s] = bare
+                if tuple(words) == p:
+                    return True
     return False
 
 
@@ -456,7 +469,10 @@ def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None)
     ([], ['tr', 'sy'])
     """
     if entity.kind != "place":
-        return False
+        # الاتحاد الأوروبي لكرة القدم: a sports federation; كأس الاتحاد الأفريقي: a cup
+        if m.first and _strip_conj(norms[m.first - 1]) in _CONTEST_HEADS:
+            return True
+        return m.last + 1 < len(norms) and norms[m.last + 1] in _SPORT_TAILS
     before = _strip_conj(norms[m.first - 1]) if m.first else ""
     after = norms[m.last + 1] if m.last + 1 < len(norms) else ""
     if before in _ORG_HEADS or after in _ORG_TAILS:
@@ -510,7 +526,7 @@ def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
 def _strip_conj(word: str) -> str:
     for p in ("وب", "ول", "فب", "فل", "و", "ف", "ب", "ل"):
         rest = word[len(p) :]
-        if word.startswith(p) and (rest in _ORG_HEADS or rest in _PERSON_HEADS):
+        if word.startswith(p) and (rest in _ORG_HEADS or rest in _PERSON_HEADS or rest in _CONTEST_HEADS):
             return rest
     return word
 
@@ -584,7 +600,11 @@ def _vouch(m: _Match, entity: Entity, found: list) -> Entity | None:
     )
     for _, _, other in nearby:
         if entity.kind == "group":
-            return entity
+            # an armed group's common-word name (القاعدة "the basis") is vouched for by another
+            # fighting actor, not by the UN or a party named nearby
+            if table[other].level in _ARMED_KINDS or entity.level not in _ARMED_KINDS:
+                return entity
+            continue
         for c in cands:
             if _country(c.id) == _country(other):
                 return c

@@ -44,14 +44,18 @@ def entities_for(
     for field, text in (("title", title), ("body", body)):
         if not text:
             continue
+        actors = []
         for m in tag(text, *(tokenized or {}).get(field, (None, None))):
             mentions.append(Mention(m.entity_id, m.kind, m.start, m.end, field))
             found = places if m.kind == "place" else groups
             found.add(m.entity_id)
             found.update(ancestors(m.entity_id))
-        # الحكومة اليمنية: the report is on Yemen even if it names no place there (a place for
-        # filters and facets, not a mention: nothing is highlighted, place_named is unchanged)
-        places.update(country_references(text))
+            if m.kind == "group":
+                actors.append((m.start, m.end, gazetteer.is_state(m.entity_id)))
+        # الحكومة اليمنية، الجيش اللبناني: the report is on the country even if it names no place
+        # there (a place for filters and facets, not a mention: nothing is highlighted,
+        # place_named is unchanged); حزب الله اللبناني names no country
+        places.update(country_references(text, actors))
     return sorted(places), sorted(groups), mentions
 
 

@@ -255,6 +255,10 @@ def test_kinds_separate_fighters_from_the_others():
     armed = {e.id for e in g.entities().values() if g.is_armed(e.id)}
     assert {"houthis", "hamas", "rsf", "lna", "pmf", "sy-regime-forces", "idf", "isis"} <= armed
     assert not {"sohr", "snhr", "white-helmets", "national-coalition", "pa", "unifil"} & armed
+    # the UN's bodies, regional organisations and relief NGOs do not fight; NATO's forces do
+    assert not {"un", "unsc", "opcw", "unsmil", "arab-league", "eu", "icrc", "sarc", "hrw"} & armed
+    assert "nato" in armed and g.ancestors("unsc") == ["un"]
+    assert g.successors("amis") == ["unamid"] and g.successors("oau") == ["au"]
     # successions: the Janjaweed became the RSF
     assert g.successors("janjaweed") == ["rsf"] and g.predecessors("rsf") == ["janjaweed"]
 

@@ -186,22 +186,24 @@ EXPECTED = {
         "sy-aleppo", "sy-aleppo-aleppo", "sy-aleppo-muqbila", "sy-aleppo-rahmaniya", "sy-aleppo-taana",
         "sy-aleppo-iabd", "gb",
         "sy-regime-forces", "isis", "sohr",
+        "un", "unsc",  # the UN's bodies (kind international, the organizations facet)
     },
     "001_fc14a67cbc8c5e77.txt": {
         "sy", "sy-aleppo", "sy-aleppo-aleppo", "sy-hama", "sy-raqqa", "sy-raqqa-raqqa", "sy-idlib",
         "sy-idlib-khan-shaykhun", "us-washington", "site-shayrat-airbase", "nbh-raqqa-sinaa",
-        "isis", "sy-regime-forces", "sohr", "sdf",
+        "isis", "sy-regime-forces", "sohr", "sdf", "opcw",
     },
     "002_bbbc06b0482fae28.txt": {
         "ru-moscow", "ch-geneva", "kz-astana", "sy-raqqa-raqqa", "sy", "iq", "site-naim-roundabout",
         "eg-cairo",
         "?raqqa-municipal-stadium",  # "الملعب البلدي" in Raqqa: a generic name, not in the gazetteer
-        "isis", "sdf", "sohr", "irgc",
+        "isis", "sdf", "sohr", "irgc", "unsc",
     },
     "003_e39c371191d3715e.txt": {
         "sy", "ru", "us", "sy-deirezzor-abukamal", "sy-deirezzor", "sy-daraa", "sy-daraa-daraa", "il",
         "sy-idlib", "sy-idlib-idlib", "sy-idlib-zardana", "site-tanf", "sy-raqqa-raqqa", "ir",
         "isis", "sy-regime-forces", "sohr", "hezbollah", "fsa", "white-helmets", "us-forces", "nusra",
+        "un", "amnesty", "nato",  # مقر الحلف الأطلسي: NATO's headquarters
     },
     "004_2c5a21b05fd5e448.txt": {
         "sy", "sy-idlib-atmeh", "sy-idlib-dana", "sy-aleppo", "sy-aleppo-aleppo", "sy-idlib", "sy-hasakah",
@@ -297,3 +299,38 @@ def test_names_shared_by_two_countries_need_the_country():
 
 def test_a_descriptor_before_the_name_is_one_mention():
     assert surfaces("ولد في العاصمة السورية دمشق") == ["دمشق"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("دعا مجلس الأمن الدولي إلى وقف إطلاق النار", ["unsc"]),
+        ("قال الأمين العام للأمم المتحدة", ["un"]),
+        ("وصل مفتشو منظمة حظر الأسلحة الكيماوية إلى دوما", ["opcw", "sy-rifdimashq-douma"]),
+        ("وثقت هيومن رايتس ووتش ومنظمة العفو الدولية الانتهاكات", ["hrw", "amnesty"]),
+        ("فرض الاتحاد الأوروبي عقوبات جديدة", ["eu"]),
+        ("دخلت قافلة للهلال الأحمر العربي السوري", ["sarc"]),
+        ("انتشرت قوات الاتحاد الأفريقي في دارفور", ["amis", "sd-darfur"]),
+    ],
+)
+def test_un_bodies_regional_organisations_and_ngos(text, expected):
+    assert ids(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "اجتماع لمجلس الأمن القومي الأمريكي",  # a country's own council, clitic on the first word
+        "وفاز الفريق بكأس الاتحاد الإفريقي",  # a football cup
+        "أعلن الاتحاد الأوروبي لكرة القدم موعد المباراة",  # a football federation (UEFA)
+        "سقطت قذيفة قرب القاعدة الجوية",  # "the air base", not al-Qaeda
+    ],
+)
+def test_organisations_names_in_another_sense(text):
+    assert ids(text) == []
+
+
+def test_a_common_word_name_of_a_fighting_group_needs_a_fighting_neighbour():
+    # القاعدة "the basis" next to the UN is not al-Qaeda; next to another armed group it is
+    assert ids("قال الأمين العام للأمم المتحدة إن الاتفاق يجب أن يشكل القاعدة السياسية للحل") == ["un"]
+    assert ids("قصفت قوات النظام مواقع يسيطر عليها القاعدة") == ["sy-regime-forces", "al-qaeda"]

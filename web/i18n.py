@@ -282,6 +282,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "political": ("هيئات سياسية", "Political bodies"),
     "government": ("حكومات وبرلمانات", "Governments and parliaments"),
     "peacekeeping": ("قوات حفظ السلام", "Peacekeepers"),
+    "international": ("منظمات دولية وإقليمية", "International and regional organisations"),
 }
 
 
