@@ -46,6 +46,7 @@ from whoosh.util.numeric import byte_to_length
 
 from indexer import arrays
 
+DF_MEMO = 100_000  # document frequencies remembered per open index (a few MB at most)
 POSITION_BITS = 20  # phrase keys: document number << 20 | position (longer documents: tail unmatched)
 
 
@@ -233,6 +234,14 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: n
     return np.cumsum(d), np.array(weights, dtype=np.float32), vals
 
 
+def _levels(q: WordQuery) -> dict[str, list[tuple[str, str, str, float, float]]]:
+    """A word's specs grouped by level, in the order the word lists them."""
+    levels: dict[str, list] = {}
+    for spec in q.spec:
+        levels.setdefault(spec[2], []).append(spec)
+    return levels
+
+
 def _positions_of(value: bytes) -> list[int]:
     """Positions held by a Characters/Positions value (``pack_uint(n) + pickle of deltas``)."""
     if not value.endswith(b"."):
@@ -268,6 +277,7 @@ class Corpus:
         self.budget = cache_budget()
         self._dates: np.ndarray | None = None
         self._dated: np.ndarray | None = None
+        self._df: dict[tuple[str, str], int] = {}
         self.leaves = list(reader.leaf_readers())
         if self.mapped is not None:
             self.live = self.mapped.array("live")
@@ -295,6 +305,19 @@ class Corpus:
                 _, (a, b) = self._postings.popitem(last=False)
                 self._cached -= a.nbytes + b.nbytes
 
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """The reader's document frequency of a term, remembered: a multi-segment reader asks
+        every segment's term table each time (a fraction of a millisecond per call, and a
+        query asks for each of its terms several times)."""
+        key = (fieldname, text)
+        found = self._df.get(key)
+        if found is None:
+            found = self.reader.doc_frequency(fieldname, text)
+            if len(self._df) >= DF_MEMO:  # bounded: a worker serves any number of queries
+                self._df.clear()
+            self._df[key] = found
+        return found
+
     def _cached_get(self, key: tuple):
         with self._lock:
             found = self._postings.get(key)
@@ -320,7 +343,7 @@ class Corpus:
         found = self._cached_get(key)
         if found is not None:
             return found
-        parts = self._read(fieldname, text, False) if key in self.reader else []
+        parts = self._read(fieldname, text, False) if self.doc_frequency(fieldname, text) else []
         if not parts:
             found = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
         elif len(parts) == 1:
@@ -553,7 +576,8 @@ def term_scores(searcher: Searcher, c: Corpus, q: Q.Term, bm: BM25) -> tuple[np.
     norm = (
         tf64 * (bm.K1 + 1) / (tf64 + bm.K1 * c.length_norm(searcher, q.fieldname, ids, bm.b_of(q.fieldname)))
     )
-    return ids, norm * (idf(searcher, q.fieldname, q.text, bm.idf) * q.boost)
+    df = c.doc_frequency(q.fieldname, q.text)
+    return ids, norm * (idf_of(df, searcher.reader().doc_count_all(), bm.idf) * q.boost)
 
 
 def evaluate(q: Q.Query, searcher: Searcher, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
@@ -649,6 +673,48 @@ class _Evaluation:
         mask |= m
         score[m[1]] += s[m[1]]
 
+    def bound(self, q: Q.Query) -> float:
+        """An upper bound of the score ``q`` adds to any one document (``inf`` when none is
+        known; ``nan`` when a part could score below zero, where no bound prunes anything).
+
+        BM25's saturation ``t (K1 + 1) / (t + K1 x)`` stays below ``K1 + 1`` whatever the
+        frequency and length, so a term is bounded by ``idf x boost x (K1 + 1)`` and a word's
+        level (BM25F) by ``level weight x idf x (K1 + 1)``, with the IDF of the level's
+        rarest present form (the level takes its most frequent one's: at most as large).
+        """
+        bm, c = self.bm, self.c
+        if isinstance(q, Q.Term):
+            if q.fieldname not in self.searcher.schema:
+                return 0.0
+            if not self.searcher.schema[q.fieldname].scorable:
+                return math.inf  # a raw frequency times the boost: unbounded here
+            df = c.doc_frequency(q.fieldname, q.text)
+            if not df:
+                return 0.0
+            return _nonnegative(idf_of(df, c.n, bm.idf) * q.boost * (bm.K1 + 1))
+        if isinstance(q, WordQuery):
+            if bm.fusion != "fields":
+                return sum(self.bound(t) for t in q.terms)
+            total = 0.0
+            for specs in _levels(q).values():
+                dfs = [d for d in (c.doc_frequency(f, form) for f, form, *_ in specs) if d]
+                if dfs:
+                    total += _nonnegative(specs[0][4] * idf_of(min(dfs), c.n, bm.idf) * (bm.K1 + 1))
+            return total
+        if isinstance(q, CliticPhrase):
+            return max((self.bound(f) for f in q.forms), default=0.0)
+        if isinstance(q, (Q.Or, Q.And)):
+            return sum(self.bound(child) for child in q.subqueries)
+        if isinstance(q, Q.AndNot):
+            return self.bound(q.a)
+        if isinstance(q, Q.AndMaybe):
+            return self.bound(q.a) + self.bound(q.b)
+        if isinstance(q, Q.ConstantScoreQuery):
+            return _nonnegative(q.score)
+        if isinstance(q, Q.Phrase):
+            return sum(self.bound(Q.Term(q.fieldname, w, boost=q.boost)) for w in dict.fromkeys(q.words))
+        return 0.0  # date ranges, Every, NullQuery and other filters match without scoring
+
     def add_phrase(self, q: CliticPhrase, mask: np.ndarray, score: np.ndarray) -> None:
         """The forms of a phrase present in the index; a document scores its best form."""
         reader = self.searcher.reader()
@@ -670,21 +736,22 @@ class _Evaluation:
         Sparse: a level's forms are pooled over the union of their postings (a scratch
         vector reset after use), so a word costs its postings, not the collection's size.
         """
-        levels: dict[str, list] = {}
-        for spec in q.spec:
-            levels.setdefault(spec[2], []).append(spec)
-        reader = self.searcher.reader()
-        for level, specs in levels.items():
+        for level, specs in _levels(q).items():
             parts = []
             df = 0
             for fieldname, form, _level, field_weight, _ in specs:
+                # The level's IDF is its most frequent form's in the whole index (also when the
+                # postings are cut to candidates, see _Within): the term table says.
+                form_df = self.c.doc_frequency(fieldname, form)
+                if not form_df:
+                    continue
+                df = max(df, form_df)
                 ids, tf = self.c.postings(fieldname, form)
                 if not len(ids):
                     continue
                 norm = self.c.length_norm(self.searcher, fieldname, ids, self.bm.b_of(fieldname))
                 parts.append((ids, field_weight * tf / norm))
-                df = max(df, reader.doc_frequency(fieldname, form))
-            if not df:
+            if not parts:
                 continue
             if len(parts) == 1:
                 hit, t = parts[0]
@@ -717,6 +784,137 @@ class _Evaluation:
             if spec[2] in q.strict:
                 mask[0, ids] = True
             score[ids] += s
+
+
+def _nonnegative(x: float) -> float:
+    return x if x >= 0 else math.nan
+
+
+class _Within:
+    """A :class:`Corpus` seen through a set of candidate documents: every posting list (and
+    phrase) is cut to the documents of ``docs`` (sorted document numbers). Evaluating a
+    query over it gives each candidate exactly the score and the match the whole corpus
+    would (the same arithmetic on the same postings, in the same order), and nothing for
+    the other documents. A long posting list not in the cache is decoded only in its blocks
+    holding a candidate (and not cached: it is partial)."""
+
+    def __init__(self, c: Corpus, docs: np.ndarray) -> None:
+        self._c = c
+        self.docs = docs.astype(np.int64)
+        self.marked = np.zeros(c.n, dtype=bool)
+        self.marked[self.docs] = True
+
+    def __getattr__(self, name: str):
+        return getattr(self._c, name)
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        c = self._c
+        found = c._cached_get((fieldname, text))
+        df = c.doc_frequency(fieldname, text) if found is None else 0
+        if found is None and len(self.docs) * SKIP_RATIO >= df / BLOCK_POSTINGS:
+            found = c.postings(fieldname, text)  # most blocks hold a candidate: decode and cache
+        if found is not None:
+            ids, tf = found
+            keep = self.marked[ids]
+            return ids[keep], tf[keep]
+        id_parts, tf_parts = [], []
+        for leaf, base in c.leaves:
+            local = self.docs[(self.docs >= base) & (self.docs < base + leaf.doc_count_all())] - base
+            if not len(local):
+                continue
+            try:
+                with c._io:
+                    ids, tf, _ = read_postings(leaf, fieldname, text, False, local)
+            except KeyError:
+                continue
+            keep = np.isin(ids, local, assume_unique=True)
+            id_parts.append(ids[keep] + base)
+            tf_parts.append(tf[keep])
+        if not id_parts:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
+        return np.concatenate(id_parts).astype(np.int32), np.concatenate(tf_parts)
+
+    def phrase_docs(self, fieldname: str, words: list[str]) -> np.ndarray:
+        found = self._c._cached_get(("\0phrase", fieldname, tuple(words)))
+        if found is not None:
+            return found[0][self.marked[found[0]]]
+        cand = None
+        for word in dict.fromkeys(words):
+            ids = self.postings(fieldname, word)[0]
+            cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
+            if not len(cand):
+                break
+        if cand is None or not len(cand):
+            return np.empty(0, dtype=np.int64)
+        cand = np.sort(cand.astype(np.int64))
+        keys = self._c.phrase_keys(fieldname, words[0], cand)
+        for i, word in enumerate(words[1:], 1):
+            if not len(keys):
+                break
+            keys = np.intersect1d(keys, self._c.phrase_keys(fieldname, word, cand) - i, assume_unique=True)
+        return np.unique(keys >> POSITION_BITS)
+
+
+BLOCK_POSTINGS = 128  # postings per block of Whoosh's W3 codec
+SKIP_RATIO = 4  # decode a whole list (and cache it) once the candidates reach a quarter of its blocks
+
+
+def top_scored(
+    q: Q.Query, searcher: Searcher, bm: BM25, k: int, broad: bool = False
+) -> list[tuple[int, float]]:
+    """``top(matched, score, k)`` of a query without scoring every match (MaxScore).
+
+    The query's clauses (an ``Or``'s children: a headline's words) are added rarest first
+    (by their score bound, :meth:`_Evaluation.bound`). Once the ``k``-th best score so far
+    exceeds what all the clauses left could add together, no document they alone match can
+    enter the top ``k``: the candidates are the documents already scored whose score plus
+    that bound still reaches the ``k``-th. The query is then evaluated over the candidates
+    only (:class:`_Within`), so the frequent words' long posting lists are read and scored
+    at the candidates (their blocks without one left undecoded). The answer is exactly
+    :func:`top`'s over the whole evaluation: the same documents, scores and order.
+    ``broad``: rank the set broadened to the root level (``level=root``).
+    """
+    c = corpus(searcher)
+    ev = _Evaluation(searcher, c, bm)
+    row = 1 if broad else 0
+    children = list(q.subqueries) if type(q) is Q.Or else [q]
+    bounds = [ev.bound(child) for child in children]
+    if k <= 0 or len(children) < 2 or not all(b >= 0 for b in bounds):  # nan: no pruning
+        mask, score = ev.fresh(q)
+        mask &= c.live
+        return top(mask[row], score, k)
+    order = sorted(range(len(children)), key=lambda i: -bounds[i])
+    rest = [0.0] * (len(order) + 1)
+    for j in range(len(order) - 1, -1, -1):
+        rest[j] = rest[j + 1] + bounds[order[j]]
+    mask = np.zeros((2, c.n), dtype=bool)
+    score = np.zeros(c.n, dtype=np.float64)
+    theta = None
+    for j, i in enumerate(order):
+        ev.add(children[i], mask, score)
+        left = rest[j + 1]
+        # No score so far can exceed the bounds added so far: until they outweigh what is
+        # left, the k-th best cannot either (and the O(N) look at the scores is skipped).
+        if j == len(order) - 1 or rest[0] - left <= left:
+            continue
+        inset = np.flatnonzero(mask[row] & c.live)
+        if len(inset) < k:
+            continue
+        kth = float(np.partition(score[inset], len(inset) - k)[len(inset) - k])
+        if left < kth * (1 - 1e-9):  # float sums: a margin far above their rounding
+            theta = kth
+            break
+    if theta is None:  # every clause was needed: evaluate in the query's order (the same sums)
+        mask, score = ev.fresh(q)
+        mask &= c.live
+        return top(mask[row], score, k)
+    # Scores only grow (every clause adds >= 0): a document outside ``cand`` ends below
+    # theta, and theta is at most the final k-th best score.
+    cand = np.flatnonzero(mask[1] & c.live & (score + left >= theta * (1 - 1e-9)))
+    within = _Evaluation(searcher, _Within(c, cand), bm)
+    m, s = within.fresh(q)
+    m &= c.live
+    return top(m[row], s, k)
 
 
 def top(

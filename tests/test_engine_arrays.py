@@ -306,3 +306,43 @@ def test_blocks_without_wanted_documents_are_skipped_and_no_wanted_one_is_lost(i
             want = [d for i, d in enumerate(ids.tolist()) if i // 128 in blocks]
             got, _tf, vals = ranking.read_postings(leaf, "body_exact", "قصف", True, ids[at])
             assert got.tolist() == want and len(vals) == len(want)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 50])
+@pytest.mark.parametrize("level", ["stem", "root"])
+def test_top_k_without_scoring_every_match_equals_the_whole_evaluation(
+    ix: Path, k: int, level: str, monkeypatch
+) -> None:
+    # MaxScore (ranking.top_scored): the rare words first, then the frequent words only on
+    # the candidates they leave. The same documents, scores (to the bit) and order as
+    # scoring every match, ties (many here: the documents repeat words) by document number.
+    from indexer.search import DEFAULT_SCORING, SearchOptions
+
+    pruned = []
+    within = ranking._Within.__init__
+
+    def spy(self, c, docs) -> None:  # records each pruned evaluation's candidate count
+        pruned.append(len(docs))
+        within(self, c, docs)
+
+    monkeypatch.setattr(ranking._Within, "__init__", spy)
+    bm = DEFAULT_SCORING.bm25()
+    queries = [
+        "رقم7 قصف حلب",
+        "رقم3 رقم4 النظام قوات مدينة",
+        "الرقة انسحاب رقم12",
+        "دير الزور رقم30 غارات",
+        '"الرقة غارات" حلب رقم9',
+        "قصف -حلب رقم1 النظام",
+        "قوات النظام",
+        "رقم49",
+    ]
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        for q in queries:
+            p = plan(q, "or", SearchOptions(level=level), DEFAULT_SCORING, s)
+            default, broad, score = ranking.evaluate_levels(p.query, s, bm)
+            want = ranking.top(broad if p.broad else default, score, k)
+            assert ranking.top_scored(p.query, s, bm, k, p.broad) == want, q
+    assert pruned and min(pruned) < c.n // 4  # the pruning ran, on a fraction of the documents
