@@ -639,11 +639,7 @@ class _Evaluation:
             mask |= self.c.live
             return
         if isinstance(q, Q.And):
-            m, s = self.fresh(q.subqueries[0])
-            for child in q.subqueries[1:]:
-                cm, cs = self.fresh(child)
-                m &= cm
-                s += cs
+            m, s = self.fresh_and(q)
         elif isinstance(q, Q.AndNot):
             m, s = self.fresh(q.a)
             m &= ~self.fresh(q.b)[0][0]  # excluded: whatever the default set of the excluded matches
@@ -672,6 +668,44 @@ class _Evaluation:
             return
         mask |= m
         score[m[1]] += s[m[1]]
+
+    def fresh_and(self, q: Q.And) -> tuple[np.ndarray, np.ndarray]:
+        """An ``And``'s matches and scores. Its documents are among those of its cheapest
+        child (fewest postings): when that child is much cheaper than the rest, it is
+        evaluated first and the whole ``And`` then over its documents only (:class:`_Within`:
+        the frequent words' postings are scored, or decoded, only there). The same matches
+        and scores either way, summed in the same order."""
+        kids = q.subqueries
+        if len(kids) > 1 and not isinstance(self.c, _Within):
+            costs = [self.cost(child) for child in kids]
+            cheapest = min(range(len(kids)), key=costs.__getitem__)
+            if costs[cheapest] * AND_RATIO < sum(costs) - costs[cheapest]:
+                first, _ = self.fresh(kids[cheapest])
+                sub = _Evaluation(self.searcher, _Within(self.c, np.flatnonzero(first[1])), self.bm)
+                return sub.fresh_and(q)
+        m, s = self.fresh(kids[0])
+        for child in kids[1:]:
+            cm, cs = self.fresh(child)
+            m &= cm
+            s += cs
+        return m, s
+
+    def cost(self, q: Q.Query) -> float:
+        """How many postings evaluating ``q`` reads (``inf``: not a posting list's query)."""
+        c = self.c
+        if isinstance(q, Q.Term):
+            return float(c.doc_frequency(q.fieldname, q.text))
+        if isinstance(q, WordQuery):
+            return float(sum(c.doc_frequency(t.fieldname, t.text) for t in q.terms))
+        if isinstance(q, Q.Phrase):
+            return float(sum(c.doc_frequency(q.fieldname, w) for w in dict.fromkeys(q.words)))
+        if isinstance(q, (Q.Or, Q.And)):  # CliticPhrase is an Or of its forms
+            return sum(self.cost(child) for child in q.subqueries)
+        if isinstance(q, (Q.AndNot, Q.AndMaybe)):
+            return self.cost(q.a) + self.cost(q.b)
+        if isinstance(q, Q.ConstantScoreQuery):
+            return self.cost(q.child)
+        return math.inf
 
     def bound(self, q: Q.Query) -> float:
         """An upper bound of the score ``q`` adds to any one document (``inf`` when none is
@@ -856,6 +890,7 @@ class _Within:
 
 
 BLOCK_POSTINGS = 128  # postings per block of Whoosh's W3 codec
+AND_RATIO = 3  # an And is evaluated over its cheapest child's documents when the rest cost 3x more
 SKIP_RATIO = 4  # decode a whole list (and cache it) once the candidates reach a quarter of its blocks
 
 

@@ -10,6 +10,7 @@ one 128-posting block.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -346,3 +347,27 @@ def test_top_k_without_scoring_every_match_equals_the_whole_evaluation(
             want = ranking.top(broad if p.broad else default, score, k)
             assert ranking.top_scored(p.query, s, bm, k, p.broad) == want, q
     assert pruned and min(pruned) < c.n // 4  # the pruning ran, on a fraction of the documents
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["قصف حلب", "قوات النظام الرقة", '"الرقة غارات" حلب', "دير الزور قصف", "قصف -حلب النظام", "قوات مدينة"],
+)
+def test_and_over_its_cheapest_childs_documents_equals_the_whole_evaluation(
+    ix: Path, query: str, monkeypatch
+) -> None:
+    # An And evaluated over its rarest word's documents (ranking._Evaluation.fresh_and)
+    # matches and scores exactly as when every word is scored over the whole index.
+    from indexer.search import DEFAULT_SCORING
+
+    bm = DEFAULT_SCORING.bm25()
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        p = plan(query, "and", sc=DEFAULT_SCORING, searcher=s)
+        runs = {}
+        for ratio in (math.inf, 0.0):  # never, always over the cheapest child's documents
+            monkeypatch.setattr(ranking, "AND_RATIO", ratio)
+            runs[ratio] = ranking.evaluate_levels(p.query, s, bm)
+        (d1, b1, s1), (d2, b2, s2) = runs[math.inf], runs[0.0]
+        assert b1.any() and (d1 == d2).all() and (b1 == b2).all()
+        assert (s1[b1] == s2[b1]).all()  # to the bit
