@@ -70,6 +70,9 @@ def write(gdir: Path | str) -> Path:
             names, ids, offsets = read_table(reader, c, fname)
             np.save(tmp / f"facet_{fname}_ids.npy", ids)
             np.save(tmp / f"facet_{fname}_offsets.npy", offsets)
+            starts, terms = by_document(ids, offsets, c.n)
+            np.save(tmp / f"facet_{fname}_docstarts.npy", starts)
+            np.save(tmp / f"facet_{fname}_docterms.npy", terms)
             (tmp / f"facet_{fname}_names.json").write_text(json.dumps(names, ensure_ascii=False), "utf-8")
             facets.append(fname)
         meta = {
@@ -79,6 +82,9 @@ def write(gdir: Path | str) -> Path:
             "segments": _segment_ids(reader),
             "lengths": scored,
             "facets": facets,
+            # Added later, without a new version (older readers ignore the files): fields whose
+            # values per document were written too (see by_document).
+            "by_doc": facets,
         }
     (tmp / "meta.json").write_text(json.dumps(meta), "utf-8")
     for f in tmp.iterdir():
@@ -88,6 +94,24 @@ def write(gdir: Path | str) -> Path:
         shutil.rmtree(out)
     tmp.replace(out)
     return out
+
+
+def by_document(ids: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A facet's postings (``ids`` laid end to end, each term from ``offsets``) turned
+    around: ``(starts, terms)``, document ``d``'s term numbers being
+    ``terms[starts[d]:starts[d + 1]]`` (ascending). A small matched set is counted from it
+    (its documents' values) rather than by a gather over every posting.
+
+    >>> starts, terms = by_document(np.array([0, 2, 1, 2]), np.array([0, 2]), 3)
+    >>> starts.tolist(), terms.tolist()
+    ([0, 1, 2, 4], [0, 1, 0, 1])
+    """
+    sizes = np.diff(np.append(offsets, len(ids))) if len(offsets) else np.zeros(0, dtype=np.int64)
+    term_of = np.repeat(np.arange(len(offsets), dtype=np.int32), sizes)
+    order = np.argsort(ids, kind="stable")  # by document; a document's terms stay in term order
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ids, minlength=n)[:n], out=starts[1:])
+    return starts, term_of[order]
 
 
 def _gdir_of(reader) -> Path | None:
@@ -114,11 +138,20 @@ class Mapped:
     def length_bytes(self, fieldname: str) -> np.ndarray | None:
         return self.array(f"len_{fieldname}") if fieldname in self.meta["lengths"] else None
 
-    def facet(self, fieldname: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    def facet(
+        self, fieldname: str
+    ) -> tuple[list[str], np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None] | None:
+        """``(names, ids, offsets, (starts, terms))`` of a facet field (see :func:`by_document`;
+        ``None`` in place of the pair for arrays written before it)."""
         if fieldname not in self.meta["facets"]:
             return None
         names = json.loads((self.folder / f"facet_{fieldname}_names.json").read_text("utf-8"))
-        return names, self.array(f"facet_{fieldname}_ids"), self.array(f"facet_{fieldname}_offsets")
+        by_doc = (
+            (self.array(f"facet_{fieldname}_docstarts"), self.array(f"facet_{fieldname}_docterms"))
+            if fieldname in self.meta.get("by_doc", ())
+            else None
+        )
+        return names, self.array(f"facet_{fieldname}_ids"), self.array(f"facet_{fieldname}_offsets"), by_doc
 
 
 def load(reader) -> Mapped | None:

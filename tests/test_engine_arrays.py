@@ -371,3 +371,24 @@ def test_and_over_its_cheapest_childs_documents_equals_the_whole_evaluation(
         (d1, b1, s1), (d2, b2, s2) = runs[math.inf], runs[0.0]
         assert b1.any() and (d1 == d2).all() and (b1 == b2).all()
         assert (s1[b1] == s2[b1]).all()  # to the bit
+
+
+def test_small_matched_sets_are_counted_from_their_documents_values(ix: Path) -> None:
+    # Facet counts of a small set come from each matched document's values (the build's
+    # per-document arrays, indexer.arrays.by_document), of a large one from a gather over
+    # every posting: the same counts, for every facet field and set size.
+    from indexer import facets
+
+    rng = np.random.default_rng(0)
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        tables = facets.postings(s)
+        n = ranking.corpus(s).n
+        for fname, table in tables.items():
+            assert table.by_doc is not None, fname  # mapped from the generation's arrays
+            plain = facets.FacetTable(table.names, table.ids, table.offsets)
+            for size in (0, 1, 7, n // 10, n // 5, n // 2, n):
+                matched = np.zeros(n, dtype=bool)
+                matched[rng.choice(n, size, replace=False)] = True
+                want = [int(np.count_nonzero(matched[ids])) for ids in table.values()]
+                assert table.counts(matched).tolist() == want == plain.counts(matched).tolist()
