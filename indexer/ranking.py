@@ -279,6 +279,7 @@ class Corpus:
         self._dated: np.ndarray | None = None
         self._df: dict[tuple[str, str], int] = {}
         self.leaves = list(reader.leaf_readers())
+        self._hot_lists: list | None = None
         if self.mapped is not None:
             self.live = self.mapped.array("live")
             return
@@ -325,10 +326,40 @@ class Corpus:
                 self._postings.move_to_end(key)
             return found
 
+    def _hot(self, i: int):
+        """Segment ``i``'s decoded long lists (indexer/arrays.py), loaded on first use."""
+        if self._hot_lists is None:
+            self._hot_lists = [None] * len(self.leaves)
+            if self.mapped is not None:
+                for j, (leaf, _base) in enumerate(self.leaves):
+                    segment = leaf.segment() if hasattr(leaf, "segment") else None
+                    if segment is not None:
+                        self._hot_lists[j] = self.mapped.postings(segment.segment_id())
+        return self._hot_lists[i]
+
+    def is_hot(self, fieldname: str, text: str) -> bool:
+        """Whether some segment's list of the term was decoded by the build (cheap to read whole)."""
+        for i in range(len(self.leaves)):
+            hot = self._hot(i)
+            if hot is not None and text in hot[0].get(fieldname, ()):
+                return True
+        return False
+
     def _read(self, fieldname: str, text: str, values: bool):
-        """Every segment's postings of a term, as global document numbers."""
+        """Every segment's postings of a term, as global document numbers.
+
+        A long list the build decoded (``engine/postings/``) is read from there, a view of
+        the shared page cache, rather than decoded here (not when positions are wanted)."""
         parts = []
-        for leaf, base in self.leaves:
+        for i, (leaf, base) in enumerate(self.leaves):
+            hot = None if values else self._hot(i)
+            span = hot[0].get(fieldname, {}).get(text) if hot is not None else None
+            if span is not None:
+                start, count = span
+                ids = hot[1][start : start + count]
+                tf = hot[2][start : start + count].astype(np.float32)
+                parts.append((ids + np.int32(base) if base else ids, tf, []))
+                continue
             try:
                 with self._io:
                     ids, tf, vals = read_postings(leaf, fieldname, text, values)
@@ -845,8 +876,10 @@ class _Within:
         c = self._c
         found = c._cached_get((fieldname, text))
         df = c.doc_frequency(fieldname, text) if found is None else 0
-        if found is None and len(self.docs) * SKIP_RATIO >= df / BLOCK_POSTINGS:
-            found = c.postings(fieldname, text)  # most blocks hold a candidate: decode and cache
+        if found is None and (
+            len(self.docs) * SKIP_RATIO >= df / BLOCK_POSTINGS or c.is_hot(fieldname, text)
+        ):  # most blocks hold a candidate, or the build decoded the list: read it whole
+            found = c.postings(fieldname, text)
         if found is not None:
             ids, tf = found
             keep = self.marked[ids]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -392,3 +393,49 @@ def test_small_matched_sets_are_counted_from_their_documents_values(ix: Path) ->
                 matched[rng.choice(n, size, replace=False)] = True
                 want = [int(np.count_nonzero(matched[ids])) for ids in table.values()]
                 assert table.counts(matched).tolist() == want == plain.counts(matched).tolist()
+
+
+def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: Path, monkeypatch) -> None:
+    # The build keeps each segment's long posting lists decoded (indexer.arrays.write_postings,
+    # here every list of 40 postings or more); readers take them from there. They equal the
+    # lists decoded from Whoosh's blocks, searches answer the same, and a segment an update
+    # left alone is hard-linked into the new generation rather than decoded again.
+    from indexer import arrays
+
+    monkeypatch.setattr(arrays, "HOT_MIN", 40)
+    src = tmp_path / "docs.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in _docs(400)), "utf-8")
+    build([src], tmp_path / "ix", jobs=2)
+    docs = _docs(400) + _docs(460)[400:]  # an update: 60 more documents, a new segment
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    build([src], tmp_path / "ix", jobs=2)
+    with open_current(tmp_path / "ix") as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        plain = ranking.Corpus(s.reader(), mapped=False)
+        assert c.mapped is not None and c.mapped.meta["postings"]
+        hot = 0
+        for fname in arrays.SCORED:
+            for word in WORDS:
+                for form in {t.text for t in s.schema[fname].analyzer(word)}:
+                    hot += c.is_hot(fname, form)
+                    got, want = c.postings(fname, form), plain.postings(fname, form)
+                    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+        assert hot > 10  # lists of both kinds were compared
+        with_lists = search(snap, "قصف الرقة", limit=20)
+    gens = sorted((tmp_path / "ix" / "generations").iterdir(), key=lambda p: int(p.name))
+    first, last = (g / "engine" / "postings" for g in gens[-2:])
+    shared = {p.name for p in first.iterdir()} & {p.name for p in last.iterdir()}
+    assert shared and all(
+        (first / sid / "ids.npy").stat().st_ino == (last / sid / "ids.npy").stat().st_ino for sid in shared
+    )
+    monkeypatch.setattr(arrays, "HOT_MIN", 10**9)  # no decoded lists: the same answers
+    shutil.rmtree(gens[-2] / "engine" / "postings")  # (else linked from there again)
+    arrays.write(gens[-1])
+    with open_current(tmp_path / "ix") as snap:
+        assert not ranking.corpus(snap.searcher()).is_hot("body_exact", "قصف")
+        without = search(snap, "قصف الرقة", limit=20)
+    assert [(h["id"], h["score"]) for h in with_lists["hits"]] == [
+        (h["id"], h["score"]) for h in without["hits"]
+    ]
+    assert with_lists["total"] == without["total"] and with_lists["facets"] == without["facets"]
