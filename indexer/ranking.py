@@ -924,6 +924,8 @@ class _Within:
 
 BLOCK_POSTINGS = 128  # postings per block of Whoosh's W3 codec
 AND_RATIO = 3  # an And is evaluated over its cheapest child's documents when the rest cost 3x more
+# Below this many documents every list is short: the two passes cost more than they save.
+PRUNE_MIN_DOCS = 20_000
 SKIP_RATIO = 4  # decode a whole list (and cache it) once the candidates reach a quarter of its blocks
 
 
@@ -946,8 +948,8 @@ def top_scored(
     ev = _Evaluation(searcher, c, bm)
     row = 1 if broad else 0
     children = list(q.subqueries) if type(q) is Q.Or else [q]
-    bounds = [ev.bound(child) for child in children]
-    if k <= 0 or len(children) < 2 or not all(b >= 0 for b in bounds):  # nan: no pruning
+    bounds = [ev.bound(child) for child in children]  # nan where a part could score below zero
+    if k <= 0 or len(children) < 2 or c.n < PRUNE_MIN_DOCS or not all(b >= 0 for b in bounds):
         mask, score = ev.fresh(q)
         mask &= c.live
         return top(mask[row], score, k)
