@@ -27,6 +27,7 @@ from analyzers import gazetteer
 from indexer.ranking import corpus
 
 FACET_FIELDS = ("place", "group", "month", "source")
+BY_DOC_RATIO = 4  # a matched set under a quarter of the documents is counted from its documents' values
 DAY_US = 86_400 * 10**6  # Whoosh stores a DATETIME as microseconds since 0001-01-01
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # The finest unit whose bucket count over the range stays readable in a sidebar chart.
@@ -41,17 +42,37 @@ class FacetTable(dict):
     ``reduceat`` count every term of the field in a matched mask at once. The arrays may
     be memory-mapped (indexer/arrays.py): each term's value is a view into them."""
 
-    def __init__(self, names: list[str], ids: np.ndarray, offsets: np.ndarray) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        ids: np.ndarray,
+        offsets: np.ndarray,
+        by_doc: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         ends = [*offsets[1:].tolist(), len(ids)] if len(offsets) else []
         super().__init__(
             (name, ids[start:end]) for name, start, end in zip(names, offsets.tolist(), ends, strict=True)
         )
         self.names, self.ids, self.offsets = names, ids, offsets
+        self.by_doc = by_doc  # (starts, terms): each document's values (indexer.arrays.by_document)
 
     def counts(self, matched: np.ndarray) -> np.ndarray:
-        """How many of each term's documents are set in ``matched`` (in ``names`` order)."""
+        """How many of each term's documents are set in ``matched`` (in ``names`` order).
+
+        A gather over every posting of the field costs the collection's size; a matched set
+        much smaller than it is counted from its own documents' values instead (a
+        ``bincount`` over them, where the build wrote them per document): the same counts."""
         if not len(self.ids):
             return np.zeros(0, dtype=np.int64)
+        if self.by_doc is not None:
+            starts, terms = self.by_doc
+            docs = np.flatnonzero(matched[: len(starts) - 1])
+            if len(docs) * BY_DOC_RATIO < len(starts) - 1:
+                first = starts[docs]
+                sizes = starts[docs + 1] - first
+                # the positions first[i] .. first[i] + sizes[i] - 1 of every matched document
+                at = np.repeat(first - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+                return np.bincount(terms[at], minlength=len(self.names)).astype(np.int64)
         return np.add.reduceat(matched[self.ids], self.offsets, dtype=np.int64)
 
 

@@ -46,6 +46,7 @@ from whoosh.util.numeric import byte_to_length
 
 from indexer import arrays
 
+DF_MEMO = 100_000  # document frequencies remembered per open index (a few MB at most)
 POSITION_BITS = 20  # phrase keys: document number << 20 | position (longer documents: tail unmatched)
 
 
@@ -233,6 +234,14 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: n
     return np.cumsum(d), np.array(weights, dtype=np.float32), vals
 
 
+def _levels(q: WordQuery) -> dict[str, list[tuple[str, str, str, float, float]]]:
+    """A word's specs grouped by level, in the order the word lists them."""
+    levels: dict[str, list] = {}
+    for spec in q.spec:
+        levels.setdefault(spec[2], []).append(spec)
+    return levels
+
+
 def _positions_of(value: bytes) -> list[int]:
     """Positions held by a Characters/Positions value (``pack_uint(n) + pickle of deltas``)."""
     if not value.endswith(b"."):
@@ -268,7 +277,9 @@ class Corpus:
         self.budget = cache_budget()
         self._dates: np.ndarray | None = None
         self._dated: np.ndarray | None = None
+        self._df: dict[tuple[str, str], int] = {}
         self.leaves = list(reader.leaf_readers())
+        self._hot_lists: list | None = None
         if self.mapped is not None:
             self.live = self.mapped.array("live")
             return
@@ -295,6 +306,19 @@ class Corpus:
                 _, (a, b) = self._postings.popitem(last=False)
                 self._cached -= a.nbytes + b.nbytes
 
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """The reader's document frequency of a term, remembered: a multi-segment reader asks
+        every segment's term table each time (a fraction of a millisecond per call, and a
+        query asks for each of its terms several times)."""
+        key = (fieldname, text)
+        found = self._df.get(key)
+        if found is None:
+            found = self.reader.doc_frequency(fieldname, text)
+            if len(self._df) >= DF_MEMO:  # bounded: a worker serves any number of queries
+                self._df.clear()
+            self._df[key] = found
+        return found
+
     def _cached_get(self, key: tuple):
         with self._lock:
             found = self._postings.get(key)
@@ -302,10 +326,40 @@ class Corpus:
                 self._postings.move_to_end(key)
             return found
 
+    def _hot(self, i: int):
+        """Segment ``i``'s decoded long lists (indexer/arrays.py), loaded on first use."""
+        if self._hot_lists is None:
+            self._hot_lists = [None] * len(self.leaves)
+            if self.mapped is not None:
+                for j, (leaf, _base) in enumerate(self.leaves):
+                    segment = leaf.segment() if hasattr(leaf, "segment") else None
+                    if segment is not None:
+                        self._hot_lists[j] = self.mapped.postings(segment.segment_id())
+        return self._hot_lists[i]
+
+    def is_hot(self, fieldname: str, text: str) -> bool:
+        """Whether some segment's list of the term was decoded by the build (cheap to read whole)."""
+        for i in range(len(self.leaves)):
+            hot = self._hot(i)
+            if hot is not None and text in hot[0].get(fieldname, ()):
+                return True
+        return False
+
     def _read(self, fieldname: str, text: str, values: bool):
-        """Every segment's postings of a term, as global document numbers."""
+        """Every segment's postings of a term, as global document numbers.
+
+        A long list the build decoded (``engine/postings/``) is read from there, a view of
+        the shared page cache, rather than decoded here (not when positions are wanted)."""
         parts = []
-        for leaf, base in self.leaves:
+        for i, (leaf, base) in enumerate(self.leaves):
+            hot = None if values else self._hot(i)
+            span = hot[0].get(fieldname, {}).get(text) if hot is not None else None
+            if span is not None:
+                start, count = span
+                ids = hot[1][start : start + count]
+                tf = hot[2][start : start + count].astype(np.float32)
+                parts.append((ids + np.int32(base) if base else ids, tf, []))
+                continue
             try:
                 with self._io:
                     ids, tf, vals = read_postings(leaf, fieldname, text, values)
@@ -320,7 +374,7 @@ class Corpus:
         found = self._cached_get(key)
         if found is not None:
             return found
-        parts = self._read(fieldname, text, False) if key in self.reader else []
+        parts = self._read(fieldname, text, False) if self.doc_frequency(fieldname, text) else []
         if not parts:
             found = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
         elif len(parts) == 1:
@@ -553,7 +607,8 @@ def term_scores(searcher: Searcher, c: Corpus, q: Q.Term, bm: BM25) -> tuple[np.
     norm = (
         tf64 * (bm.K1 + 1) / (tf64 + bm.K1 * c.length_norm(searcher, q.fieldname, ids, bm.b_of(q.fieldname)))
     )
-    return ids, norm * (idf(searcher, q.fieldname, q.text, bm.idf) * q.boost)
+    df = c.doc_frequency(q.fieldname, q.text)
+    return ids, norm * (idf_of(df, searcher.reader().doc_count_all(), bm.idf) * q.boost)
 
 
 def evaluate(q: Q.Query, searcher: Searcher, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
@@ -615,11 +670,7 @@ class _Evaluation:
             mask |= self.c.live
             return
         if isinstance(q, Q.And):
-            m, s = self.fresh(q.subqueries[0])
-            for child in q.subqueries[1:]:
-                cm, cs = self.fresh(child)
-                m &= cm
-                s += cs
+            m, s = self.fresh_and(q)
         elif isinstance(q, Q.AndNot):
             m, s = self.fresh(q.a)
             m &= ~self.fresh(q.b)[0][0]  # excluded: whatever the default set of the excluded matches
@@ -649,6 +700,86 @@ class _Evaluation:
         mask |= m
         score[m[1]] += s[m[1]]
 
+    def fresh_and(self, q: Q.And) -> tuple[np.ndarray, np.ndarray]:
+        """An ``And``'s matches and scores. Its documents are among those of its cheapest
+        child (fewest postings): when that child is much cheaper than the rest, it is
+        evaluated first and the whole ``And`` then over its documents only (:class:`_Within`:
+        the frequent words' postings are scored, or decoded, only there). The same matches
+        and scores either way, summed in the same order."""
+        kids = q.subqueries
+        if len(kids) > 1 and not isinstance(self.c, _Within):
+            costs = [self.cost(child) for child in kids]
+            cheapest = min(range(len(kids)), key=costs.__getitem__)
+            if costs[cheapest] * AND_RATIO < sum(costs) - costs[cheapest]:
+                first, _ = self.fresh(kids[cheapest])
+                sub = _Evaluation(self.searcher, _Within(self.c, np.flatnonzero(first[1])), self.bm)
+                return sub.fresh_and(q)
+        m, s = self.fresh(kids[0])
+        for child in kids[1:]:
+            cm, cs = self.fresh(child)
+            m &= cm
+            s += cs
+        return m, s
+
+    def cost(self, q: Q.Query) -> float:
+        """How many postings evaluating ``q`` reads (``inf``: not a posting list's query)."""
+        c = self.c
+        if isinstance(q, Q.Term):
+            return float(c.doc_frequency(q.fieldname, q.text))
+        if isinstance(q, WordQuery):
+            return float(sum(c.doc_frequency(t.fieldname, t.text) for t in q.terms))
+        if isinstance(q, Q.Phrase):
+            return float(sum(c.doc_frequency(q.fieldname, w) for w in dict.fromkeys(q.words)))
+        if isinstance(q, (Q.Or, Q.And)):  # CliticPhrase is an Or of its forms
+            return sum(self.cost(child) for child in q.subqueries)
+        if isinstance(q, (Q.AndNot, Q.AndMaybe)):
+            return self.cost(q.a) + self.cost(q.b)
+        if isinstance(q, Q.ConstantScoreQuery):
+            return self.cost(q.child)
+        return math.inf
+
+    def bound(self, q: Q.Query) -> float:
+        """An upper bound of the score ``q`` adds to any one document (``inf`` when none is
+        known; ``nan`` when a part could score below zero, where no bound prunes anything).
+
+        BM25's saturation ``t (K1 + 1) / (t + K1 x)`` stays below ``K1 + 1`` whatever the
+        frequency and length, so a term is bounded by ``idf x boost x (K1 + 1)`` and a word's
+        level (BM25F) by ``level weight x idf x (K1 + 1)``, with the IDF of the level's
+        rarest present form (the level takes its most frequent one's: at most as large).
+        """
+        bm, c = self.bm, self.c
+        if isinstance(q, Q.Term):
+            if q.fieldname not in self.searcher.schema:
+                return 0.0
+            if not self.searcher.schema[q.fieldname].scorable:
+                return math.inf  # a raw frequency times the boost: unbounded here
+            df = c.doc_frequency(q.fieldname, q.text)
+            if not df:
+                return 0.0
+            return _nonnegative(idf_of(df, c.n, bm.idf) * q.boost * (bm.K1 + 1))
+        if isinstance(q, WordQuery):
+            if bm.fusion != "fields":
+                return sum(self.bound(t) for t in q.terms)
+            total = 0.0
+            for specs in _levels(q).values():
+                dfs = [d for d in (c.doc_frequency(f, form) for f, form, *_ in specs) if d]
+                if dfs:
+                    total += _nonnegative(specs[0][4] * idf_of(min(dfs), c.n, bm.idf) * (bm.K1 + 1))
+            return total
+        if isinstance(q, CliticPhrase):
+            return max((self.bound(f) for f in q.forms), default=0.0)
+        if isinstance(q, (Q.Or, Q.And)):
+            return sum(self.bound(child) for child in q.subqueries)
+        if isinstance(q, Q.AndNot):
+            return self.bound(q.a)
+        if isinstance(q, Q.AndMaybe):
+            return self.bound(q.a) + self.bound(q.b)
+        if isinstance(q, Q.ConstantScoreQuery):
+            return _nonnegative(q.score)
+        if isinstance(q, Q.Phrase):
+            return sum(self.bound(Q.Term(q.fieldname, w, boost=q.boost)) for w in dict.fromkeys(q.words))
+        return 0.0  # date ranges, Every, NullQuery and other filters match without scoring
+
     def add_phrase(self, q: CliticPhrase, mask: np.ndarray, score: np.ndarray) -> None:
         """The forms of a phrase present in the index; a document scores its best form."""
         reader = self.searcher.reader()
@@ -670,21 +801,22 @@ class _Evaluation:
         Sparse: a level's forms are pooled over the union of their postings (a scratch
         vector reset after use), so a word costs its postings, not the collection's size.
         """
-        levels: dict[str, list] = {}
-        for spec in q.spec:
-            levels.setdefault(spec[2], []).append(spec)
-        reader = self.searcher.reader()
-        for level, specs in levels.items():
+        for level, specs in _levels(q).items():
             parts = []
             df = 0
             for fieldname, form, _level, field_weight, _ in specs:
+                # The level's IDF is its most frequent form's in the whole index (also when the
+                # postings are cut to candidates, see _Within): the term table says.
+                form_df = self.c.doc_frequency(fieldname, form)
+                if not form_df:
+                    continue
+                df = max(df, form_df)
                 ids, tf = self.c.postings(fieldname, form)
                 if not len(ids):
                     continue
                 norm = self.c.length_norm(self.searcher, fieldname, ids, self.bm.b_of(fieldname))
                 parts.append((ids, field_weight * tf / norm))
-                df = max(df, reader.doc_frequency(fieldname, form))
-            if not df:
+            if not parts:
                 continue
             if len(parts) == 1:
                 hit, t = parts[0]
@@ -717,6 +849,142 @@ class _Evaluation:
             if spec[2] in q.strict:
                 mask[0, ids] = True
             score[ids] += s
+
+
+def _nonnegative(x: float) -> float:
+    return x if x >= 0 else math.nan
+
+
+class _Within:
+    """A :class:`Corpus` seen through a set of candidate documents: every posting list (and
+    phrase) is cut to the documents of ``docs`` (sorted document numbers). Evaluating a
+    query over it gives each candidate exactly the score and the match the whole corpus
+    would (the same arithmetic on the same postings, in the same order), and nothing for
+    the other documents. A long posting list not in the cache is decoded only in its blocks
+    holding a candidate (and not cached: it is partial)."""
+
+    def __init__(self, c: Corpus, docs: np.ndarray) -> None:
+        self._c = c
+        self.docs = docs.astype(np.int64)
+        self.marked = np.zeros(c.n, dtype=bool)
+        self.marked[self.docs] = True
+
+    def __getattr__(self, name: str):
+        return getattr(self._c, name)
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        c = self._c
+        found = c._cached_get((fieldname, text))
+        df = c.doc_frequency(fieldname, text) if found is None else 0
+        if found is None and (
+            len(self.docs) * SKIP_RATIO >= df / BLOCK_POSTINGS or c.is_hot(fieldname, text)
+        ):  # most blocks hold a candidate, or the build decoded the list: read it whole
+            found = c.postings(fieldname, text)
+        if found is not None:
+            ids, tf = found
+            keep = self.marked[ids]
+            return ids[keep], tf[keep]
+        id_parts, tf_parts = [], []
+        for leaf, base in c.leaves:
+            local = self.docs[(self.docs >= base) & (self.docs < base + leaf.doc_count_all())] - base
+            if not len(local):
+                continue
+            try:
+                with c._io:
+                    ids, tf, _ = read_postings(leaf, fieldname, text, False, local)
+            except KeyError:
+                continue
+            keep = np.isin(ids, local, assume_unique=True)
+            id_parts.append(ids[keep] + base)
+            tf_parts.append(tf[keep])
+        if not id_parts:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
+        return np.concatenate(id_parts).astype(np.int32), np.concatenate(tf_parts)
+
+    def phrase_docs(self, fieldname: str, words: list[str]) -> np.ndarray:
+        found = self._c._cached_get(("\0phrase", fieldname, tuple(words)))
+        if found is not None:
+            return found[0][self.marked[found[0]]]
+        cand = None
+        for word in dict.fromkeys(words):
+            ids = self.postings(fieldname, word)[0]
+            cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
+            if not len(cand):
+                break
+        if cand is None or not len(cand):
+            return np.empty(0, dtype=np.int64)
+        cand = np.sort(cand.astype(np.int64))
+        keys = self._c.phrase_keys(fieldname, words[0], cand)
+        for i, word in enumerate(words[1:], 1):
+            if not len(keys):
+                break
+            keys = np.intersect1d(keys, self._c.phrase_keys(fieldname, word, cand) - i, assume_unique=True)
+        return np.unique(keys >> POSITION_BITS)
+
+
+BLOCK_POSTINGS = 128  # postings per block of Whoosh's W3 codec
+AND_RATIO = 3  # an And is evaluated over its cheapest child's documents when the rest cost 3x more
+# Below this many documents every list is short: the two passes cost more than they save.
+PRUNE_MIN_DOCS = 20_000
+SKIP_RATIO = 4  # decode a whole list (and cache it) once the candidates reach a quarter of its blocks
+
+
+def top_scored(
+    q: Q.Query, searcher: Searcher, bm: BM25, k: int, broad: bool = False
+) -> list[tuple[int, float]]:
+    """``top(matched, score, k)`` of a query without scoring every match (MaxScore).
+
+    The query's clauses (an ``Or``'s children: a headline's words) are added rarest first
+    (by their score bound, :meth:`_Evaluation.bound`). Once the ``k``-th best score so far
+    exceeds what all the clauses left could add together, no document they alone match can
+    enter the top ``k``: the candidates are the documents already scored whose score plus
+    that bound still reaches the ``k``-th. The query is then evaluated over the candidates
+    only (:class:`_Within`), so the frequent words' long posting lists are read and scored
+    at the candidates (their blocks without one left undecoded). The answer is exactly
+    :func:`top`'s over the whole evaluation: the same documents, scores and order.
+    ``broad``: rank the set broadened to the root level (``level=root``).
+    """
+    c = corpus(searcher)
+    ev = _Evaluation(searcher, c, bm)
+    row = 1 if broad else 0
+    children = list(q.subqueries) if type(q) is Q.Or else [q]
+    bounds = [ev.bound(child) for child in children]  # nan where a part could score below zero
+    if k <= 0 or len(children) < 2 or c.n < PRUNE_MIN_DOCS or not all(b >= 0 for b in bounds):
+        mask, score = ev.fresh(q)
+        mask &= c.live
+        return top(mask[row], score, k)
+    order = sorted(range(len(children)), key=lambda i: -bounds[i])
+    rest = [0.0] * (len(order) + 1)
+    for j in range(len(order) - 1, -1, -1):
+        rest[j] = rest[j + 1] + bounds[order[j]]
+    mask = np.zeros((2, c.n), dtype=bool)
+    score = np.zeros(c.n, dtype=np.float64)
+    theta = None
+    for j, i in enumerate(order):
+        ev.add(children[i], mask, score)
+        left = rest[j + 1]
+        # No score so far can exceed the bounds added so far: until they outweigh what is
+        # left, the k-th best cannot either (and the O(N) look at the scores is skipped).
+        if j == len(order) - 1 or rest[0] - left <= left:
+            continue
+        inset = np.flatnonzero(mask[row] & c.live)
+        if len(inset) < k:
+            continue
+        kth = float(np.partition(score[inset], len(inset) - k)[len(inset) - k])
+        if left < kth * (1 - 1e-9):  # float sums: a margin far above their rounding
+            theta = kth
+            break
+    if theta is None:  # every clause was needed: evaluate in the query's order (the same sums)
+        mask, score = ev.fresh(q)
+        mask &= c.live
+        return top(mask[row], score, k)
+    # Scores only grow (every clause adds >= 0): a document outside ``cand`` ends below
+    # theta, and theta is at most the final k-th best score.
+    cand = np.flatnonzero(mask[1] & c.live & (score + left >= theta * (1 - 1e-9)))
+    within = _Evaluation(searcher, _Within(c, cand), bm)
+    m, s = within.fresh(q)
+    m &= c.live
+    return top(m[row], s, k)
 
 
 def top(

@@ -45,7 +45,16 @@ from indexer.query import (
     parse,
     suggest_name,
 )
-from indexer.ranking import BM25, CliticPhrase, WordQuery, corpus, evaluate, evaluate_levels, top
+from indexer.ranking import (
+    BM25,
+    CliticPhrase,
+    WordQuery,
+    corpus,
+    evaluate,
+    evaluate_levels,
+    top,
+    top_scored,
+)
 from indexer.store import Snapshot, open_current
 
 __all__ = ["QueryError", "Scoring", "SearchOptions", "batch", "compile_query", "search"]
@@ -1175,9 +1184,14 @@ def batch(
             if errors is not None:
                 errors[qid] = str(exc)
             continue
-        if p.query is not None:
-            mask, score = _matched(searcher, p, bm)
-            out[qid] = [(searcher.stored_fields(d)["id"], s) for d, s in top(mask, score, limit)]
+        if p.query is None:
+            continue
+        if p.filter is None and not p.filters.source and not p.filters.required:
+            # Nothing but the query's words: its best ``limit`` without scoring every match.
+            best = top_scored(p.query, searcher, bm, limit, p.broad)
+        else:
+            best = top(*_matched(searcher, p, bm), limit)
+        out[qid] = [(searcher.stored_fields(d)["id"], s) for d, s in best]
     return out
 
 

@@ -10,6 +10,8 @@ one 128-posting block.
 from __future__ import annotations
 
 import json
+import math
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -306,3 +308,135 @@ def test_blocks_without_wanted_documents_are_skipped_and_no_wanted_one_is_lost(i
             want = [d for i, d in enumerate(ids.tolist()) if i // 128 in blocks]
             got, _tf, vals = ranking.read_postings(leaf, "body_exact", "قصف", True, ids[at])
             assert got.tolist() == want and len(vals) == len(want)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 50])
+@pytest.mark.parametrize("level", ["stem", "root"])
+def test_top_k_without_scoring_every_match_equals_the_whole_evaluation(
+    ix: Path, k: int, level: str, monkeypatch
+) -> None:
+    # MaxScore (ranking.top_scored): the rare words first, then the frequent words only on
+    # the candidates they leave. The same documents, scores (to the bit) and order as
+    # scoring every match, ties (many here: the documents repeat words) by document number.
+    from indexer.search import DEFAULT_SCORING, SearchOptions
+
+    monkeypatch.setattr(ranking, "PRUNE_MIN_DOCS", 0)  # (a collection this small is not pruned)
+    pruned = []
+    within = ranking._Within.__init__
+
+    def spy(self, c, docs) -> None:  # records each pruned evaluation's candidate count
+        pruned.append(len(docs))
+        within(self, c, docs)
+
+    monkeypatch.setattr(ranking._Within, "__init__", spy)
+    bm = DEFAULT_SCORING.bm25()
+    queries = [
+        "رقم7 قصف حلب",
+        "رقم3 رقم4 النظام قوات مدينة",
+        "الرقة انسحاب رقم12",
+        "دير الزور رقم30 غارات",
+        '"الرقة غارات" حلب رقم9',
+        "قصف -حلب رقم1 النظام",
+        "قوات النظام",
+        "رقم49",
+    ]
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        for q in queries:
+            p = plan(q, "or", SearchOptions(level=level), DEFAULT_SCORING, s)
+            default, broad, score = ranking.evaluate_levels(p.query, s, bm)
+            want = ranking.top(broad if p.broad else default, score, k)
+            assert ranking.top_scored(p.query, s, bm, k, p.broad) == want, q
+    assert pruned and min(pruned) < c.n // 4  # the pruning ran, on a fraction of the documents
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["قصف حلب", "قوات النظام الرقة", '"الرقة غارات" حلب', "دير الزور قصف", "قصف -حلب النظام", "قوات مدينة"],
+)
+def test_and_over_its_cheapest_childs_documents_equals_the_whole_evaluation(
+    ix: Path, query: str, monkeypatch
+) -> None:
+    # An And evaluated over its rarest word's documents (ranking._Evaluation.fresh_and)
+    # matches and scores exactly as when every word is scored over the whole index.
+    from indexer.search import DEFAULT_SCORING
+
+    bm = DEFAULT_SCORING.bm25()
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        p = plan(query, "and", sc=DEFAULT_SCORING, searcher=s)
+        runs = {}
+        for ratio in (math.inf, 0.0):  # never, always over the cheapest child's documents
+            monkeypatch.setattr(ranking, "AND_RATIO", ratio)
+            runs[ratio] = ranking.evaluate_levels(p.query, s, bm)
+        (d1, b1, s1), (d2, b2, s2) = runs[math.inf], runs[0.0]
+        assert b1.any() and (d1 == d2).all() and (b1 == b2).all()
+        assert (s1[b1] == s2[b1]).all()  # to the bit
+
+
+def test_small_matched_sets_are_counted_from_their_documents_values(ix: Path) -> None:
+    # Facet counts of a small set come from each matched document's values (the build's
+    # per-document arrays, indexer.arrays.by_document), of a large one from a gather over
+    # every posting: the same counts, for every facet field and set size.
+    from indexer import facets
+
+    rng = np.random.default_rng(0)
+    with open_current(ix) as snap:
+        s = snap.searcher()
+        tables = facets.postings(s)
+        n = ranking.corpus(s).n
+        for fname, table in tables.items():
+            assert table.by_doc is not None, fname  # mapped from the generation's arrays
+            plain = facets.FacetTable(table.names, table.ids, table.offsets)
+            for size in (0, 1, 7, n // 10, n // 5, n // 2, n):
+                matched = np.zeros(n, dtype=bool)
+                matched[rng.choice(n, size, replace=False)] = True
+                want = [int(np.count_nonzero(matched[ids])) for ids in table.values()]
+                assert table.counts(matched).tolist() == want == plain.counts(matched).tolist()
+
+
+def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: Path, monkeypatch) -> None:
+    # The build keeps each segment's long posting lists decoded (indexer.arrays.write_postings,
+    # here every list of 40 postings or more); readers take them from there. They equal the
+    # lists decoded from Whoosh's blocks, searches answer the same, and a segment an update
+    # left alone is hard-linked into the new generation rather than decoded again.
+    from indexer import arrays
+
+    monkeypatch.setattr(arrays, "HOT_MIN", 40)
+    src = tmp_path / "docs.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in _docs(400)), "utf-8")
+    build([src], tmp_path / "ix", jobs=2)
+    docs = _docs(400) + _docs(460)[400:]  # an update: 60 more documents, a new segment
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    build([src], tmp_path / "ix", jobs=2)
+    with open_current(tmp_path / "ix") as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        plain = ranking.Corpus(s.reader(), mapped=False)
+        assert c.mapped is not None and c.mapped.meta["postings"]
+        hot = 0
+        for fname in arrays.SCORED:
+            for word in WORDS:
+                for form in {t.text for t in s.schema[fname].analyzer(word)}:
+                    hot += c.is_hot(fname, form)
+                    got, want = c.postings(fname, form), plain.postings(fname, form)
+                    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+        assert hot > 10  # lists of both kinds were compared
+        with_lists = search(snap, "قصف الرقة", limit=20)
+    gens = sorted((tmp_path / "ix" / "generations").iterdir(), key=lambda p: int(p.name))
+    first, last = (g / "engine" / "postings" for g in gens[-2:])
+    shared = {p.name for p in first.iterdir()} & {p.name for p in last.iterdir()}
+    assert shared and all(
+        (first / sid / "ids.npy").stat().st_ino == (last / sid / "ids.npy").stat().st_ino for sid in shared
+    )
+    monkeypatch.setattr(arrays, "HOT_MIN", 10**9)  # no decoded lists: the same answers
+    shutil.rmtree(gens[-2] / "engine" / "postings")  # (else linked from there again)
+    arrays.write(gens[-1])
+    with open_current(tmp_path / "ix") as snap:
+        assert not ranking.corpus(snap.searcher()).is_hot("body_exact", "قصف")
+        without = search(snap, "قصف الرقة", limit=20)
+    assert [(h["id"], h["score"]) for h in with_lists["hits"]] == [
+        (h["id"], h["score"]) for h in without["hits"]
+    ]
+    assert with_lists["total"] == without["total"] and with_lists["facets"] == without["facets"]
