@@ -394,3 +394,23 @@ def test_highlight_links_mentions_and_escapes(client):
     assert re.search(
         r'<a class="ent ent-place" href="/search\?place=sy-raqqa[-a-z]*" title="[^"]+">الرقة</a>\.$', out
     )
+
+
+def test_exports_and_document_page_keep_organizations_apart_from_armed_groups(client):
+    """The export's group columns hold the actors that fight, as the armed-actors facet does;
+    the Syrian Observatory (a monitor) goes to the organization columns and is shaded apart."""
+    q = "/search.{}?q=إدلب الرقة&op=or"
+    rows = list(csv.reader(io.StringIO(client.get(q.format("csv")).get_data().decode("utf-8-sig"))))
+    head, body = rows[0], {row[0]: row for row in rows[1:]}
+    r3 = dict(zip(head, body["r3"], strict=False))
+    assert "sohr" in r3["organization_ids"].split(" | ") and "sohr" not in r3["group_ids"].split(" | ")
+    assert "isis" in dict(zip(head, body["r1"], strict=False))["group_ids"].split(" | ")
+    line = next(
+        json.loads(x) for x in client.get(q.format("jsonl")).get_data().decode().splitlines() if '"r3"' in x
+    )
+    assert [o["id"] for o in line["organizations"]] == ["sohr"]
+    assert line["organizations"][0]["level"] == "monitor"
+    assert "sohr" not in [g["id"] for g in line["groups"]]
+    page = client.get("/documents/r3").get_data(as_text=True)
+    assert 'class="ent ent-org"' in page and 'class="mention mention-org"' in page
+    assert 'class="ent ent-group"' in client.get("/documents/r1").get_data(as_text=True)  # ISIS

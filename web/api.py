@@ -71,12 +71,15 @@ EXPORT_FIELDS = (
     "place_labels",
     "group_ids",
     "group_labels",
+    "organization_ids",
+    "organization_labels",
     "group",
 )
 EXPORT_COLUMNS = (
     "every match in rank order: " + ", ".join(EXPORT_FIELDS) + ", then meta.<key> for each stored "
-    "metadata field; places and groups are those the report names (ids and Arabic labels, ' | ' between "
-    "them in CSV, objects in JSONL); matched lists the levels (exact stem root entity); the snippet is "
+    "metadata field; places, armed groups and organizations (actors that do not fight, as in the facets) "
+    "are those the report names (ids and Arabic labels, ' | ' between them in CSV, objects in JSONL); "
+    "matched lists the levels (exact stem root entity); the snippet is "
     "plain text; the file is named after the query and the day"
 )
 BATCH_KEYS = frozenset({"queries", "op", "limit"})
@@ -403,12 +406,15 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
             for h in batch:
                 rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
                 rec["snippet"] = plain_snippet(h["snippet"] or "")
-                ents: dict[str, list[str]] = {"place": [], "group": []}
-                for entity_id, kind in h["mentions"]:
+                ents: dict[str, list[str]] = {"place": [], "group": [], "organization": []}
+                for entity_id, mention_kind in h["mentions"]:
+                    kind = mention_kind
+                    if kind == "group" and not gazetteer.is_armed(entity_id):
+                        kind = "organization"  # as the facets split them: only actors that fight are groups
                     seen = ents.setdefault(kind, [])
                     if entity_id not in seen:
                         seen.append(entity_id)
-                for kind in ("place", "group"):
+                for kind in ("place", "group", "organization"):
                     rec[kind + "s"] = [labels.get(i) or labels.setdefault(i, _label(i)) for i in ents[kind]]
                 rec["meta"] = h["meta"]
                 yield rec
@@ -418,7 +424,8 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
 
 def _label(entity_id: str) -> dict:
     label, label_en = entity_label(entity_id)
-    return {"id": entity_id, "label": label or entity_id, "label_en": label_en}
+    level = getattr(gazetteer.entities().get(entity_id), "level", "")
+    return {"id": entity_id, "label": label or entity_id, "label_en": label_en, "level": level}
 
 
 def _export_request() -> tuple[Snapshot, SearchRequest]:
@@ -460,7 +467,7 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
         for n, rec in enumerate(records, 1):
             row = [rec[k] for k in ("id", "title", "date", "source", "url", "score")]
             row += [" ".join(rec["matched"]), rec["snippet"]]
-            for kind in ("places", "groups"):
+            for kind in ("places", "groups", "organizations"):
                 row += [" | ".join(e["id"] for e in rec[kind]), " | ".join(e["label"] for e in rec[kind])]
             row.append(rec["group"])
             row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]

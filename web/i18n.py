@@ -26,7 +26,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "skip": ("انتقل إلى النتائج", "Skip to results"),
     "search_label": ("كلمات البحث", "Search words"),
     "search_button": ("ابحث", "Search"),
-    "placeholder": ("مثال: انسحاب قوات النظام من الرقة", "e.g. انسحاب قوات النظام من الرقة"),
+    "placeholder": ("مثال: قصف الرقة", "e.g. قصف الرقة (shelling Raqqa)"),
     "op": ("الربط بين الكلمات", "Combine words"),
     "op_and": ("كل الكلمات", "all words"),
     "op_or": ("أي كلمة", "any word"),
@@ -282,7 +282,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "political": ("هيئات سياسية", "Political bodies"),
     "government": ("حكومات وبرلمانات", "Governments and parliaments"),
     "peacekeeping": ("قوات حفظ السلام", "Peacekeepers"),
-    "international": ("منظمات دولية وإقليمية", "International and regional organisations"),
+    "international": ("منظمات دولية وإقليمية", "International and regional organizations"),
 }
 
 

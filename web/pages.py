@@ -626,7 +626,7 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
         if (key, m["entity_id"]) not in links:
             label = entity_label(m["entity_id"], p["lang"])
             links[key, m["entity_id"]] = Markup('<a class="ent ent-%s" href="%s" title="%s">') % (
-                key,
+                _shade(key, m["entity_id"]),
                 search_url(p, **{key: [m["entity_id"]]}),
                 label,
             )
@@ -636,6 +636,14 @@ def highlight(text: str, words: list[str], mentions: list[dict], p: dict) -> Mar
         pos = end
     plain(pos, len(text))
     return Markup("").join(out)
+
+
+def _shade(kind: str, entity_id: str) -> str:
+    """The colour class of a mention: armed actors, organizations (actors that do not fight,
+    as the facets split them) and places look different."""
+    if kind == "group" and not gazetteer.is_armed(entity_id):
+        return "org"
+    return kind
 
 
 # ---------------------------------------------------------------- views
@@ -876,6 +884,7 @@ def document_page(doc_id: str):
             "label": entity_label(eid, lang),
             "level": getattr(gazetteer.entities().get(eid), "level", ""),
             "kind": kind,
+            "shade": _shade(kind, eid),
             "count": n,
             "href": search_url(fresh, **{kind if kind in ("place", "group") else "place": [eid]}),
         }
