@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from hashlib import md5
 from itertools import repeat
 from operator import sub
 from pickle import dumps
@@ -26,7 +27,7 @@ from zlib import compress
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
-from whoosh.filedb.filetables import _lengths
+from whoosh.filedb.filetables import _lengths, md5_hash
 from whoosh.formats import Frequency
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte
@@ -256,6 +257,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
     postfile = fw._postfile
     tindex = fw._tindex
     buckets, hashfn, positions = tindex.buckets, tindex.hashfn, tindex.index
+    md5_keys = hashfn is md5_hash  # the same number as md5_hash, without hexdigest and int()
     if terms and fieldid + terms[by_bytes[0]] <= tindex.lastkey:
         raise ValueError(f"field {name!r} written out of order")
     post0, term0 = postfile.tell(), tindex.dbfile.tell()
@@ -270,6 +272,37 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
         top = 0
         minlb = None
         maxlb = 0
+        if count == 1:
+            # One posting (most terms): the loop below for one block of one, without its
+            # slices and reductions.
+            d = doc_list[start]
+            w = weight_list[start]
+            if freq_bytes is not None:
+                vmini = freq_bytes[4 * start : 4 * start + 4]
+            elif value_list is None:
+                vmini = None
+            elif fixed is None or fixed < 0:
+                v = value_list[start]
+                vmini = (v,) if v else ()
+            else:
+                vmini = value_list[start]
+            data = dumps(((d,), None if w == 1.0 else w, vmini), 2)
+            comp = 0
+            if len(data) >= SMALL_BLOCK and level:
+                comp = level
+                data = compress(data, level)
+            blo = bhi = 0
+            if lb_list is not None:
+                blo = bhi = lb_list[start]
+                if blo:
+                    minlb = maxlb = blo
+            total += w
+            top = max(top, w)
+            info = dumps((1, d, w if w > 0 else 0, comp, blo, bhi), 2)
+            posts += pack_int(-(len(info) + len(data)))
+            posts += info
+            posts += data
+            start += 1  # (no loop below: range(start, end) is empty now)
         for a in range(start, end, limit):
             b = min(a + limit, end)
             ids = doc_list[a:b]
@@ -287,7 +320,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
             elif value_list is None:
                 vmini = None
             elif fixed is None or fixed < 0:
-                vmini = tuple(v for v in value_list[a:b] if v)
+                vmini = tuple(filter(None, value_list[a:b]))
             else:
                 vmini = b"".join(value_list[a:b])
             data = dumps((tuple(map(sub, ids, [0, *ids[:-1]])), wmini, vmini), 2)
@@ -309,8 +342,9 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
             posts += data
         tbytes = terms[tid]
         key = fieldid + tbytes
+        head = end - count
         row = (
-            _TERMINFO.pack(False, total, count, minlb or 0, maxlb, top, doc_list[start], doc_list[end - 1])
+            _TERMINFO.pack(False, total, count, minlb or 0, maxlb, top, doc_list[head], doc_list[end - 1])
             + pack_long(offset)
             + pack_int(post0 + len(posts) - offset)
         )
@@ -319,7 +353,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
         rows += _lengths.pack(len(key), len(row))
         rows += key
         rows += row
-        h = hashfn(key)
+        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big") if md5_keys else hashfn(key)
         buckets[h & 255].append((h, pos))
         start = end
     tindex.lastkey = key
