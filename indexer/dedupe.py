@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 from datasketch import MinHash
@@ -70,8 +71,8 @@ def shingles(text: str, k: int = SHINGLE) -> list[bytes]:
     words = _WORD.findall(fold_letters(strip_marks(text)).lower())
     if len(words) < k:
         return []
-    grams = (" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
-    return [g.encode("utf-8") for g in dict.fromkeys(grams)]
+    grams = map(" ".join, zip(*(words[i:] for i in range(k)), strict=False))  # words i..i+k-1, in C
+    return list(map(str.encode, dict.fromkeys(grams)))
 
 
 def signature(text: str) -> np.ndarray | None:
@@ -82,7 +83,7 @@ def signature(text: str) -> np.ndarray | None:
     >>> bool((a == b).all())
     True
     """
-    if len(_WORD.findall(text)) < MIN_WORDS:
+    if len(list(islice(_WORD.finditer(text), MIN_WORDS))) < MIN_WORDS:  # counted up to MIN_WORDS only
         return None
     grams = shingles(text)
     m = MinHash(
