@@ -88,7 +88,14 @@ def _one_pass(text: str) -> str:
     return text.lower()
 
 
+# Arabic base letters (U+0621-U+064A without tatweel): no control, mark, compatibility
+# form or case among them, and two of them never compose under NFKC.
+_BARE = "".join(chr(c) for c in range(0x0621, 0x064B) if c != 0x0640)
+
+
 def _normalize(text: str) -> str:
+    if not text.strip(_BARE):  # most words: folding is all there is to do, once
+        return text.translate(_FOLD)
     # A second pass is almost always a no-op; looping to a fixpoint makes
     # normalize() idempotent even for odd mixes of marks, controls and casing.
     out = _one_pass(text)

@@ -23,12 +23,13 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from itertools import combinations, product
+from itertools import product
+from typing import NamedTuple
 
 from analyzers.lexicon import known_roots, word_roots
 from analyzers.normalize import CONTROLS_RE, fold_letters, normalize, strip_marks
 from analyzers.stem import is_arabic_word
-from analyzers.stopwords import is_stopword
+from analyzers.stopwords import is_normalized_stopword
 
 _HAMZAS = frozenset("أإآؤئءٱ")
 _WEAK = "وي"
@@ -198,6 +199,7 @@ def protect(words: Iterable[str]) -> None:
         if name:
             (_protected_article if article else _protected_bare).add(name)
     root.cache_clear()
+    lexicon_root.cache_clear()
 
 
 def _clear_protected() -> None:
@@ -205,6 +207,7 @@ def _clear_protected() -> None:
     _protected_bare.clear()
     _protected_article.clear()
     root.cache_clear()
+    lexicon_root.cache_clear()
 
 
 def _protected_name(w: str) -> str | None:
@@ -226,6 +229,18 @@ def _protected_name(w: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- roots
+
+# Letters that stay as they are in a surface form (U+0621-U+064A without tatweel).
+_BARE_LETTERS = "".join(chr(c) for c in range(0x0621, 0x064B) if c != 0x0640)
+
+
+def _surface(word: str) -> str:
+    """The word as written, for reading hamza seats: controls and marks removed, NFKC.
+
+    >>> _surface("سُئِلَ")
+    'سئل'
+    """
+    return strip_marks(unicodedata.normalize("NFKC", CONTROLS_RE.sub("", word)))
 
 
 @lru_cache(maxsize=1)
@@ -250,17 +265,33 @@ def _slot_letters(surface: str, match: str, after_alef: bool) -> tuple[str, ...]
     return (match,)
 
 
-def _stems(surface: str, match: str) -> list[tuple[str, str, float, int]]:
+@lru_cache(maxsize=1)
+def _longest_suffix() -> int:
+    """Letters in the longest suffix of root_affixes.txt."""
+    return max(map(len, _affixes()[1]))
+
+
+def _stems(surface: str, match: str) -> tuple[tuple[str, str, float, int], ...]:
     """(surface stem, match stem, affix cost, start) for every plausible affix split.
 
     Keeping a leading و inside the stem costs too: read as a radical it is
     usually a glued conjunction (وعزني → عزز); a true first radical و mostly
     drops in inflection anyway (يقع → وقع). After the article only noun
     inflection may follow (البنوك is بنوك, never بنو + ك).
+
+    >>> [m for _, m, _, _ in _stems("بالغارات", "بالغارات")][-3:]
+    ['غارات', 'غار', 'غاره']
     """
     prefixes, suffixes = _affixes()
+    longest = _longest_suffix()
     out = []
     n = len(match)
+    # The suffix splits do not depend on the prefix: found once, longest stem first.
+    ends = []
+    for j in range(n, max(n - longest, 2) - 1, -1):
+        scost = suffixes.get(match[j:])
+        if scost is not None:
+            ends.append((j, match[j:], scost))
     # An article (ال, لل after و/ف) is always a clitic: no stem starts inside it.
     # Read on the surface: أل in ألقى is a hamza, not the article.
     body = surface[1:] if surface[:1] in "وف" else surface
@@ -270,18 +301,19 @@ def _stems(surface: str, match: str) -> list[tuple[str, str, float, int]]:
         if pcost is None:
             continue
         article = match[:i].endswith(("ال", "لل"))
-        for j in range(n, i + 1, -1):
-            suffix = match[j:]
-            scost = suffixes.get(suffix)
-            if scost is None or (article and suffix not in _ARTICLE_SUFFIXES):
+        keep_conj = i == 0 and match[0] == "و"
+        for j, suffix, scost in ends:
+            if j < i + 2:
+                break
+            if article and suffix not in _ARTICLE_SUFFIXES:
                 continue
             cost = pcost + scost
-            if i == 0 and match[0] == "و":
+            if keep_conj:
                 cost += KEEP_CONJ
             out.append((surface[i:j], match[i:j], cost, i))
-            if suffix.startswith("ات") and j - i >= 2:  # غارات is the plural of غارة
+            if suffix.startswith("ات"):  # غارات is the plural of غارة
                 out.append((surface[i:j] + "ة", match[i:j] + "ه", cost, i))
-    return out
+    return tuple(out)
 
 
 def _score(pattern: float, direct: int, root_freq: float, cost: float, changed: int) -> float:
@@ -296,55 +328,137 @@ def _score(pattern: float, direct: int, root_freq: float, cost: float, changed: 
     return PATTERN * pattern + bonus + ROOT_FREQ * root_freq - AFFIX_COST * cost - WEAK_CHANGE * changed
 
 
+# Slot labels per reading: all three radicals written, or one of them missing
+# (W: a weak radical the surface drops, D: the doubled 3rd radical).
+_READINGS = frozenset([("123", ""), ("23", "|W1"), ("13", "|W2"), ("12", "|W3"), ("12", "|D3"), ("1234", "")])
+
+
+class _PatternTable(NamedTuple):
+    """The patterns of stems of one length, for matching them all at once.
+
+    Pattern number ``i`` is bit ``i``: ``slot[p]`` has the bits of the patterns with a
+    radical slot at position ``p``, ``allowed[p][c]`` those with a slot or the letter ``c``
+    there. A stem matches the patterns whose bit survives the AND over its positions: one
+    dictionary lookup per letter instead of one per choice of slot positions.
+
+    Patterns with the same slots (positions, missing radical) give the same candidate
+    roots, and a reading's score only grows with its pattern's weight: so the roots are
+    made once per slot group, with the heaviest matching pattern of the group.
+    """
+
+    slot: tuple[int, ...]
+    allowed: tuple[dict[str, int], ...]
+    # per pattern: its slot group, its score term (PATTERN × log count)
+    patterns: tuple[tuple[int, float], ...]
+    # per slot group: slot positions, index of a missing radical (-1: none), its kind (W/D)
+    groups: tuple[tuple[tuple[int, ...], int, str], ...]
+
+
+@lru_cache(maxsize=64)
+def _pattern_table(n: int) -> _PatternTable:
+    """``_PatternTable`` of the patterns of ``n`` letters whose slots are one of ``_READINGS``.
+
+    >>> len(_pattern_table(7).patterns) > 0, _pattern_table(1).patterns
+    (True, ())
+    """
+    slot = [0] * n
+    literal: list[dict[str, int]] = [{} for _ in range(n)]
+    patterns = []
+    groups: dict[tuple[tuple[int, ...], int, str], int] = {}
+    for key, weight in _patterns().get(n, {}).items():
+        body, bar, missing = key.partition("|")
+        if ("".join(c for c in body if c in _SLOTS), bar + missing) not in _READINGS:
+            continue
+        # Every pattern was seen at least twice: its weight is > 0, so its lexicon bonus is
+        # PATTERN_IN_LEXICON (see _score) and the score grows with the weight alone.
+        assert weight > 0, key
+        bit = 1 << len(patterns)
+        for p, c in enumerate(body):
+            if c in _SLOTS:
+                slot[p] |= bit
+            else:
+                literal[p][c] = literal[p].get(c, 0) | bit
+        pos = tuple(p for p, c in enumerate(body) if c in _SLOTS)
+        group = groups.setdefault((pos, int(missing[-1]) - 1 if missing else -1, missing[:1]), len(groups))
+        patterns.append((group, PATTERN * weight))
+    allowed = tuple({c: bits | slot[p] for c, bits in literal[p].items()} for p in range(n))
+    return _PatternTable(tuple(slot), allowed, tuple(patterns), tuple(groups))
+
+
+_WEAK_OPTIONS = ("و", "ي")  # a dropped weak radical
+_NO_ROOTS: frozenset[str] = frozenset()
+
+
 @lru_cache(maxsize=100_000)
-def _readings(s: str, m: str) -> tuple[tuple[str, float, int, int], ...]:
-    """(root, pattern weight, lexicon roots of the stem or 0, weak-letter changes) for ``m``.
+def _readings(s: str, m: str) -> tuple[tuple[str, float, float, float], ...]:
+    """Readings of the stem ``m``: (root, score terms that do not depend on the affix split
+    added up as ``_score`` adds them — with the lexicon bonus, without it (the stem is
+    shadowed) — and the weak-change term).
 
     ``s`` is the same stem as written (hamza seats kept): a hamza after the
-    first letter is always a radical.
+    first letter is always a radical. See ``_score`` for the terms.
+
+    >>> sorted({r for r, *_ in _readings("انسحاب", "انسحاب")})
+    ['سحب']
     """
-    roots = _valid_roots()
     n = len(m)
     if n >= 4 and m.startswith("ال"):  # the article belongs to the clitics, not the stem
         return ()
-    direct = roots.intersection(word_roots().get(m, ())) if n >= 3 else frozenset()
-    out = [(r, 0.0, len(direct), 0) for r in direct]
-    pats = _patterns().get(n)
-    if not pats:
+    roots = _valid_roots()
+    weight = _root_weight()
+    lexicon_roots = word_roots().get(m) if n >= 3 else None
+    direct = roots.intersection(lexicon_roots) if lexicon_roots else _NO_ROOTS
+    out = []
+    for r in direct:
+        freq = ROOT_FREQ * weight.get(r, 0.0)
+        out.append((r, 0.0 + DIRECT + freq, 0.0 + 0.0 + freq, 0.0))
+    slot, allowed, patterns, groups = _pattern_table(n)
+    if not patterns:
         return tuple(out)
-    literal_at = _literals_at(n)
-    must = {p for p in range(n) if m[p] not in literal_at[p]}
-    must.update(p for p in range(1, n) if s[p] in _HAMZAS and s[p - 1] != "ا")
-    free = [p for p in range(n) if p not in must]
-    # Slot labels per reading: all three radicals written, or one of them missing
-    # (W: a weak radical the surface drops, D: the doubled 3rd radical).
-    readings = (("123", ""), ("23", "|W1"), ("13", "|W2"), ("12", "|W3"), ("12", "|D3"), ("1234", ""))
-    for labels, missing in readings:
-        k = len(labels)
-        if len(must) > k:
-            continue
-        for extra in combinations(free, k - len(must)):
-            pos = sorted((*must, *extra))
-            chars = list(m)
-            for label, p in zip(labels, pos, strict=True):
-                chars[p] = label
-            w = pats.get("".join(chars) + missing)
-            if w is None:
-                continue
-            letters = [_slot_letters(s[p], m[p], p > 0 and s[p - 1] == "ا") for p in pos]
-            if missing:
-                x = int(missing[-1]) - 1
-                letters.insert(x, ("و", "ي") if missing[1] == "W" else letters[1])
-            for combo in product(*letters):
-                r = "".join(combo)
-                if r in roots:
-                    written = [
-                        (c, opts)
-                        for i, (c, opts) in enumerate(zip(combo, letters, strict=True))
-                        if not missing or i != x
-                    ]
-                    changed = sum(opts.index(c) for c, opts in written)
-                    out.append((r, w, len(direct) if r in direct else 0, changed))
+    matches = -1
+    # Folding keeps only ء of the hamza shapes: a stem spelt as folded has no other one.
+    if s == m and "ء" not in s[1:]:
+        for p, c in enumerate(m):
+            matches &= allowed[p].get(c, slot[p])
+            if not matches:
+                return tuple(out)
+    else:
+        for p, c in enumerate(m):
+            if p and s[p] in _HAMZAS and s[p - 1] != "ا":  # a written hamza is a radical
+                matches &= slot[p]
+            else:
+                matches &= allowed[p].get(c, slot[p])
+            if not matches:
+                return tuple(out)
+    heaviest: dict[int, float] = {}  # slot group → its heaviest matching pattern's term
+    while matches:
+        low = matches & -matches
+        matches ^= low
+        group, pattern = patterns[low.bit_length() - 1]
+        if pattern > heaviest.get(group, -1.0):
+            heaviest[group] = pattern
+    options: dict[int, tuple[str, ...]] = {}
+    for group, pattern in heaviest.items():
+        pos, x, kind = groups[group]
+        letters = []  # the root letters each slot may stand for, preferred first
+        for p in pos:
+            opts = options.get(p)
+            if opts is None:
+                opts = options[p] = _slot_letters(s[p], m[p], p > 0 and s[p - 1] == "ا")
+            letters.append(opts)
+        if x >= 0:  # W: a weak radical the surface drops; D: the doubled 3rd radical
+            letters.insert(x, _WEAK_OPTIONS if kind == "W" else letters[1])
+        for combo in product(*letters):
+            r = "".join(combo)
+            if r in roots:
+                # How far down each written slot's preference the reading went (the
+                # missing radical is not written: it does not count).
+                changed = sum(map(tuple.index, letters, combo))
+                if x >= 0:
+                    changed -= letters[x].index(combo[x])
+                bonus = PATTERN_IN_LEXICON if r in direct else 0.0
+                freq = ROOT_FREQ * weight.get(r, 0.0)
+                out.append((r, pattern + bonus + freq, pattern + 0.0 + freq, WEAK_CHANGE * changed))
     return tuple(out)
 
 
@@ -360,32 +474,61 @@ def root(word: str) -> str:
     >>> root("2017"), root("ISIS"), root("في"), root("")
     ('2017', 'isis', 'في', '')
     """
+    return _read_root(word)[1]
+
+
+def _read_root(word: str) -> tuple[str, str, tuple[tuple[str, str, float, int], ...] | None]:
+    """(normalized word, its root, the affix splits the root was read from).
+
+    The splits are None when the word was not read (not Arabic, a stopword, a protected
+    name, a form whose letters change in number when folded): the root is then the
+    normalized word or the name.
+    """
     n = normalize(word)
-    if not is_arabic_word(n) or is_stopword(n):
-        return n
+    if not is_arabic_word(n) or is_normalized_stopword(n):
+        return n, n, None
     name = _protected_name(n)
     if name is not None:
-        return name
-    surface = strip_marks(unicodedata.normalize("NFKC", CONTROLS_RE.sub("", word)))
-    match = fold_letters(surface)
-    if len(match) != len(n) or len(n) < 2:
-        return n
+        return n, name, None
+    # A word of bare letters (most of them) is its own surface form: no controls, marks
+    # or compatibility forms to remove, and bare letters never compose under NFKC.
+    # Its folded form is then the normalized word.
+    if not word.strip(_BARE_LETTERS):
+        surface, match = word, n
+    else:
+        surface = _surface(word)
+        match = fold_letters(surface)
+        if len(match) != len(n):
+            return n, n, None
+    if len(n) < 2:
+        return n, n, None
     scores: dict[str, float] = {}
-    weight, lexicon = _root_weight(), word_roots()
+    lexicon = word_roots()
     stems = _stems(surface, match)
     # A dictionary word inside a longer one (مدين in مدينة, معار in معارك, علا in
     # إعلان) is no evidence: its "affixes" are radicals or pattern letters.
     known = [(start, start + len(m)) for _, m, _, start in stems if len(m) >= 3 and m in lexicon]
     for s, m, cost, start in stems:
+        readings = _readings(s, m)
+        if not readings:
+            continue
         end = start + len(m)
-        shadowed = any(a <= start and end <= b and b - a > end - start for a, b in known)
-        for r, pattern, direct, changed in _readings(s, m):
-            value = _score(pattern, 0 if shadowed else direct, weight.get(r, 0.0), cost, changed)
-            if value > scores.get(r, -1e9):
-                scores[r] = value
+        shadowed = bool(known) and any(a <= start and end <= b and b - a > end - start for a, b in known)
+        affix = AFFIX_COST * cost
+        # The terms of _score, added in its order (the same floats, so the same ties).
+        if shadowed:
+            for r, _, base, weak in readings:
+                value = base - affix - weak
+                if value > scores.get(r, -1e9):
+                    scores[r] = value
+        else:
+            for r, base, _, weak in readings:
+                value = base - affix - weak
+                if value > scores.get(r, -1e9):
+                    scores[r] = value
     if not scores:
-        return n
-    return max(sorted(scores), key=scores.__getitem__)
+        return n, n, stems
+    return n, max(sorted(scores), key=scores.__getitem__), stems
 
 
 # --------------------------------------------------------------------------- vouched roots
@@ -396,16 +539,18 @@ _IMPERFECT = "يتنا"
 _PAST_STARTS = ("", "ا", "ت", "و")
 
 
-def _vouched(surface: str, r: str) -> bool:
-    """Some affix split of ``surface`` is a lexicon word with root ``r``, or an imperfect
-    verb whose past form is one."""
+def _vouched(stems: Iterable[tuple[str, str, float, int]], r: str) -> bool:
+    """Some affix split (``_stems``) of a word is a lexicon word with root ``r``, or an
+    imperfect verb whose past form is one."""
     lexicon = word_roots()
-    for _s, m, _cost, _start in _stems(surface, fold_letters(surface)):
+    for _s, m, _cost, _start in stems:
         if r in lexicon.get(m, ()):
             return True
         if len(m) >= 3 and m[0] in _IMPERFECT:
-            if any(r in lexicon.get(p + m[1:], ()) for p in _PAST_STARTS):
-                return True
+            rest = m[1:]
+            for p in _PAST_STARTS:
+                if r in lexicon.get(p + rest, ()):
+                    return True
     return False
 
 
@@ -426,11 +571,18 @@ def lexicon_root(word: str) -> str:
     """
     from analyzers.stem import light_stem  # the stemmer imports this module's lexicon
 
-    r = root(word)
-    n = normalize(word)
-    if r == n or not is_arabic_word(n) or _protected_name(n) is not None:
+    return root_level(word, light_stem(word))
+
+
+def root_level(word: str, stem: str) -> str:
+    """``lexicon_root(word)`` given ``stem == light_stem(word)``, uncached: for the indexer,
+    which analyzes each new word once and has its stem already.
+
+    >>> root_level("وانسحبت", "وانسحبت"), root_level("ترمب", "ترمب")
+    ('سحب', 'ترمب')
+    """
+    n, r, stems = _read_root(word)
+    # Not read (a name, a stopword, Latin …) or read as itself: the root is the term.
+    if r == n or stems is None or _vouched(stems, r):
         return r
-    surface = strip_marks(unicodedata.normalize("NFKC", CONTROLS_RE.sub("", word)))
-    if len(fold_letters(surface)) == len(n) and _vouched(surface, r):
-        return r
-    return light_stem(word)
+    return stem

@@ -41,7 +41,10 @@ def is_arabic_word(word: str) -> bool:
     >>> is_arabic_word("قوات"), is_arabic_word("isis"), is_arabic_word("")
     (True, False, False)
     """
-    return bool(word) and all("\u0621" <= c <= "\u064a" for c in word)
+    return bool(word) and not word.strip(_ARABIC_LETTERS)
+
+
+_ARABIC_LETTERS = "".join(map(chr, range(0x0621, 0x064B)))  # ء … ي
 
 
 @lru_cache(maxsize=1)
@@ -57,23 +60,36 @@ def _without_article(w: str) -> str:
     return w[len(_ARTICLE) :] if w.startswith(_ARTICLE) and len(w) > 4 else w
 
 
+@lru_cache(maxsize=1)  # cleared by register_known_words
+def _names() -> frozenset[str]:
+    """Registered and reviewed names, bare (one set: asked once per clitic split tried)."""
+    return frozenset(_registered) | _reviewed_words()
+
+
+@lru_cache(maxsize=1)  # cleared by register_known_words
+def _words() -> frozenset[str]:
+    """Names and lexicon words."""
+    return _names() | frozenset(word_roots())
+
+
 def _is_name(w: str) -> bool:
-    return w in _registered or w in _reviewed_words()
+    return w in _names()
 
 
 def _is_word(w: str) -> bool:
-    return w in _registered or w in _reviewed_words() or w in word_roots()
+    return w in _words()
 
 
 @lru_cache(maxsize=200_000)
 def _is_known(w: str) -> bool:
     """``w`` is a lexicon word or an inflected form of one (3+ letters left)."""
-    if _is_word(w):
+    words = _words()
+    if w in words:
         return True
     for suffix in _BASE_SUFFIXES:
-        base = w[: -len(suffix)]
-        if w.endswith(suffix) and len(base) >= 3:
-            if _is_word(base) or (suffix == "ات" and _is_word(base + "ه")):
+        if w.endswith(suffix):
+            base = w[: -len(suffix)]
+            if len(base) >= 3 and (base in words or (suffix == "ات" and base + "ه" in words)):
                 return True
     return False
 
@@ -91,18 +107,33 @@ def _preposition_before_word(w: str) -> bool:
     return not _is_word(w) and w[0] in "بكل" and len(w) >= 5 and _is_word(w[1:])
 
 
-def _prefix_candidates(w: str) -> list[str]:
-    """Proclitic sequences (conjunction, preposition, article) ``w`` starts with, shortest first."""
-    found = []
+def _proclitic_sequences() -> tuple[str, ...]:
+    """Every proclitic sequence (conjunction, preposition, article), shortest first."""
+    found = set()
     for conj in ("", "و", "ف"):
         for prep in ("", "ب", "ك", "ل"):
             for art in ("", _ARTICLE):
                 prefix = conj + prep + art
                 if prep == "ل" and art:
                     prefix = conj + "لل"  # ل + ال is written لل
-                if prefix and w.startswith(prefix):
-                    found.append(prefix)
-    return sorted(set(found), key=len)
+                if prefix:
+                    found.add(prefix)
+    return tuple(sorted(found, key=lambda p: (len(p), p)))
+
+
+_PROCLITIC_SET = frozenset(_proclitic_sequences())
+_LONGEST_PROCLITICS = max(map(len, _PROCLITIC_SET))
+
+
+def _prefix_candidates(w: str) -> list[str]:
+    """Proclitic sequences (conjunction, preposition, article) ``w`` starts with, shortest first.
+
+    (Two of one length cannot both start ``w``, so the order is the length order.)
+
+    >>> _prefix_candidates("وبالقوات")
+    ['و', 'وب', 'وبال']
+    """
+    return [w[:k] for k in range(1, min(_LONGEST_PROCLITICS, len(w)) + 1) if w[:k] in _PROCLITIC_SET]
 
 
 def strip_proclitics(w: str) -> str:
@@ -126,12 +157,16 @@ def strip_proclitics(w: str) -> str:
     if _is_known(w) and not _article_form(w) and not _preposition_before_word(w):
         return w
     candidates = _prefix_candidates(w)
+    words = _words()
     # A lexicon word beats an inflected form of one: للقوات is ل+ال+قوات, not ل+لقوات.
-    for test in (_is_word, _is_known):
-        for prefix in candidates:
-            rest = w[len(prefix) :]
-            if len(rest) >= 3 and test(rest) and not _article_form(rest):
-                return rest
+    for prefix in candidates:
+        rest = w[len(prefix) :]
+        if len(rest) >= 3 and rest in words and not _article_form(rest):
+            return rest
+    for prefix in candidates:
+        rest = w[len(prefix) :]
+        if len(rest) >= 3 and _is_known(rest) and not _article_form(rest):
+            return rest
     for prefix in reversed(candidates):
         rest = w[len(prefix) :]
         if prefix.endswith((_ARTICLE, "لل")) and len(rest) >= 2:
@@ -145,12 +180,13 @@ def strip_proclitics(w: str) -> str:
 
 def _strip_pronoun(w: str) -> str:
     """``قواتها`` → ``قوات`` when what is left is a known word (``متهم`` is kept)."""
-    if _is_word(w):
+    if w in _words():
         return w
     for suffix in _PRONOUNS:
-        base = w[: -len(suffix)]
-        if w.endswith(suffix) and len(base) >= 3 and _is_known(base):
-            return base
+        if w.endswith(suffix):
+            base = w[: -len(suffix)]
+            if len(base) >= 3 and _is_known(base):
+                return base
     return w
 
 
@@ -188,20 +224,21 @@ def light_stem(word: str) -> str:
     bare = _strip_pronoun(strip_proclitics(w))
     if len(bare) <= 2:
         return bare
+    words, names = _words(), _names()
     # Construct-state plural (مقاتلو) and accusative alef (سوريا, قتيلا): Snowball
     # keeps them in definite mode, so مقاتلو would not meet مقاتلين.
-    if len(bare) >= 5 and bare[-1] in "او" and not _is_word(bare):
+    if len(bare) >= 5 and bare[-1] in "او" and bare not in words:
         bare = bare[:-1]
     # Names (reviewed or registered) are not inflected: الحديده must not meet الحديد.
     # A lexicon word ending in ن keeps it (لبنان, سكان, بيان): Snowball's ن rule
     # would turn them into لبن, سك, بي.
-    if _is_name(bare) or (bare.endswith("ن") and _is_word(bare)):
+    if bare in names or (bare.endswith("ن") and bare in words):
         return bare
     # A three-letter lexicon word in ة keeps it, and its ات plural meets it:
     # سنه "year" is not سن "age", مره "time" is not مر "passed"; قوات → قوه.
-    if len(bare) == 3 and bare.endswith("ه") and _is_word(bare):
+    if len(bare) == 3 and bare.endswith("ه") and bare in words:
         return bare
-    if len(bare) == 4 and bare.endswith("ات") and _is_word(bare[:2] + "ه"):
+    if len(bare) == 4 and bare.endswith("ات") and bare[:2] + "ه" in words:
         return bare[:2] + "ه"
     out = _snowball_definite(bare)
     if len(out) < 2:
@@ -235,6 +272,15 @@ def is_name(word: str) -> bool:
     return _is_name(word)
 
 
+def _clear_registered() -> None:
+    """Forget every registered name (for tests)."""
+    _registered.clear()
+    _names.cache_clear()
+    _words.cache_clear()
+    _is_known.cache_clear()
+    light_stem.cache_clear()
+
+
 def register_known_words(words: Iterable[str]) -> None:
     """Declare words (place and group names) whose first letter is not a clitic.
 
@@ -248,5 +294,7 @@ def register_known_words(words: Iterable[str]) -> None:
         w = normalize(word)
         if is_arabic_word(w):
             _registered.add(_without_article(w))
+    _names.cache_clear()
+    _words.cache_clear()
     _is_known.cache_clear()
     light_stem.cache_clear()

@@ -23,7 +23,16 @@ def is_stopword(word: str) -> bool:
     >>> is_stopword("الذين"), is_stopword("وفي"), is_stopword("فإنّ"), is_stopword("قوات")
     (True, True, True, False)
     """
-    w = normalize(word)
+    return is_normalized_stopword(normalize(word))
+
+
+def is_normalized_stopword(w: str) -> bool:
+    """``is_stopword`` of a word already normalized (``normalize(w) == w``), without normalizing
+    it again: what the indexer asks of each new word it has just normalized.
+
+    >>> is_normalized_stopword("وفي"), is_normalized_stopword("قوات")
+    (True, False)
+    """
     if not w:
         return False
     stops = stopwords()

@@ -24,25 +24,33 @@ from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
 from analyzers.normalize import normalize
-from analyzers.roots import lexicon_root
+from analyzers.roots import root_level
 from analyzers.stem import light_stem
-from analyzers.stopwords import is_stopword
+from analyzers.stopwords import is_normalized_stopword
 from analyzers.tokenize import TOKEN_RE, Token
 
 _CHARS = Characters()
 
 
-@lru_cache(maxsize=4096)  # callers keep their own table (analyze_text's _WORDS)
-def _levels(surface: str) -> tuple[str, str, str]:
+def _analyze_word(surface: str) -> tuple[str, str, str]:
     """(exact, stem, root) terms of a surface form; stem and root are "" for stopwords.
 
-    >>> _levels("وبالغارات")[0], _levels("من")
+    The form is normalized once here; the stopword test reads that normalized form.
+
+    >>> _analyze_word("وبالغارات")[0], _analyze_word("من")
     ('وبالغارات', ('من', '', ''))
     """
     exact = normalize(surface)
-    if is_stopword(surface):
+    if is_normalized_stopword(exact):
         return exact, "", ""
-    return exact, light_stem(surface), lexicon_root(surface)
+    # Uncached: each new word is analyzed once (the callers keep the result), so the
+    # per-word caches of light_stem and lexicon_root would only cost time and memory.
+    stem = light_stem.__wrapped__(surface)
+    return exact, stem, root_level(surface, stem)
+
+
+# callers keep their own table (analyze_text's _WORDS)
+_levels = lru_cache(maxsize=4096)(_analyze_word)
 
 
 class Postings:
@@ -223,7 +231,8 @@ def word_levels(words: list[str]) -> list[tuple[str, str, str]]:
     >>> word_levels(["وبالغارات", "من"])[1]
     ('من', '', '')
     """
-    return [_levels(w) for w in words]
+    # New words, each analyzed once: _levels' small cache would only cost a lookup.
+    return [_analyze_word(w) for w in words]
 
 
 def learn_words(words: list[str], levels: list[tuple[str, str, str]]) -> None:
