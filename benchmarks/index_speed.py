@@ -21,7 +21,8 @@ and indexes it into temporary directories with
 Each system runs in its own child process; its wall time, CPU time (user + system, the
 child and the processes it started) and peak RSS (the largest of them) come from
 ``wait4``. The machine is shared: CPU seconds compare systems better than wall time when
-other jobs run; both are printed.
+other jobs run; both are printed, with the load average (each row, and a closing
+"same run" line).
 """
 
 from __future__ import annotations
@@ -191,7 +192,9 @@ def row(name: str, n: int, r: dict, size: float | None, what: str) -> None:
     size_s = f"{size / 1e6:7.1f} MB" if size is not None else "       —  "
     print(
         f"{name:<20} {n / r['wall']:7.0f} docs/s {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s "
-        f"({n / r['cpu']:5.0f} docs/CPU-s)  peak RSS {r['rss']:6.0f} MB  index {size_s}  {what}"
+        f"({n / r['cpu']:5.0f} docs/CPU-s)  peak RSS {r['rss']:6.0f} MB  index {size_s}  "
+        f"load {os.getloadavg()[0]:4.1f}  {what}",
+        flush=True,
     )
 
 
@@ -218,6 +221,7 @@ def main() -> None:
                 if args.limit and len(articles) >= args.limit:
                     break
         n = len(articles)
+        start_load = os.getloadavg()[0]
         chars = sum(len(a["text"]) + len(a.get("title") or "") for a in articles)
         print(
             f"{n} articles with titles, {chars / 1e6:.1f} M characters; "
@@ -274,6 +278,13 @@ def main() -> None:
                         f"kashaf / lucene: {k['wall'] / lu['wall']:.1f}x the wall time, "
                         f"{k['cpu'] / lu['cpu']:.1f}x the CPU time"
                     )
+        one, five, fifteen = os.getloadavg()
+        print(
+            f"same run: every row above ran one after another in this run, on {os.cpu_count()} CPUs; "
+            f"load average {start_load:.1f} at the start, {one:.1f} / {five:.1f} / {fifteen:.1f} "
+            "(1 / 5 / 15 min) at the end (each row's 'load' is the 1-minute average when it "
+            "finished). Under load compare CPU seconds, not wall time."
+        )
 
 
 if __name__ == "__main__":
