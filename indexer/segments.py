@@ -19,7 +19,6 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from hashlib import md5
-from itertools import repeat
 from operator import sub
 from pickle import dumps
 from zlib import compress
@@ -74,13 +73,14 @@ class _FieldPostings:
         n = len(p.terms)
         if not n:
             return 0
-        self.tids.extend(map(self.vocab.__getitem__, p.terms))
-        self.weights.extend(p.freqs)  # weight = frequency (field boost 1)
+        # (an array made from the iterable, then appended whole: faster than extend(iterable))
+        self.tids.extend(array("i", map(self.vocab.__getitem__, p.terms)))
+        self.weights.extend(array("f", p.freqs))  # weight = frequency (field boost 1)
         if self.freqs is not None:
-            self.freqs.extend(p.freqs)
+            self.freqs.extend(array("I", p.freqs))
         elif not self.fixed0:
             self.values.extend(p.values if p.values is not None else map(pack_uint, p.freqs))
-        self.docs.extend(repeat(docnum, n))
+        self.docs.extend(array("i", (docnum,)) * n)
         return sum(p.freqs)
 
     def add(self, docnum: int, items: Iterable[tuple]) -> int:
