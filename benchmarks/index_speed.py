@@ -187,12 +187,12 @@ def lucene(cp: str, src: Path, out: Path) -> dict:
     }
 
 
-def kashaf_tree(tree: Path, src: Path, index_dir: Path, jobs: int) -> dict:
+def kashaf_tree(tree: Path, src: Path, index_dir: Path, jobs: int, expected: int) -> dict:
     """``indexer.build.build`` of another checkout (``--baseline``: main's code, say), in a
     child Python whose import path starts with that tree; measured like the others (wait4)."""
     code = (
         f"import sys; sys.path.insert(0, {str(tree)!r}); from indexer.build import build; "
-        f"r = build([{str(src)!r}], {str(index_dir)!r}, jobs={jobs}); print(r.documents)"
+        f"r = build([{str(src.resolve())!r}], {str(index_dir.resolve())!r}, jobs={jobs}); print(r.documents)"
     )
     t0 = time.perf_counter()
     p = subprocess.Popen(
@@ -201,8 +201,8 @@ def kashaf_tree(tree: Path, src: Path, index_dir: Path, jobs: int) -> dict:
     _, status, usage = os.wait4(p.pid, 0)
     out, err = p.stdout.read(), p.stderr.read()
     return {
-        "ok": status == 0 and out.strip().isdigit(),
-        "error": err.strip()[-300:],
+        "ok": status == 0 and out.strip() == str(expected),
+        "error": f"indexed {out.strip() or '?'} of {expected} documents; {err.strip()[-300:]}",
         "wall": time.perf_counter() - t0,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss": usage.ru_maxrss / 1024,
@@ -258,7 +258,7 @@ def main() -> None:
         )
 
         if args.baseline:
-            b = kashaf_tree(args.baseline.resolve(), src, tmp / "baseline", args.jobs)
+            b = kashaf_tree(args.baseline.resolve(), src, tmp / "baseline", args.jobs, n)
             row(
                 "kashaf baseline",
                 n,
