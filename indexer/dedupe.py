@@ -168,7 +168,7 @@ def update(
     signatures = signatures or {}
     # Candidates are found in memory: the band rows of earlier builds that share a key with
     # this batch are read once, and each grouped document's bands are added as it is grouped
-    # (the same candidates, in the same date order, as one query per document gave; 4x faster).
+    # (the same candidates, in the same date order, as one query per document gave).
     work = []
     for doc_id, title, body in todo:
         if doc_id in signatures:
