@@ -1,6 +1,6 @@
 """Indexing speed, side by side in one run: Kashaf, stock Whoosh and Lucene (one thread).
 
-    .venv/bin/python benchmarks/index_speed.py [--limit N] [--jobs 2] [--lucene-jars DIR]
+    .venv/bin/python benchmarks/index_speed.py [--limit N] [--jobs 2] [--lucene-jars DIR] [--baseline DIR]
 
 Reads ../shared/corpus/ant_multisource_v2.1.jsonl.gz (30,337 articles, titles included)
 and indexes it into temporary directories with
@@ -8,6 +8,8 @@ and indexes it into temporary directories with
 - **kashaf**: ``indexer.build.build`` with ``--jobs`` processes: title and body at three
   levels (exact, stem, root), places and groups (mentions table), the SQLite document
   store with full text, story-grouping signatures, verification, publishing;
+- **kashaf baseline** (``--baseline DIR``): the same build by another checkout's code (say
+  ``git archive main | tar -x -C DIR``), run first, for a same-run comparison;
 - **kashaf re-run**: the same input again (nothing changed: no new generation);
 - **kashaf re-analysis**: every document analyzed again from the store, as after an edit
   of the gazetteer or overrides (the published generation's recorded analysis version is
@@ -21,7 +23,8 @@ and indexes it into temporary directories with
 Each system runs in its own child process; its wall time, CPU time (user + system, the
 child and the processes it started) and peak RSS (the largest of them) come from
 ``wait4``. The machine is shared: CPU seconds compare systems better than wall time when
-other jobs run; both are printed.
+other jobs run; both are printed, with the load average (each row, and a closing
+"same run" line).
 """
 
 from __future__ import annotations
@@ -184,6 +187,28 @@ def lucene(cp: str, src: Path, out: Path) -> dict:
     }
 
 
+def kashaf_tree(tree: Path, src: Path, index_dir: Path, jobs: int, expected: int) -> dict:
+    """``indexer.build.build`` of another checkout (``--baseline``: main's code, say), in a
+    child Python whose import path starts with that tree; measured like the others (wait4)."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(tree)!r}); from indexer.build import build; "
+        f"r = build([{str(src.resolve())!r}], {str(index_dir.resolve())!r}, jobs={jobs}); print(r.documents)"
+    )
+    t0 = time.perf_counter()
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(p.pid, 0)
+    out, err = p.stdout.read(), p.stderr.read()
+    return {
+        "ok": status == 0 and out.strip() == str(expected),
+        "error": f"indexed {out.strip() or '?'} of {expected} documents; {err.strip()[-300:]}",
+        "wall": time.perf_counter() - t0,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": usage.ru_maxrss / 1024,
+    }
+
+
 def row(name: str, n: int, r: dict, size: float | None, what: str) -> None:
     if not r.get("ok", True):
         print(f"{name:<20} FAILED: {r.get('error')}")
@@ -191,7 +216,9 @@ def row(name: str, n: int, r: dict, size: float | None, what: str) -> None:
     size_s = f"{size / 1e6:7.1f} MB" if size is not None else "       —  "
     print(
         f"{name:<20} {n / r['wall']:7.0f} docs/s {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s "
-        f"({n / r['cpu']:5.0f} docs/CPU-s)  peak RSS {r['rss']:6.0f} MB  index {size_s}  {what}"
+        f"({n / r['cpu']:5.0f} docs/CPU-s)  peak RSS {r['rss']:6.0f} MB  index {size_s}  "
+        f"load {os.getloadavg()[0]:4.1f}  {what}",
+        flush=True,
     )
 
 
@@ -203,6 +230,11 @@ def main() -> None:
     ap.add_argument("--skip-lucene", action="store_true", help="do not run Lucene")
     ap.add_argument("--lucene-jars", type=Path, help="folder holding the Lucene 8 jars [/usr/share/java]")
     ap.add_argument("--tmp", type=Path, help="where the temporary indexes go [system temp]")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of Kashaf (e.g. `git archive main`) whose build runs first, same input",
+    )
     args = ap.parse_args()
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is absent: benchmark data lives in ../shared beside the project")
@@ -218,11 +250,23 @@ def main() -> None:
                 if args.limit and len(articles) >= args.limit:
                     break
         n = len(articles)
+        start_load = os.getloadavg()[0]
         chars = sum(len(a["text"]) + len(a.get("title") or "") for a in articles)
         print(
             f"{n} articles with titles, {chars / 1e6:.1f} M characters; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start"
         )
+
+        if args.baseline:
+            b = kashaf_tree(args.baseline.resolve(), src, tmp / "baseline", args.jobs, n)
+            row(
+                "kashaf baseline",
+                n,
+                b,
+                store.dir_size(tmp / "baseline") if b["ok"] else None,
+                f"({args.baseline}, --jobs {args.jobs}: the same build from that checkout's code)",
+            )
+            shutil.rmtree(tmp / "baseline", ignore_errors=True)
 
         k = measured(kashaf(src, tmp / "kashaf", args.jobs))
         row(
@@ -274,6 +318,13 @@ def main() -> None:
                         f"kashaf / lucene: {k['wall'] / lu['wall']:.1f}x the wall time, "
                         f"{k['cpu'] / lu['cpu']:.1f}x the CPU time"
                     )
+        one, five, fifteen = os.getloadavg()
+        print(
+            f"same run: every row above ran one after another in this run, on {os.cpu_count()} CPUs; "
+            f"load average {start_load:.1f} at the start, {one:.1f} / {five:.1f} / {fifteen:.1f} "
+            "(1 / 5 / 15 min) at the end (each row's 'load' is the 1-minute average when it "
+            "finished). Under load compare CPU seconds, not wall time."
+        )
 
 
 if __name__ == "__main__":

@@ -389,11 +389,25 @@ def _die_with_parent(parent: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+        # zlib.compress allocates ~256 KB of state per call; above glibc's mmap threshold
+        # that is a fresh mmap (and page faults) every time, ~20x the cost of compressing a
+        # small posting block. Keep such allocations on the heap in the workers.
+        libc.mallopt(-3, 8 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def _warm() -> None:
+    """Load the analyzers' tables (lexicon, gazetteer and tagger indexes, MinHash permutations)
+    in this process before the workers fork: each would otherwise load its own copy (~1 s)."""
+    text = "قالت مصادر إن قوات النظام انسحبت من مدينة حلب وريف إدلب بعد قصف الطيران"
+    analyze_doc("الرقة", text)
+    dedupe.doc_signature("", text)
 
 
 def _write(  # noqa: PLR0917 - one private call site
@@ -427,6 +441,7 @@ def _write(  # noqa: PLR0917 - one private call site
     pool = None
     try:
         if jobs > 1 and len(docs) > 50:
+            _warm()
             _prime_words(ctx, jobs, busy)
             pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
             pending = pool.map_async(_write_shard, busy, chunksize=1)

@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 from datasketch import MinHash
@@ -70,8 +71,8 @@ def shingles(text: str, k: int = SHINGLE) -> list[bytes]:
     words = _WORD.findall(fold_letters(strip_marks(text)).lower())
     if len(words) < k:
         return []
-    grams = (" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
-    return [g.encode("utf-8") for g in dict.fromkeys(grams)]
+    grams = map(" ".join, zip(*(words[i:] for i in range(k)), strict=False))  # words i..i+k-1, in C
+    return list(map(str.encode, dict.fromkeys(grams)))
 
 
 def signature(text: str) -> np.ndarray | None:
@@ -82,7 +83,7 @@ def signature(text: str) -> np.ndarray | None:
     >>> bool((a == b).all())
     True
     """
-    if len(_WORD.findall(text)) < MIN_WORDS:
+    if len(list(islice(_WORD.finditer(text), MIN_WORDS))) < MIN_WORDS:  # counted up to MIN_WORDS only
         return None
     grams = shingles(text)
     m = MinHash(
@@ -165,33 +166,53 @@ def update(
     ).fetchall()
     joined = 0
     signatures = signatures or {}
+    # Candidates are found in memory: the band rows of earlier builds that share a key with
+    # this batch are read once, and each grouped document's bands are added as it is grouped
+    # (the same candidates, in the same date order, as one query per document gave).
+    work = []
     for doc_id, title, body in todo:
         if doc_id in signatures:
             sig = signatures[doc_id]
             sig = None if sig is None else np.frombuffer(sig, dtype=np.uint32)
         else:
             sig = signature(_text(title or "", body or ""))
+        work.append((doc_id, sig, band_keys(sig) if sig is not None else None))
+    bands: dict[int, list[str]] = {}
+    known: dict[str, tuple[str, np.ndarray]] = {}
+    if con.execute("SELECT 1 FROM dedupe_bands LIMIT 1").fetchone():
+        keys = list({k for _, _, ks in work if ks for k in ks})
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            rows = con.execute(
+                f"SELECT b.key, d.doc_id, d.grp, d.sig FROM dedupe_bands b JOIN dedupe d "
+                f"ON d.doc_id = b.doc_id WHERE b.key IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for key, other, other_grp, other_sig in rows:
+                bands.setdefault(key, []).append(other)
+                known[other] = (other_grp, np.frombuffer(other_sig, dtype=np.uint32))
+    band_rows: list[tuple[int, str]] = []
+    group_rows: list[tuple[str, str, bytes | None]] = []
+    for doc_id, sig, keys in work:
         grp = doc_id
         if sig is not None:
-            keys = band_keys(sig)
             best, best_sim = None, THRESHOLD
-            marks = ",".join("?" * len(keys))
-            cands = con.execute(
-                f"SELECT DISTINCT d.doc_id, d.grp, d.sig FROM dedupe_bands b JOIN dedupe d "
-                f"ON d.doc_id = b.doc_id WHERE b.key IN ({marks})",
-                keys,
-            ).fetchall()
-            for other, other_grp, other_sig in cands:
-                s = similarity(sig, np.frombuffer(other_sig, dtype=np.uint32))
+            cands = {other for k in keys for other in bands.get(k, ())}
+            for other in cands:
+                other_grp, other_sig = known[other]
+                s = similarity(sig, other_sig)
                 if s >= best_sim and (best is None or s > best_sim or other < best[0]):
                     best, best_sim = (other, other_grp), s
             if best is not None:
                 grp = best[1]
                 joined += 1
-            con.executemany("INSERT INTO dedupe_bands VALUES (?, ?)", [(k, doc_id) for k in keys])
-        con.execute(
-            "INSERT INTO dedupe VALUES (?, ?, ?)", (doc_id, grp, sig.tobytes() if sig is not None else None)
-        )
+            for k in keys:
+                bands.setdefault(k, []).append(doc_id)
+            band_rows.extend((k, doc_id) for k in keys)
+            known[doc_id] = (grp, sig)
+        group_rows.append((doc_id, grp, sig.tobytes() if sig is not None else None))
+    con.executemany("INSERT INTO dedupe_bands VALUES (?, ?)", band_rows)
+    con.executemany("INSERT INTO dedupe VALUES (?, ?, ?)", group_rows)
     seconds = time.monotonic() - t0
     if log and todo:
         log(f"grouped {len(todo)} document(s): {joined} joined an existing story, in {seconds:.1f} s")

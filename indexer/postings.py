@@ -11,9 +11,12 @@ the fields' own analyzers and formats produce.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate, compress, repeat
+from operator import sub
 from pickle import dumps
 from typing import NamedTuple
 
@@ -50,57 +53,163 @@ def _analyze_word(surface: str) -> tuple[str, str, str]:
 _levels = lru_cache(maxsize=4096)(_analyze_word)
 
 
+class Postings:
+    """One field's postings of one text, as columns: term bytes, frequencies and value bytes
+    (``None`` for frequency-only fields, whose value is ``pack_uint(freq)``). Iterating gives
+    Whoosh's posting tuples ``(term bytes, freq, weight, value bytes)``; the bulk writer
+    (``indexer.segments``) takes the columns as they are.
+
+    >>> list(Postings([b"x"], [2], None))
+    [(b'x', 2, 2.0, b'\\x00\\x00\\x00\\x02')]
+    """
+
+    __slots__ = ("freqs", "terms", "values")
+
+    def __init__(self, terms: list[bytes], freqs: list[int], values: list[bytes] | None) -> None:
+        self.terms = terms
+        self.freqs = freqs
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __iter__(self):
+        values = self.values if self.values is not None else map(pack_uint, self.freqs)
+        return zip(self.terms, self.freqs, map(float, self.freqs), values, strict=False)
+
+
+class Tokens(Sequence):
+    """A text's tokens, made into :class:`~analyzers.tokenize.Token` only when one is read
+    (the tagger reads a few around each name; building all of them cost more than the rest).
+
+    >>> Tokens(["قصف", "حلب"], [0, 4], [3, 7])[1]
+    Token(text='حلب', start=4, end=7)
+    """
+
+    __slots__ = ("ends", "starts", "surfaces")
+
+    def __init__(self, surfaces: list[str], starts: list[int], ends: list[int]) -> None:
+        self.surfaces = surfaces
+        self.starts = starts
+        self.ends = ends
+
+    def __len__(self) -> int:
+        return len(self.surfaces)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return Token(self.surfaces[i], self.starts[i], self.ends[i])
+
+
 class TextAnalysis(NamedTuple):
     """One text analyzed once: its tokens and normalized forms (what ``analyzers.tagger.tag``
-    reads) and the posting tuples of its exact, stem and root fields."""
+    reads) and the postings of its exact, stem and root fields."""
 
-    tokens: list[Token]
+    tokens: Tokens
     norms: list[str]
-    exact: list[tuple]
-    stem: list[tuple]
-    root: list[tuple]
+    exact: Postings
+    stem: Postings
+    root: Postings
 
 
 _WORDS: dict[str, tuple[str, str, str]] = {}  # _levels without lru_cache's per-call overhead
 _WORDS_MAX = 1_000_000  # ~250 MB at most; cleared (not evicted) when full
+# The tokenizer's pattern as a group: re.split gives gap, token, gap, ..., gap, and the
+# running sum of their lengths gives every token's offsets without a match object each.
+_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
+
+
+def _pint(i: int) -> bytes:
+    """A non-negative int as pickle protocol 2 writes it (BININT1, BININT2, BININT, LONG1)."""
+    if i < 256:
+        return b"K" + bytes((i,))
+    if i < 65536:
+        return b"M" + i.to_bytes(2, "little")
+    if i < 2**31:
+        return b"J" + i.to_bytes(4, "little")
+    return dumps(i, 2)[2:-1]
+
+
+_PINT = [_pint(i) for i in range(65536)]
+_ONE_HEAD = pack_uint(1) + b"\x80\x02]q\x00"  # Characters.encode of one occurrence: n, list,
+_ONE_TAIL = b"\x87q\x01a."  # ... one (pos, start, length) tuple
+
+
+def _levels_of(surfaces: list[str]) -> list[tuple[str, str, str]]:
+    words = _WORDS
+    levels = list(map(words.get, surfaces))
+    if None in levels:
+        for i, found in enumerate(levels):
+            if found is None:
+                surface = surfaces[i]
+                lv = words.get(surface)
+                if lv is None:
+                    if len(words) >= _WORDS_MAX:
+                        words.clear()
+                    lv = words[surface] = _levels(surface)
+                levels[i] = lv
+    return levels
+
+
+def _counts(terms: Iterable[str]) -> Postings:
+    c = Counter(terms)
+    c.pop("", None)  # a stopword: no stem, no root
+    return Postings(list(map(str.encode, c)), list(c.values()), None)
 
 
 def analyze_text(text: str) -> TextAnalysis:
-    """Tokens, normalized forms and the posting tuples of ``text`` (see :func:`text_postings`).
+    """Tokens, normalized forms and the postings of ``text`` (see :func:`text_postings`).
 
     >>> a = analyze_text("انسحبت القوات من الرقّة")
     >>> a.norms, a.tokens[3]
     (['انسحبت', 'القوات', 'من', 'الرقه'], Token(text='الرقّة', start=17, end=23))
     """
-    tokens: list[Token] = []
-    norms: list[str] = []
-    chars: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-    stems: dict[str, int] = defaultdict(int)
-    roots: dict[str, int] = defaultdict(int)
-    words = _WORDS
-    for pos, m in enumerate(TOKEN_RE.finditer(text)):
-        surface = m.group()
-        start, end = m.span()
-        tokens.append(Token(surface, start, end))
-        levels = words.get(surface)
-        if levels is None:
-            if len(words) >= _WORDS_MAX:
-                words.clear()
-            levels = words[surface] = _levels(surface)
-        exact, stem, rt = levels
-        norms.append(exact)
-        if exact:
-            chars[exact].append((pos, start, end))
-        if stem:
-            stems[stem] += 1
-        if rt:
-            roots[rt] += 1
+    parts = _SPLIT_RE.split(text)
+    surfaces = parts[1::2]
+    bounds = list(accumulate(map(len, parts)))
+    starts = bounds[0:-1:2]
+    ends = bounds[1::2]
+    if not surfaces:
+        empty = Postings([], [], [])
+        return TextAnalysis(Tokens([], [], []), [], empty, Postings([], [], None), Postings([], [], None))
+    exacts, stems, roots = zip(*_levels_of(surfaces), strict=True)
+    # Occurrences grouped by exact form with one C-level stable sort of the token indices
+    # (a Python loop appending each token to its form's list cost 7x as much).
+    counts = Counter(exacts)
+    terms = sorted(counts)
+    order = sorted(range(len(exacts)), key=exacts.__getitem__)
+    freqs = list(map(counts.__getitem__, terms))
+    heads = list(accumulate(freqs, initial=0))
+    if terms[0] == "":  # no exact form (cannot happen for a token with a letter; kept safe)
+        del terms[0], freqs[0], heads[0]
+    firsts = list(map(order.__getitem__, heads[: len(freqs)]))
+    if len(text) < 65536:
+        # Every value as if its word occurred once, column by column (no Python-level work
+        # per posting); then the words that occur more often are encoded again, whole.
+        ss = list(map(starts.__getitem__, firsts))
+        lens = map(sub, map(ends.__getitem__, firsts), ss)
+        pint = _PINT.__getitem__
+        values = list(
+            map(
+                b"".join,
+                zip(repeat(_ONE_HEAD), map(pint, firsts), map(pint, ss), map(pint, lens), repeat(_ONE_TAIL)),
+            )
+        )
+        again = compress(range(len(freqs)), map((1).__lt__, freqs))
+    else:
+        values = [b""] * len(freqs)
+        again = range(len(freqs))
+    encode = _CHARS.encode
+    for k in again:
+        h = heads[k]
+        values[k] = encode([(i, starts[i], ends[i]) for i in order[h : h + freqs[k]]])
     return TextAnalysis(
-        tokens,
-        norms,
-        [(w.encode(), len(p), float(len(p)), _encode_chars(p)) for w, p in chars.items()],
-        [(w.encode(), f, float(f), pack_uint(f)) for w, f in stems.items()],
-        [(w.encode(), f, float(f), pack_uint(f)) for w, f in roots.items()],
+        Tokens(surfaces, starts, ends),
+        list(exacts),
+        Postings(list(map(str.encode, terms)), freqs, values),
+        _counts(stems),
+        _counts(roots),
     )
 
 
@@ -139,17 +248,6 @@ def known_words() -> set[str]:
     return set(_WORDS)
 
 
-_ONE = pack_uint(1)
-
-
-def _encode_chars(poslist: list[tuple[int, int, int]]) -> bytes:
-    """``whoosh.formats.Characters.encode``, with the common one-occurrence case inlined."""
-    if len(poslist) == 1:
-        pos, start, end = poslist[0]
-        return _ONE + dumps([(pos, start, end - start)], 2)
-    return _CHARS.encode(poslist)
-
-
 def text_postings(text: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """Posting tuples of ``text`` for its exact, stem and root fields.
 
@@ -161,4 +259,4 @@ def text_postings(text: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
     [1, 2]
     """
     a = analyze_text(text)
-    return a.exact, a.stem, a.root
+    return list(a.exact), list(a.stem), list(a.root)

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from indexer.boilerplate import is_boilerplate
@@ -47,13 +48,19 @@ class Doc:
     source: str | None = None
     url: str | None = None
     meta: dict = field(default_factory=dict)
+    _hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def content_hash(self) -> str:
-        """Hash of everything indexed or stored (not the path): equal hash → nothing to redo."""
-        date = self.date.isoformat() if self.date else None
-        key = [self.id, self.title, self.text, date, self.source, self.url, self.meta]
-        blob = json.dumps(key, ensure_ascii=False, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        """Hash of everything indexed or stored (not the path): equal hash → nothing to redo.
+
+        Computed once (the reader checks that a record can be hashed; the build compares and
+        stores it): a document is not changed after it is read."""
+        if self._hash is None:
+            date = self.date.isoformat() if self.date else None
+            key = [self.id, self.title, self.text, date, self.source, self.url, self.meta]
+            blob = json.dumps(key, ensure_ascii=False, sort_keys=True, default=str)
+            self._hash = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return self._hash
 
 
 @dataclass(frozen=True)
@@ -288,6 +295,7 @@ def read_file(path: Path, base: Path, shown: str | None = None) -> Iterator[Doc 
     of the file is still read.
     """
     shown = shown or str(path)
+    _absolute.cache_clear()
     name = path.name
     if not name.endswith(SUFFIXES):
         yield Problem(shown, 1, f"unsupported file type (expected one of {', '.join(SUFFIXES)})")
@@ -428,6 +436,13 @@ def _read_txt(text: str, path: Path, base: Path, shown: str) -> Iterator[Doc | P
     yield Doc(id=doc_id, title=title, text=body, path=str(path.resolve()))
 
 
+@lru_cache(maxsize=16)
+def _absolute(path: Path) -> str:
+    """``str(path.resolve())``, once per file rather than once per record (cleared by
+    :func:`read_file`: a path may point elsewhere by the next build)."""
+    return str(path.resolve())
+
+
 def _record(obj: dict, line: int, path: Path, shown: str) -> Iterator[Doc | Problem]:
     """A JSONL object or CSV row → Doc, with problems for what is missing or wrong."""
     obj, changed = _clean_surrogates(obj)
@@ -470,7 +485,7 @@ def _record(obj: dict, line: int, path: Path, shown: str) -> Iterator[Doc | Prob
         id=doc_id,
         title=title,
         text=text,
-        path=str(path.resolve()),
+        path=_absolute(path),
         line=line,
         date=date,
         source=opt("source"),

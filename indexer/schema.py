@@ -17,7 +17,7 @@ from whoosh import fields
 
 from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyzer
 from indexer.entities import Mention, entities_for
-from indexer.postings import analyze_text
+from indexer.postings import Postings, analyze_text
 
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
 SCHEMA_VERSION = "3"
@@ -49,10 +49,11 @@ class Analyzed(list):
 
 
 class PreText(fields.TEXT):
-    """TEXT that takes :class:`Analyzed` postings as they are (analysis already done)."""
+    """TEXT that takes :class:`Analyzed` or :class:`~indexer.postings.Postings` as they are
+    (analysis already done)."""
 
     def index(self, value, **kwargs):
-        return value if isinstance(value, Analyzed) else super().index(value, **kwargs)
+        return value if isinstance(value, (Analyzed, Postings)) else super().index(value, **kwargs)
 
 
 class PreKeyword(fields.KEYWORD):
@@ -92,7 +93,7 @@ def schema() -> fields.Schema:
     )
 
 
-def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mention]]:
+def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed | Postings], list[Mention]]:
     """Postings for the six text fields and the place/group keywords (rolled up to
     ancestors, and as named), plus mentions.
 
@@ -105,15 +106,11 @@ def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed], list[Mentio
     ['الرقه']
     """
     s = schema()
-    out: dict[str, Analyzed] = {}
+    out: dict[str, Analyzed | Postings] = {}
     tokenized = {}
     for name, value in (("title", title), ("body", body)):
         a = analyze_text(value)
-        out[f"{name}_exact"], out[f"{name}_stem"], out[f"{name}_root"] = (
-            Analyzed(a.exact),
-            Analyzed(a.stem),
-            Analyzed(a.root),
-        )
+        out[f"{name}_exact"], out[f"{name}_stem"], out[f"{name}_root"] = a.exact, a.stem, a.root
         tokenized[name] = (a.tokens, a.norms)
     places, groups, mentions = entities_for(title, body, tokenized)
     if places:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from hashlib import md5
 from operator import sub
 from pickle import dumps
 from zlib import compress
@@ -25,15 +26,27 @@ from zlib import compress
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
-from whoosh.filedb.filetables import _lengths
+from whoosh.filedb.filetables import _lengths, md5_hash
 from whoosh.formats import Frequency
-from whoosh.system import pack_int, pack_long, pack_ushort, unpack_uint
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
+
+from indexer.postings import Postings
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
 SMALL_BLOCK = 96
 _TERMINFO = W3TermInfo._struct
+
+
+class _Vocab(dict):
+    """Term bytes → term id, numbered in arrival order; a lookup of a new term adds it."""
+
+    __slots__ = ()
+
+    def __missing__(self, term: bytes) -> int:
+        tid = self[term] = len(self)
+        return tid
 
 
 class _FieldPostings:
@@ -42,7 +55,7 @@ class _FieldPostings:
     __slots__ = ("docs", "fixed0", "freqs", "lengths", "tids", "values", "vocab", "weights")
 
     def __init__(self, fixed0: bool, freqs: bool = False) -> None:
-        self.vocab: dict[bytes, int] = {}
+        self.vocab: dict[bytes, int] = _Vocab()
         self.tids = array("i")
         self.docs = array("i")
         self.weights = array("f")  # float32, as Whoosh's block buffer holds them
@@ -52,6 +65,23 @@ class _FieldPostings:
         # bytes object each (half the postings of a batch, ~50 bytes apiece).
         self.freqs = array("I") if freqs else None
         self.lengths: dict[int, int] = {}  # docnum → field length (scorable fields)
+
+    def add_columns(self, docnum: int, p: Postings) -> int:
+        """Add one document's :class:`~indexer.postings.Postings`; returns the summed freq.
+
+        Column by column (``extend`` over ``map``): no Python-level work per posting."""
+        n = len(p.terms)
+        if not n:
+            return 0
+        # (an array made from the iterable, then appended whole: faster than extend(iterable))
+        self.tids.extend(array("i", map(self.vocab.__getitem__, p.terms)))
+        self.weights.extend(array("f", p.freqs))  # weight = frequency (field boost 1)
+        if self.freqs is not None:
+            self.freqs.extend(array("I", p.freqs))
+        elif not self.fixed0:
+            self.values.extend(p.values if p.values is not None else map(pack_uint, p.freqs))
+        self.docs.extend(array("i", (docnum,)) * n)
+        return sum(p.freqs)
 
     def add(self, docnum: int, items: Iterable[tuple]) -> int:
         """Add one document's ``(term bytes, freq, weight, value bytes)``; returns the summed freq."""
@@ -64,10 +94,7 @@ class _FieldPostings:
         fixed0 = self.fixed0
         freqs = self.freqs
         for tbytes, freq, weight, vbytes in items:
-            tid = vocab.get(tbytes)
-            if tid is None:
-                tid = vocab[tbytes] = len(vocab)
-            tids.append(tid)
+            tids.append(vocab[tbytes])
             weights.append(weight)
             if freqs is not None:
                 freqs.append(freq)
@@ -125,7 +152,10 @@ class BulkWriter:
                     fp = self._fields.get(name)
                     if fp is None:
                         fp = self._fields[name] = _new_field(field)
-                    freq = fp.add(docnum, field.index(value))
+                    if type(value) is Postings and field.format.field_boost == 1:
+                        freq = fp.add_columns(docnum, value)
+                    else:
+                        freq = fp.add(docnum, field.index(value))
                     if field.scorable:
                         length = freq
                         if length:
@@ -227,6 +257,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
     postfile = fw._postfile
     tindex = fw._tindex
     buckets, hashfn, positions = tindex.buckets, tindex.hashfn, tindex.index
+    md5_keys = hashfn is md5_hash  # the same number as md5_hash, without hexdigest and int()
     if terms and fieldid + terms[by_bytes[0]] <= tindex.lastkey:
         raise ValueError(f"field {name!r} written out of order")
     post0, term0 = postfile.tell(), tindex.dbfile.tell()
@@ -241,6 +272,37 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
         top = 0
         minlb = None
         maxlb = 0
+        if count == 1:
+            # One posting (most terms): the loop below for one block of one, without its
+            # slices and reductions.
+            d = doc_list[start]
+            w = weight_list[start]
+            if freq_bytes is not None:
+                vmini = freq_bytes[4 * start : 4 * start + 4]
+            elif value_list is None:
+                vmini = None
+            elif fixed is None or fixed < 0:
+                v = value_list[start]
+                vmini = (v,) if v else ()
+            else:
+                vmini = value_list[start]
+            data = dumps(((d,), None if w == 1.0 else w, vmini), 2)
+            comp = 0
+            if len(data) >= SMALL_BLOCK and level:
+                comp = level
+                data = compress(data, level)
+            blo = bhi = 0
+            if lb_list is not None:
+                blo = bhi = lb_list[start]
+                if blo:
+                    minlb = maxlb = blo
+            total += w
+            top = max(top, w)
+            info = dumps((1, d, w if w > 0 else 0, comp, blo, bhi), 2)
+            posts += pack_int(-(len(info) + len(data)))
+            posts += info
+            posts += data
+            start += 1  # (no loop below: range(start, end) is empty now)
         for a in range(start, end, limit):
             b = min(a + limit, end)
             ids = doc_list[a:b]
@@ -258,7 +320,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
             elif value_list is None:
                 vmini = None
             elif fixed is None or fixed < 0:
-                vmini = tuple(v for v in value_list[a:b] if v)
+                vmini = tuple(filter(None, value_list[a:b]))
             else:
                 vmini = b"".join(value_list[a:b])
             data = dumps((tuple(map(sub, ids, [0, *ids[:-1]])), wmini, vmini), 2)
@@ -280,8 +342,9 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
             posts += data
         tbytes = terms[tid]
         key = fieldid + tbytes
+        head = end - count
         row = (
-            _TERMINFO.pack(False, total, count, minlb or 0, maxlb, top, doc_list[start], doc_list[end - 1])
+            _TERMINFO.pack(False, total, count, minlb or 0, maxlb, top, doc_list[head], doc_list[end - 1])
             + pack_long(offset)
             + pack_int(post0 + len(posts) - offset)
         )
@@ -290,7 +353,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
         rows += _lengths.pack(len(key), len(row))
         rows += key
         rows += row
-        h = hashfn(key)
+        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big") if md5_keys else hashfn(key)
         buckets[h & 255].append((h, pos))
         start = end
     tindex.lastkey = key
