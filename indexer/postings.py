@@ -131,7 +131,7 @@ def _pint(i: int) -> bytes:
     return dumps(i, 2)[2:-1]
 
 
-_PINT = [_pint(i) for i in range(65536)]
+_PINT: list[bytes] = []  # _pint(i) for i < 65536, made on first use (not in every web worker)
 _ONE_HEAD = pack_uint(1) + b"\x80\x02]q\x00"  # Characters.encode of one occurrence: n, list,
 _ONE_TAIL = b"\x87q\x01a."  # ... one (pos, start, length) tuple
 
@@ -189,6 +189,8 @@ def analyze_text(text: str) -> TextAnalysis:
         # per posting); then the words that occur more often are encoded again, whole.
         ss = list(map(starts.__getitem__, firsts))
         lens = map(sub, map(ends.__getitem__, firsts), ss)
+        if not _PINT:
+            _PINT.extend(map(_pint, range(65536)))
         pint = _PINT.__getitem__
         values = list(
             map(
