@@ -35,6 +35,7 @@ import threading
 import weakref
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -413,22 +414,30 @@ class Corpus:
         self._remember(key, (arr, arr[:0]))
         return arr
 
-    def phrase_keys(self, fieldname: str, text: str, cand: np.ndarray) -> np.ndarray:
-        """Position keys (``document << 20 | position``, sorted) of a term in the documents
-        ``cand`` (sorted document numbers) only: blocks without any are not decoded."""
-        keys: list[int] = []
+    def read_within(
+        self, fieldname: str, text: str, cand: np.ndarray, values: bool
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, object, np.ndarray]]:
+        """Per segment, a term's postings read only in the blocks that hold one of ``cand``
+        (sorted collection-wide document numbers): (ids made collection-wide, frequencies,
+        values or None, the mask of ids that are in ``cand``)."""
         for leaf, base in self.leaves:
             local = cand[(cand >= base) & (cand < base + leaf.doc_count_all())] - base
             if not len(local):
                 continue
             try:
                 with self._io:
-                    ids, _tf, vals = read_postings(leaf, fieldname, text, True, local)
+                    ids, tf, vals = read_postings(leaf, fieldname, text, values, local)
             except KeyError:
                 continue
-            wanted = np.isin(ids, local, assume_unique=True)
+            yield ids + base, tf, vals, np.isin(ids, local, assume_unique=True)
+
+    def phrase_keys(self, fieldname: str, text: str, cand: np.ndarray) -> np.ndarray:
+        """Position keys (``document << 20 | position``, sorted) of a term in the documents
+        ``cand`` (sorted document numbers) only: blocks without any are not decoded."""
+        keys: list[int] = []
+        for ids, _tf, vals, wanted in self.read_within(fieldname, text, cand, True):
             for docnum, value in zip(
-                (ids[wanted] + base).tolist(), np.asarray(vals, dtype=object)[wanted], strict=True
+                ids[wanted].tolist(), np.asarray(vals, dtype=object)[wanted], strict=True
             ):
                 if value is None:
                     continue
@@ -885,17 +894,8 @@ class _Within:
             keep = self.marked[ids]
             return ids[keep], tf[keep]
         id_parts, tf_parts = [], []
-        for leaf, base in c.leaves:
-            local = self.docs[(self.docs >= base) & (self.docs < base + leaf.doc_count_all())] - base
-            if not len(local):
-                continue
-            try:
-                with c._io:
-                    ids, tf, _ = read_postings(leaf, fieldname, text, False, local)
-            except KeyError:
-                continue
-            keep = np.isin(ids, local, assume_unique=True)
-            id_parts.append(ids[keep] + base)
+        for ids, tf, _vals, keep in c.read_within(fieldname, text, self.docs, False):
+            id_parts.append(ids[keep])
             tf_parts.append(tf[keep])
         if not id_parts:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
