@@ -360,7 +360,8 @@ def test_csv_and_jsonl_exports_from_the_page(page, base_url):
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
     assert len(lines) == total and info.value.suggested_filename.endswith(".jsonl")
     rec = json.loads(lines[0])
-    assert {"id": "sy-raqqa-raqqa", "label": "الرقة", "label_en": "Raqqa city"} in rec["places"]
+    raqqa = {"id": "sy-raqqa-raqqa", "label": "الرقة", "label_en": "Raqqa city", "level": "locality"}
+    assert raqqa in rec["places"]
 
 
 # ---------------------------------------------------------------- screenshots
