@@ -454,21 +454,7 @@ class Corpus:
         found = self._cached_get(key)
         if found is not None:
             return found[0]
-        cand = None
-        for word in dict.fromkeys(words):
-            ids = self.postings(fieldname, word)[0]
-            cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
-            if not len(cand):
-                break
-        docs = np.empty(0, dtype=np.int64)
-        if cand is not None and len(cand):
-            cand = np.sort(cand.astype(np.int64))
-            keys = self.phrase_keys(fieldname, words[0], cand)
-            for i, word in enumerate(words[1:], 1):
-                if not len(keys):
-                    break
-                keys = np.intersect1d(keys, self.phrase_keys(fieldname, word, cand) - i, assume_unique=True)
-            docs = np.unique(keys >> POSITION_BITS)
+        docs = _phrase_match(self.postings, self.phrase_keys, fieldname, words)
         self._remember(key, (docs, docs[:0]))
         return docs
 
@@ -905,21 +891,28 @@ class _Within:
         found = self._c._cached_get(("\0phrase", fieldname, tuple(words)))
         if found is not None:
             return found[0][self.marked[found[0]]]
-        cand = None
-        for word in dict.fromkeys(words):
-            ids = self.postings(fieldname, word)[0]
-            cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
-            if not len(cand):
-                break
-        if cand is None or not len(cand):
-            return np.empty(0, dtype=np.int64)
-        cand = np.sort(cand.astype(np.int64))
-        keys = self._c.phrase_keys(fieldname, words[0], cand)
-        for i, word in enumerate(words[1:], 1):
-            if not len(keys):
-                break
-            keys = np.intersect1d(keys, self._c.phrase_keys(fieldname, word, cand) - i, assume_unique=True)
-        return np.unique(keys >> POSITION_BITS)
+        return _phrase_match(self.postings, self._c.phrase_keys, fieldname, words)
+
+
+def _phrase_match(postings, phrase_keys, fieldname: str, words: list[str]) -> np.ndarray:
+    """Document numbers holding ``words`` at consecutive positions, given a source of
+    postings and of position keys: positions are read only in the documents holding every
+    word (the intersection of their postings)."""
+    cand = None
+    for word in dict.fromkeys(words):
+        ids = postings(fieldname, word)[0]
+        cand = ids if cand is None else np.intersect1d(cand, ids, assume_unique=True)
+        if not len(cand):
+            break
+    if cand is None or not len(cand):
+        return np.empty(0, dtype=np.int64)
+    cand = np.sort(cand.astype(np.int64))
+    keys = phrase_keys(fieldname, words[0], cand)
+    for i, word in enumerate(words[1:], 1):
+        if not len(keys):
+            break
+        keys = np.intersect1d(keys, phrase_keys(fieldname, word, cand) - i, assume_unique=True)
+    return np.unique(keys >> POSITION_BITS)
 
 
 BLOCK_POSTINGS = 128  # postings per block of Whoosh's W3 codec
