@@ -18,7 +18,6 @@ and count facets by groups (:func:`facet_counts`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sqlite3
 import threading
@@ -28,6 +27,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import lru_cache
+from hashlib import blake2b
 from itertools import islice
 
 import numpy as np
@@ -108,11 +108,16 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def band_keys(sig: np.ndarray) -> list[int]:
     """One signed 64-bit key per LSH band (band number and its rows hashed together)."""
-    out = []
-    for b in range(BANDS):
-        h = hashlib.blake2b(sig[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8, person=b"kashaf%02d" % b)
-        out.append(int.from_bytes(h.digest(), "little", signed=True))
-    return out
+    data = sig.tobytes()
+    width = 4 * ROWS  # uint32 rows
+    digests = b"".join(
+        blake2b(data[b * width : (b + 1) * width], digest_size=8, person=person).digest()
+        for b, person in enumerate(_PERSONS)
+    )
+    return np.frombuffer(digests, dtype="<i8").tolist()
+
+
+_PERSONS = [b"kashaf%02d" % b for b in range(BANDS)]
 
 
 def doc_signature(title: str, body: str) -> bytes | None:
@@ -160,63 +165,166 @@ def update(
         marks = ",".join("?" * len(part))
         con.execute(f"DELETE FROM dedupe WHERE doc_id IN ({marks})", part)
         con.execute(f"DELETE FROM dedupe_bands WHERE doc_id IN ({marks})", part)
-    todo = con.execute(
-        "SELECT id, title, body FROM docs WHERE id NOT IN (SELECT doc_id FROM dedupe) "
-        "ORDER BY date IS NULL, date, id"
-    ).fetchall()
-    joined = 0
+    # Ids only, in date order: texts are read below only for the documents the build's
+    # workers did not sign (a million bodies at once would be gigabytes).
+    todo = [
+        r[0]
+        for r in con.execute(
+            "SELECT id FROM docs WHERE id NOT IN (SELECT doc_id FROM dedupe) ORDER BY date IS NULL, date, id"
+        )
+    ]
     signatures = signatures or {}
-    # Candidates are found in memory: the band rows of earlier builds that share a key with
-    # this batch are read once, and each grouped document's bands are added as it is grouped
-    # (the same candidates, in the same date order, as one query per document gave).
-    work = []
-    for doc_id, title, body in todo:
-        if doc_id in signatures:
-            sig = signatures[doc_id]
-            sig = None if sig is None else np.frombuffer(sig, dtype=np.uint32)
-        else:
-            sig = signature(_text(title or "", body or ""))
-        work.append((doc_id, sig, band_keys(sig) if sig is not None else None))
-    bands: dict[int, list[str]] = {}
-    known: dict[str, tuple[str, np.ndarray]] = {}
-    if con.execute("SELECT 1 FROM dedupe_bands LIMIT 1").fetchone():
-        keys = list({k for _, _, ks in work if ks for k in ks})
-        for i in range(0, len(keys), 500):
-            part = keys[i : i + 500]
-            rows = con.execute(
-                f"SELECT b.key, d.doc_id, d.grp, d.sig FROM dedupe_bands b JOIN dedupe d "
-                f"ON d.doc_id = b.doc_id WHERE b.key IN ({','.join('?' * len(part))})",
-                part,
+    sigs = np.zeros((len(todo), NUM_PERM), dtype=np.uint32)
+    signed = np.zeros(len(todo), dtype=bool)
+    unsigned = []
+    for i, doc_id in enumerate(todo):
+        if doc_id not in signatures:
+            unsigned.append(i)
+        elif (sig := signatures[doc_id]) is not None:
+            sigs[i] = np.frombuffer(sig, dtype=np.uint32)
+            signed[i] = True
+    for c in range(0, len(unsigned), 500):
+        part = unsigned[c : c + 500]
+        marks = ",".join("?" * len(part))
+        texts = {
+            r[0]: (r[1], r[2])
+            for r in con.execute(
+                f"SELECT id, title, body FROM docs WHERE id IN ({marks})", [todo[i] for i in part]
             )
-            for key, other, other_grp, other_sig in rows:
-                bands.setdefault(key, []).append(other)
-                known[other] = (other_grp, np.frombuffer(other_sig, dtype=np.uint32))
-    band_rows: list[tuple[int, str]] = []
-    group_rows: list[tuple[str, str, bytes | None]] = []
-    for doc_id, sig, keys in work:
-        grp = doc_id
-        if sig is not None:
-            best, best_sim = None, THRESHOLD
-            cands = {other for k in keys for other in bands.get(k, ())}
-            for other in cands:
-                other_grp, other_sig = known[other]
-                s = similarity(sig, other_sig)
-                if s >= best_sim and (best is None or s > best_sim or other < best[0]):
-                    best, best_sim = (other, other_grp), s
-            if best is not None:
-                grp = best[1]
-                joined += 1
-            for k in keys:
-                bands.setdefault(k, []).append(doc_id)
-            band_rows.extend((k, doc_id) for k in keys)
-            known[doc_id] = (grp, sig)
-        group_rows.append((doc_id, grp, sig.tobytes() if sig is not None else None))
-    con.executemany("INSERT INTO dedupe_bands VALUES (?, ?)", band_rows)
-    con.executemany("INSERT INTO dedupe VALUES (?, ?, ?)", group_rows)
+        }
+        for i in part:
+            title, body = texts[todo[i]]
+            sig = signature(_text(title or "", body or ""))
+            if sig is not None:
+                sigs[i] = sig
+                signed[i] = True
+    rows = np.flatnonzero(signed)
+    keys = np.empty((len(rows), BANDS), dtype=np.int64)
+    for b, i in enumerate(rows.tolist()):
+        keys[b] = band_keys(sigs[i])
+    grp, joined = _group(con, todo, sigs, rows, keys)
+    # Into an empty table (a new index) the rows go in first and its two indexes are made
+    # after, by one sort each: inserting 30 rows per document into both indexes at random
+    # places costs several times more (the same table either way).
+    bulk = len(rows) > 10_000 and not con.execute("SELECT 1 FROM dedupe_bands LIMIT 1").fetchone()
+    if bulk:
+        con.execute("DROP INDEX IF EXISTS dedupe_bands_key")
+        con.execute("DROP INDEX IF EXISTS dedupe_bands_doc")
+    con.executemany(
+        "INSERT INTO dedupe_bands VALUES (?, ?)",
+        ((k, todo[i]) for b, i in enumerate(rows.tolist()) for k in keys[b].tolist()),
+    )
+    if bulk:
+        for statement in DDL.split(";"):
+            if "INDEX" in statement and "dedupe_bands" in statement:
+                con.execute(statement)
+    con.executemany(
+        "INSERT INTO dedupe VALUES (?, ?, ?)",
+        ((doc_id, grp[i], sigs[i].tobytes() if signed[i] else None) for i, doc_id in enumerate(todo)),
+    )
     seconds = time.monotonic() - t0
     if log and todo:
         log(f"grouped {len(todo)} document(s): {joined} joined an existing story, in {seconds:.1f} s")
     return {"signed": len(todo), "joined": joined, "seconds": seconds, "cpu": time.process_time() - c0}
+
+
+def _group(
+    con: sqlite3.Connection, todo: list[str], sigs: np.ndarray, rows: np.ndarray, keys: np.ndarray
+) -> tuple[list[str], int]:
+    """The group of each document of ``todo`` (ids in date order) and how many joined one.
+
+    A document joins the group of its most similar earlier report among those sharing an
+    LSH band with it (similarity at least :data:`THRESHOLD`; ties: the smaller id), else
+    founds its own. ``sigs``: the signatures of ``todo``; ``rows``: the positions of the
+    signed ones, ``keys`` their band keys. Earlier reports: those of ``todo`` before it, and
+    every report grouped by an earlier build.
+
+    Candidates come from one sort of all band keys (about 30 bytes per band and document)
+    instead of a dict of each band's members (~3 KB per document, gigabytes at a million);
+    they are the same: for a document, the members of each of its bands that precede it.
+    """
+    grp = list(todo)
+    n = len(rows)
+    if not n:
+        return grp, 0
+    # Reports grouped by earlier builds that share a band with this batch come first.
+    old_key: list[int] = []
+    old_doc: list[str] = []
+    if con.execute("SELECT 1 FROM dedupe_bands LIMIT 1").fetchone():
+        wanted = np.unique(keys).tolist()
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for key, other in con.execute(
+                f"SELECT key, doc_id FROM dedupe_bands WHERE key IN ({marks})", part
+            ):
+                old_key.append(key)
+                old_doc.append(other)
+    old_ids = list(dict.fromkeys(old_doc))
+    old_pos = {d: j for j, d in enumerate(old_ids)}
+    m = len(old_ids)
+    old_grp = [""] * m
+    old_sig = np.zeros((m, NUM_PERM), dtype=np.uint32)
+    for i in range(0, m, 500):
+        part = old_ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for other, other_grp, other_sig in con.execute(
+            f"SELECT doc_id, grp, sig FROM dedupe WHERE doc_id IN ({marks})", part
+        ):
+            j = old_pos[other]
+            old_grp[j] = other_grp
+            old_sig[j] = np.frombuffer(other_sig, dtype=np.uint32)
+    # One numbering: the old reports 0..m-1, then m + each document's position in ``todo``.
+    member = np.concatenate(
+        [
+            np.fromiter((old_pos[d] for d in old_doc), dtype=np.int32, count=len(old_doc)),
+            np.repeat((rows + m).astype(np.int32), BANDS),
+        ]
+    )
+    del old_doc, old_pos
+    flat = np.concatenate([np.array(old_key, dtype=np.int64), keys.ravel()])
+    # Stable: within a key, the old reports, then the batch in date order (earlier first).
+    order = np.argsort(flat, kind="stable")
+    skey = flat[order]
+    del flat
+    smember = member[order]
+    del member
+    starts = np.ones(len(skey), dtype=bool)
+    starts[1:] = skey[1:] != skey[:-1]
+    del skey
+    run_start = np.maximum.accumulate(np.where(starts, np.arange(len(starts)), 0))
+    del starts
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.arange(len(order))
+    del order
+    hi = inverse[len(old_key) :].reshape(n, BANDS)  # each band of each batch document, sorted position
+    del inverse
+    lo = run_start[hi]  # ... and where its band's members start: those in [lo, hi) precede it
+    del run_start
+    need = -(-THRESHOLD * NUM_PERM // 1)  # equal slots for similarity >= THRESHOLD
+    ids = old_ids + todo
+    groups = old_grp + grp  # grp[i] is final once document i is passed
+    joined = 0
+    rows_list = rows.tolist()
+    for b in np.flatnonzero((hi > lo).any(axis=1)).tolist():
+        spans = [smember[s:e] for s, e in zip(lo[b].tolist(), hi[b].tolist(), strict=True) if e > s]
+        cands = np.unique(np.concatenate(spans)) if len(spans) > 1 else np.sort(spans[0])
+        i = rows_list[b]
+        k = int(np.searchsorted(cands, m))  # cands[:k] are old reports, the rest of this batch
+        same = np.concatenate(
+            [
+                np.count_nonzero(old_sig[cands[:k]] == sigs[i], axis=1),
+                np.count_nonzero(sigs[cands[k:] - m] == sigs[i], axis=1),
+            ]
+        )
+        top = int(same.max())
+        if top < need:
+            continue
+        best = cands[same == top].tolist()
+        c = best[0] if len(best) == 1 else min(best, key=ids.__getitem__)
+        groups[m + i] = groups[c]
+        joined += 1
+    return groups[m:], joined
 
 
 def has_groups(db: sqlite3.Connection) -> bool:
