@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -71,15 +73,53 @@ def documents(n: int, seed: int = 0) -> Iterator[dict]:
         yield real[j] if k == 0 else variant(real[j], k, rng)
 
 
-def write_corpus(path: Path, n: int) -> tuple[int, int]:
-    """Write ``n`` documents as JSONL.gz; returns ``(real, variants)``."""
-    real = len(real_articles())
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as f:
-        for doc in documents(n):
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return min(n, real), max(0, n - real)
+def part_bounds(sizes: list[int], part: int) -> list[tuple[int, int]]:
+    """The ``[start, end)`` document ranges of the corpus's part files: cut every ``part``
+    documents and at each size, so that each size is a run of whole parts from the first.
+
+    >>> part_bounds([150, 300], 100)
+    [(0, 100), (100, 150), (150, 200), (200, 300)]
+    """
+    cuts = sorted({*range(0, max(sizes), part), *sizes})
+    return list(itertools.pairwise(cuts))
+
+
+def part_path(parts: Path, start: int, end: int) -> Path:
+    return parts / f"part_{start:07d}_{end:07d}.jsonl.gz"
+
+
+def write_parts(parts: Path, bounds: list[tuple[int, int]]) -> None:
+    """Write the part files not yet written: one pass over :func:`documents` (each part holds
+    the same documents whatever the sizes asked; a file over 1 GiB would not be read at all)."""
+    if all(part_path(parts, a, b).exists() for a, b in bounds):
+        return
+    parts.mkdir(parents=True, exist_ok=True)
+    stream = documents(bounds[-1][1])
+    for a, b in bounds:
+        out = part_path(parts, a, b)
+        if out.exists():
+            for _ in range(b - a):
+                next(stream)
+            continue
+        tmp = out.with_suffix(".tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as f:
+            for doc in itertools.islice(stream, b - a):
+                f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        tmp.replace(out)
+
+
+def grow_from(prev: Path, ix: Path, keep: bool) -> None:
+    """Start index ``ix`` as the index ``prev`` (moved, or with ``keep`` a copy whose
+    generations are hard links: a published generation is never written again)."""
+    if not keep:
+        prev.replace(ix)
+        return
+    ix.mkdir(parents=True)
+    for f in prev.iterdir():
+        if f.is_dir():
+            shutil.copytree(f, ix / f.name, copy_function=os.link)
+        elif f.name != "build.json":
+            shutil.copy2(f, ix / f.name)
 
 
 # --- building -------------------------------------------------------------------------------
@@ -105,7 +145,14 @@ def dir_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
-def stock_whoosh(src: Path, out: Path) -> float:
+def index_mb(ix: Path) -> float:
+    """The published generation's size (an update keeps the one before it until the next)."""
+    from indexer import store
+
+    return dir_mb(store.generation_dir(ix, store.current_generation(ix)))
+
+
+def stock_whoosh(files: list[Path], out: Path) -> float:
     """Stock Whoosh (StandardAnalyzer, one TEXT field of title + text, BM25F): seconds to build."""
     from whoosh import fields as wf
     from whoosh import index as wi
@@ -115,10 +162,12 @@ def stock_whoosh(src: Path, out: Path) -> float:
     out.mkdir(parents=True, exist_ok=True)
     ix = wi.create_in(str(out), wf.Schema(id=wf.ID(stored=True, unique=True), text=wf.TEXT()))
     t0 = time.monotonic()
-    with ix.writer(limitmb=512) as w, gzip.open(src, "rt", encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            w.add_document(id=d["id"], text=f"{d.get('title') or ''}\n{d['text']}".strip())
+    with ix.writer(limitmb=512) as w:
+        for src in files:
+            with gzip.open(src, "rt", encoding="utf-8") as f:
+                for row in f:
+                    d = json.loads(row)
+                    w.add_document(id=d["id"], text=f"{d.get('title') or ''}\n{d['text']}".strip())
     seconds = time.monotonic() - t0
     (out / "done").write_text(f"{seconds:.1f}")
     return seconds
@@ -246,6 +295,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--baseline-sizes", default="100000", help="sizes the previous engine runs at")
     ap.add_argument("--stock-sizes", default="100000", help="sizes stock Whoosh runs (a) at ('' for none)")
     ap.add_argument("--keep", action="store_true", help="keep the indexes (else each is deleted after use)")
+    ap.add_argument(
+        "--part", type=int, default=100_000, help="documents per corpus file (each size is whole files)"
+    )
+    ap.add_argument(
+        "--grow",
+        action="store_true",
+        help="build each size after the first by updating the previous size's index (moved, or "
+        "hard-linked with --keep) with `kashaf index` of the bigger corpus: its documents are unchanged "
+        "and skipped",
+    )
     ap.add_argument("--query", nargs=3, metavar=("INDEX", "KIND", "QFILE"), help=argparse.SUPPRESS)
     ap.add_argument("--engine-root", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--stock", type=Path, help=argparse.SUPPRESS)
@@ -280,14 +339,24 @@ def main(argv: list[str] | None = None) -> None:
         " the OS page cache may hold the files); warm = the same queries again",
         flush=True,
     )
+    parts = args.work / "parts"
+    bounds = part_bounds(sizes, args.part)
+    write_parts(parts, bounds)
+    prev: tuple[int, Path] | None = None
     for n in sizes:
         real, variants = min(n, nreal), max(0, n - nreal)
-        src = args.work / f"docs_{n}.jsonl.gz"
-        if not src.exists():
-            write_corpus(src, n)
+        files = [part_path(parts, a, b) for a, b in bounds if b <= n]
         ix = args.work / f"kashaf_{n}"
         if not (ix / "CURRENT").exists():
-            cmd = [*args.kashaf.split(), "index", str(src), "--index", str(ix), "--rebuild"]
+            shutil.rmtree(ix, ignore_errors=True)  # a build that did not finish
+            cmd = [*args.kashaf.split(), "index", *map(str, files), "--index", str(ix)]
+            record: dict = {"how": "fresh"}
+            if args.grow and prev is not None and (prev[1] / "CURRENT").exists():
+                before = json.loads((prev[1] / "build.json").read_text())
+                grow_from(prev[1], ix, args.keep)
+                record = {"how": "update", "from": prev[0], "before": before}
+            else:
+                cmd.append("--rebuild")
             if args.jobs:
                 cmd += ["--jobs", str(args.jobs)]
             seconds, peak, rc = run_measured(cmd, log=args.work / f"build_{n}.log")
@@ -295,11 +364,12 @@ def main(argv: list[str] | None = None) -> None:
             # (the corpora hold a few unparseable dates): a published index is a finished build.
             if rc and not (rc == 1 and (ix / "CURRENT").exists()):
                 sys.exit(f"build of {n} failed (rc {rc}): see {args.work / f'build_{n}.log'}")
-            (ix / "build.json").write_text(json.dumps({"seconds": seconds, "peak_mb": peak}))
+            (ix / "build.json").write_text(json.dumps({"seconds": seconds, "peak_mb": peak, **record}))
+        prev = (n, ix)
         b = json.loads((ix / "build.json").read_text())
         print(
-            f"\n{n:,} documents ({real:,} real + {variants:,} variants): build {b['seconds']:.0f} s "
-            f"({n / b['seconds']:.0f} docs/s), peak RSS {b['peak_mb']:.0f} MB, index {dir_mb(ix):,.0f} MB",
+            f"\n{n:,} documents ({real:,} real + {variants:,} variants): {_built(n, b)}, "
+            f"index {index_mb(ix):,.0f} MB",
             flush=True,
         )
         if not qb.exists():
@@ -313,15 +383,31 @@ def main(argv: list[str] | None = None) -> None:
                 )
         if str(n) in args.stock_sizes.split(","):
             stock_dir = args.work / f"whoosh_{n}"
-            secs = stock_whoosh(src, stock_dir)
+            secs = stock_whoosh(files, stock_dir)
             print(f"  stock Whoosh index: {secs:.0f} s ({n / secs:.0f} docs/s), {dir_mb(stock_dir):,.0f} MB")
             print(
                 line("(a) headlines or top10  stock", run_queries(ix, "a", qa, None, stock_dir)), flush=True
             )
-        if not args.keep:
-            import shutil
-
+        if not args.keep and not (args.grow and n != sizes[-1]):
             shutil.rmtree(ix, ignore_errors=True)
+
+
+def _built(n: int, b: dict) -> str:
+    """How an index was built, its time and peak RSS (an update: also the total from scratch)."""
+    own = f"{b['seconds']:.0f} s, peak RSS {b['peak_mb']:.0f} MB"
+    if b.get("how") != "update":
+        return f"built fresh in {own} ({n / b['seconds']:.0f} docs/s)"
+    added = n - b["from"]
+    total = b["seconds"] + _total(b["before"])
+    return (
+        f"built as an update of the {b['from']:,}-document index adding {added:,} in {own} "
+        f"({added / b['seconds']:.0f} docs/s added); with the builds before it {total:.0f} s "
+        f"({n / total:.0f} docs/s)"
+    )
+
+
+def _total(b: dict) -> float:
+    return b["seconds"] + (_total(b["before"]) if b.get("how") == "update" else 0.0)
 
 
 def _tsv(path: Path) -> Iterator[tuple[str, str]]:
