@@ -296,6 +296,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stock-sizes", default="100000", help="sizes stock Whoosh runs (a) at ('' for none)")
     ap.add_argument("--keep", action="store_true", help="keep the indexes (else each is deleted after use)")
     ap.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build (or grow) the indexes and keep them, time no query (a second run times them)",
+    )
+    ap.add_argument(
         "--part", type=int, default=100_000, help="documents per corpus file (each size is whole files)"
     )
     ap.add_argument(
@@ -353,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
             record: dict = {"how": "fresh"}
             if args.grow and prev is not None and (prev[1] / "CURRENT").exists():
                 before = json.loads((prev[1] / "build.json").read_text())
-                grow_from(prev[1], ix, args.keep)
+                grow_from(prev[1], ix, args.keep or args.build_only)
                 record = {"how": "update", "from": prev[0], "before": before}
             else:
                 cmd.append("--rebuild")
@@ -372,6 +377,8 @@ def main(argv: list[str] | None = None) -> None:
             f"index {index_mb(ix):,.0f} MB",
             flush=True,
         )
+        if args.build_only:
+            continue
         if not qb.exists():
             qb.write_text(json.dumps(_short_queries(ix, args.short), ensure_ascii=False), "utf-8")
         for kind, qfile in (("b", qb), ("a", qa)):
@@ -388,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 line("(a) headlines or top10  stock", run_queries(ix, "a", qa, None, stock_dir)), flush=True
             )
-        if not args.keep and not (args.grow and n != sizes[-1]):
+        if not args.keep and not args.build_only and not (args.grow and n != sizes[-1]):
             shutil.rmtree(ix, ignore_errors=True)
 
 
