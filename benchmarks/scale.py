@@ -1,7 +1,8 @@
 """Scale: build indexes of 100k, 300k and 1M documents and time queries on each.
 
     .venv/bin/python benchmarks/scale.py [--sizes 100000,300000,1000000] [--work .bench/scale]
-        [--kashaf CMD] [--headlines 1000] [--short 300] [--keep]
+        [--kashaf CMD] [--jobs N] [--headlines 1000] [--short 300] [--grow] [--keep]
+        [--build-only] [--part 100000] [--serve-sizes 1000000]
 
 Documents: the 71,131 real articles of ../shared/corpus/ (ANT v2.1, SaudiNewsNet, ANT
 Jawhara FM; three .jsonl.gz files) first, then *variants* of them: each variant copies
@@ -10,14 +11,28 @@ an article of one paragraph has its sentences shuffled). Variants keep the title
 and source, so facets and the timeline look like the real collection's, and the
 vocabulary does not grow past the real articles' (a real million would have more
 distinct words: the lexicon here is smaller than it would be). The output says how
-many of each size are real and how many are variants.
+many of each size are real and how many are variants. The corpus is written once as
+part files of ``--part`` documents (``<work>/parts/``; a single file of a million
+documents would be over the reader's 1 GiB limit), and each size is indexed from its
+first parts (``kashaf index part... --index <work>/kashaf_<n>``).
 
-Per size it prints build time, index size, peak RSS of the build, and query latency
-p50/p95 for (a) the 1,000 ``ant_title`` headlines with ``op=or``, top 10
-(``indexer.search.batch``) and (b) 1–3-word queries with total, facets and snippets
-(``indexer.search.search``: what ``/api/search`` answers), first pass (a fresh process,
-its caches empty, the page cache dropped of nothing: the files may be warm in the OS)
-and warm (the same queries again), plus the query process's RSS after them.
+Each size is built fresh (``--rebuild``), or with ``--grow`` every size after the first
+by updating the previous size's index (moved, or hard-linked with ``--keep`` /
+``--build-only``) with ``kashaf index`` of the bigger corpus: the documents it holds
+already are read, found unchanged and skipped, the new ones added, as a user's next
+``kashaf index`` would. The output says which way each size was built, with the update's
+own time and the total from the first build.
+
+Per size it prints build time, index size (the published generation), peak RSS of the
+build (the largest of its processes), and query latency p50/p95 for (a) the 1,000
+``ant_title`` headlines with ``op=or``, top 10 (``indexer.search.batch``) and (b) 1–3-word
+queries with total, facets and snippets (``indexer.search.search``: what ``/api/search``
+answers), first pass (a fresh process, its caches empty, the page cache dropped of
+nothing: the files may be warm in the OS) and warm (the same queries again), with each
+pass's CPU time per query, plus the query process's RSS after them; main's engine and
+stock Whoosh at ``--baseline-sizes`` / ``--stock-sizes``. At ``--serve-sizes``: real
+gunicorn with one worker on the index, its cold start to the first answer and its memory
+after the (b) queries and 100 headlines over HTTP.
 """
 
 from __future__ import annotations
@@ -272,6 +287,63 @@ def line(label: str, r: dict) -> str:
     )
 
 
+def serving(ix: Path, queries_b: list[str], queries_a: list, log_dir: Path) -> dict:
+    """Real gunicorn (this checkout's config, one worker) on ``ix``: the first ``/api/search``
+    of a fresh worker, ``kill -9`` of it to its replacement's first answer, then the (b)
+    queries and the first 100 (a) headlines as ``/api/search``, and the worker's RSS / PSS /
+    USS after them (``benchmarks/serving.py``'s measures)."""
+    import requests
+
+    from benchmarks.serving import cpu_seconds, memory, serve
+
+    def get(q: str) -> float:
+        t0 = time.perf_counter()
+        resp = requests.get(f"{server.url}/api/search", params={"q": q}, timeout=600)
+        if resp.status_code != 200:
+            raise RuntimeError(f"/api/search?q={q}: {resp.status_code} {resp.text[:300]}")
+        return (time.perf_counter() - t0) * 1000
+
+    out: dict = {}
+    with serve(ROOT, Path(sys.executable), ix, 1, log_dir) as server:
+        (pid,) = server.workers()
+        out["fresh_worker_rss"] = memory(pid)
+        cpu0 = cpu_seconds(pid)
+        out["cold_first_ms"] = get(queries_b[0])
+        out["cold_first_cpu_ms"] = (cpu_seconds(pid) - cpu0) * 1000
+        (old,) = server.workers()
+        t0 = time.perf_counter()
+        os.kill(old, 9)
+        while True:
+            try:
+                resp = requests.get(f"{server.url}/api/search", params={"q": queries_b[1]}, timeout=60)
+                if resp.status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.002)
+        out["kill_to_first_answer_ms"] = (time.perf_counter() - t0) * 1000
+        (pid,) = server.workers()
+        cpu0 = cpu_seconds(pid)
+        ms = [get(q) for q in [*queries_b, *(q for _qid, q in queries_a[:100])]]
+        out["mix"] = {"requests": len(ms), "p50": statistics.median(ms), "p95": pct(ms, 0.95)}
+        out["mix_cpu_ms"] = (cpu_seconds(pid) - cpu0) * 1000 / len(ms)
+        out["worker"] = memory(pid)
+    return out
+
+
+def serving_line(r: dict) -> str:
+    w, f = r["worker"], r["fresh_worker_rss"]
+    return (
+        f"  gunicorn, 1 worker: first answer of a fresh worker {r['cold_first_ms']:.0f} ms "
+        f"({r['cold_first_cpu_ms']:.0f} ms CPU); kill -9 to the replacement's first answer "
+        f"{r['kill_to_first_answer_ms']:.0f} ms\n"
+        f"  after {r['mix']['requests']} /api/search (the (b) queries, 100 headlines; p50 "
+        f"{r['mix']['p50']:.0f} / p95 {r['mix']['p95']:.0f} ms, {r['mix_cpu_ms']:.0f} CPU ms each): "
+        f"worker RSS {w['rss']:.0f} / PSS {w['pss']:.0f} / USS {w['uss']:.0f} MB "
+        f"(fresh, before any query: RSS {f['rss']:.0f} / USS {f['uss']:.0f})"
+    )
+
+
 def export_ref(ref: str, dest: Path) -> Path:
     """The code of git ``ref`` (e.g. ``main``) unpacked at ``dest``: the baseline engine."""
     if not (dest / "indexer").exists():
@@ -294,6 +366,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--baseline-ref", default="main", help="git ref of the previous engine ('' for none)")
     ap.add_argument("--baseline-sizes", default="100000", help="sizes the previous engine runs at")
     ap.add_argument("--stock-sizes", default="100000", help="sizes stock Whoosh runs (a) at ('' for none)")
+    ap.add_argument(
+        "--serve-sizes",
+        default="1000000",
+        help="sizes to serve with gunicorn after the queries ('' for none)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the indexes (else each is deleted after use)")
     ap.add_argument(
         "--build-only",
@@ -395,6 +472,9 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 line("(a) headlines or top10  stock", run_queries(ix, "a", qa, None, stock_dir)), flush=True
             )
+        if str(n) in args.serve_sizes.split(","):
+            qs_b = json.loads(qb.read_text("utf-8"))
+            print(serving_line(serving(ix, qs_b, heads, args.work)), flush=True)
         if not args.keep and not args.build_only and not (args.grow and n != sizes[-1]):
             shutil.rmtree(ix, ignore_errors=True)
 
