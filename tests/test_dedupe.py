@@ -248,3 +248,118 @@ def test_real_wire_copies_group_in_ant() -> None:
         assert grp[a] == grp[b], (a, b)
     pair_groups = {grp[a] for a, _ in ANT_SAME}
     assert not [a["id"] for a in others if grp[a["id"]] in pair_groups]
+
+
+# --- the grouping itself against the plain algorithm it replaced ------------------------
+
+
+def _reference_update(con, changed: list[str], signatures: dict[str, bytes | None]) -> None:
+    """The grouping as it was written before it became one sort (a dict of each band's
+    members, one document at a time): the oracle the sorted version must equal."""
+    import numpy as np
+
+    dedupe.ensure(con)
+    for doc_id in changed:
+        con.execute("DELETE FROM dedupe WHERE doc_id = ?", (doc_id,))
+        con.execute("DELETE FROM dedupe_bands WHERE doc_id = ?", (doc_id,))
+    todo = con.execute(
+        "SELECT id, title, body FROM docs WHERE id NOT IN (SELECT doc_id FROM dedupe) "
+        "ORDER BY date IS NULL, date, id"
+    ).fetchall()
+    work = []
+    for doc_id, title, body in todo:
+        if doc_id in signatures:
+            sig = signatures[doc_id]
+            sig = None if sig is None else np.frombuffer(sig, dtype=np.uint32)
+        else:
+            sig = dedupe.signature(dedupe._text(title or "", body or ""))
+        work.append((doc_id, sig, dedupe.band_keys(sig) if sig is not None else None))
+    bands: dict[int, list[str]] = {}
+    known: dict = {}
+    for key, other, other_grp, other_sig in con.execute(
+        "SELECT b.key, d.doc_id, d.grp, d.sig FROM dedupe_bands b JOIN dedupe d ON d.doc_id = b.doc_id"
+    ):
+        bands.setdefault(key, []).append(other)
+        known[other] = (other_grp, np.frombuffer(other_sig, dtype=np.uint32))
+    for doc_id, sig, keys in work:
+        grp = doc_id
+        if sig is not None:
+            best, best_sim = None, dedupe.THRESHOLD
+            for other in {o for k in keys for o in bands.get(k, ())}:
+                other_grp, other_sig = known[other]
+                s = dedupe.similarity(sig, other_sig)
+                if s >= best_sim and (best is None or s > best_sim or other < best[0]):
+                    best, best_sim = (other, other_grp), s
+            if best is not None:
+                grp = best[1]
+            for k in keys:
+                bands.setdefault(k, []).append(doc_id)
+                con.execute("INSERT INTO dedupe_bands VALUES (?, ?)", (k, doc_id))
+            known[doc_id] = (grp, sig)
+        con.execute(
+            "INSERT INTO dedupe VALUES (?, ?, ?)", (doc_id, grp, None if sig is None else sig.tobytes())
+        )
+
+
+def _synthetic_signatures(rng, n: int) -> dict[str, bytes | None]:
+    """Stories of one to six copies: each copy keeps a random share (30-100 %) of its story's
+    slots, so similarities fall on both sides of THRESHOLD and tie often (whole bands equal);
+    some documents too short to sign."""
+    import numpy as np
+
+    out: dict[str, bytes | None] = {}
+    i = 0
+    while i < n:
+        base = rng.integers(0, 2**32, dedupe.NUM_PERM, dtype=np.uint64).astype(np.uint32)
+        for _ in range(int(rng.integers(1, 7))):
+            sig = base.copy()
+            # whole bands kept or redrawn: copies share bands (candidates) at chosen similarities
+            for b in np.flatnonzero(rng.random(dedupe.BANDS) > rng.uniform(0.3, 1.0)):
+                rows = slice(b * dedupe.ROWS, (b + 1) * dedupe.ROWS)
+                sig[rows] = rng.integers(0, 2**32, dedupe.ROWS, dtype=np.uint64).astype(np.uint32)
+            out[f"d{i:05d}"] = None if rng.random() < 0.03 else sig.tobytes()
+            i += 1
+    return out
+
+
+def test_grouping_by_one_sort_equals_the_band_dict_algorithm(tmp_path):
+    """dedupe.update (candidates from one sort of all band keys) gives the same groups, band
+    rows and signatures as the dict-of-members algorithm, on a new store and on two updates
+    (new reports joining old groups, changed reports regrouped), with dates out of order."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    sigs = _synthetic_signatures(rng, 3000)
+    ids = list(sigs)
+    rng.shuffle(ids)
+    dates = {d: f"2017-{1 + int(rng.integers(0, 12)):02d}-{1 + int(rng.integers(0, 28)):02d}" for d in ids}
+    for d in ids[::50]:
+        dates[d] = None  # undated reports come last
+    cons = [store.open_build_db(tmp_path / f"{name}.sqlite") for name in ("sorted", "reference")]
+
+    def add(con, batch):
+        con.executemany(
+            "INSERT OR REPLACE INTO docs (id, title, body, date, hash, path, line) "
+            "VALUES (?, '', '', ?, '', '', 0)",
+            [(d, dates[d]) for d in batch],
+        )
+
+    batches = [ids[:2000], ids[2000:2600], ids[2600:]]
+    for k, batch in enumerate(batches):
+        changed = list(batch)
+        if k == 2:  # an update: a few old reports changed (new signatures, new dates)
+            for d in ids[:40]:
+                sigs[d] = rng.integers(0, 2**32, dedupe.NUM_PERM, dtype=np.uint64).astype(np.uint32).tobytes()
+                dates[d] = "2016-06-01"
+            changed += ids[:40]
+        sorted_con, ref_con = cons
+        add(sorted_con, changed)
+        add(ref_con, changed)
+        got = dedupe.update(sorted_con, changed, None, {d: sigs[d] for d in changed})
+        _reference_update(ref_con, changed, {d: sigs[d] for d in changed})
+        for table in ("dedupe", "dedupe_bands"):
+            mine = sorted(sorted_con.execute(f"SELECT * FROM {table}"))
+            theirs = sorted(ref_con.execute(f"SELECT * FROM {table}"))
+            assert mine == theirs, (k, table)
+        joined = sorted_con.execute("SELECT count(*) FROM dedupe WHERE grp != doc_id").fetchone()[0]
+        assert joined > 100 and got["joined"] > 0  # the stories did group
