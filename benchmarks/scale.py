@@ -327,8 +327,17 @@ def serving(ix: Path, queries_b: list[str], queries_a: list, log_dir: Path) -> d
         ms = [get(q) for q in [*queries_b, *(q for _qid, q in queries_a[:100])]]
         out["mix"] = {"requests": len(ms), "p50": statistics.median(ms), "p95": pct(ms, 0.95)}
         out["mix_cpu_ms"] = (cpu_seconds(pid) - cpu0) * 1000 / len(ms)
-        out["worker"] = memory(pid)
+        out["worker"] = {**memory(pid), "anon": _anonymous_mb(pid)}
     return out
+
+
+def _anonymous_mb(pid: int) -> float:
+    """A process's anonymous memory (heap, numpy arrays): what it holds apart from mapped files.
+    With one worker, USS also counts the index pages only it maps (page cache all the same)."""
+    for row in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if row.startswith("Anonymous:"):
+            return int(row.split()[1]) / 1024
+    return 0.0
 
 
 def serving_line(r: dict) -> str:
@@ -339,7 +348,8 @@ def serving_line(r: dict) -> str:
         f"{r['kill_to_first_answer_ms']:.0f} ms\n"
         f"  after {r['mix']['requests']} /api/search (the (b) queries, 100 headlines; p50 "
         f"{r['mix']['p50']:.0f} / p95 {r['mix']['p95']:.0f} ms, {r['mix_cpu_ms']:.0f} CPU ms each): "
-        f"worker RSS {w['rss']:.0f} / PSS {w['pss']:.0f} / USS {w['uss']:.0f} MB "
+        f"worker RSS {w['rss']:.0f} / PSS {w['pss']:.0f} / USS {w['uss']:.0f} MB, "
+        f"anonymous {w.get('anon', 0):.0f} MB (the rest: mapped index files) "
         f"(fresh, before any query: RSS {f['rss']:.0f} / USS {f['uss']:.0f})"
     )
 
