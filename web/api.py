@@ -10,7 +10,6 @@ twins, so both read parameters and answer the same way.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -25,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from analyzers import gazetteer
 from indexer import dedupe, export
 from indexer.engines import from_env
+from indexer.highlight import plain_text
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
@@ -74,11 +74,15 @@ EXPORT_FIELDS = (
     "organization_ids",
     "organization_labels",
     "group",
+    "place_labels_en",
+    "group_labels_en",
+    "organization_labels_en",
 )
 EXPORT_COLUMNS = (
     "every match in rank order: " + ", ".join(EXPORT_FIELDS) + ", then meta.<key> for each stored "
     "metadata field; places, armed groups and organizations (actors that do not fight, as in the facets) "
-    "are those the report names (ids and Arabic labels, ' | ' between them in CSV, objects in JSONL); "
+    "are those the report names (ids, Arabic labels and English names, ' | ' between them in CSV, "
+    "objects {id, label, label_en, level} in JSONL); "
     "matched lists the levels (exact stem root entity); the snippet is "
     "plain text; the file is named after the query and the day"
 )
@@ -363,7 +367,7 @@ def plain_snippet(fragment: str) -> str:
     >>> plain_snippet("قوات <mark>انسحبت</mark> &amp; عادت")
     'قوات انسحبت & عادت'
     """
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+    return plain_text(fragment)
 
 
 def _meta_keys(snap: Snapshot) -> list[str]:
@@ -399,27 +403,33 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
         raise BadRequest(exc.code, str(exc)) from None
 
     def records() -> Iterator[dict]:
-        labels: dict[str, dict] = {}
-        for batch in export.hits(snap, result):
+        # (entity id, mention kind) -> (record key, {id, label, label_en, level}): facets' split
+        # of groups (only actors that fight; the others are organizations), once per entity.
+        info: dict[tuple[str, str], tuple[str, dict]] = {}
+        for batch in export.hits(snap, result, plain=True):
             heartbeat.beat()  # a long export is working, not stuck
             caches.trim()  # and reads many new words: the memos stay within the worker's plan
             for h in batch:
                 rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
-                rec["snippet"] = plain_snippet(h["snippet"] or "")
-                ents: dict[str, list[str]] = {"place": [], "group": [], "organization": []}
-                for entity_id, mention_kind in h["mentions"]:
-                    kind = mention_kind
-                    if kind == "group" and not gazetteer.is_armed(entity_id):
-                        kind = "organization"  # as the facets split them: only actors that fight are groups
-                    seen = ents.setdefault(kind, [])
-                    if entity_id not in seen:
-                        seen.append(entity_id)
-                for kind in ("place", "group", "organization"):
-                    rec[kind + "s"] = [labels.get(i) or labels.setdefault(i, _label(i)) for i in ents[kind]]
+                rec["snippet"] = h["snippet"] or ""
+                ents: dict[str, list[dict]] = {"places": [], "groups": [], "organizations": []}
+                for key in h["mentions"]:
+                    found = info.get(key) or info.setdefault(key, _entity(*key))
+                    seen = ents.get(found[0])
+                    if seen is not None and found[1] not in seen:  # each entity once
+                        seen.append(found[1])
+                rec.update(ents)
                 rec["meta"] = h["meta"]
                 yield rec
 
     return meta_keys, records()
+
+
+def _entity(entity_id: str, mention_kind: str) -> tuple[str, dict]:
+    kind = mention_kind
+    if kind == "group" and not gazetteer.is_armed(entity_id):
+        kind = "organization"  # as the facets split them: only actors that fight are groups
+    return kind + "s", _label(entity_id)
 
 
 def _label(entity_id: str) -> dict:
@@ -438,6 +448,9 @@ def _export_request() -> tuple[Snapshot, SearchRequest]:
 # Rows per chunk of a streamed export: each chunk is one turn of the worker's lock and one
 # write to the socket (web/worker.py), so one per row cost more than the row (JSONL did).
 CHUNK_ROWS = 100
+
+
+_FORMULA = frozenset({"", "=", "+", "-", "@", "\t", "\r"})  # and "": csv_cell() of "" is ""
 
 
 def csv_cell(value: object) -> str:
@@ -465,13 +478,16 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
         writer.writerow([*EXPORT_FIELDS, *(f"meta.{k}" for k in meta_keys)])
         yield "\ufeff" + _drain(buf)
         for n, rec in enumerate(records, 1):
-            row = [rec[k] for k in ("id", "title", "date", "source", "url", "score")]
+            row = [rec["id"], rec["title"], rec["date"], rec["source"], rec["url"], rec["score"]]
             row += [" ".join(rec["matched"]), rec["snippet"]]
             for kind in ("places", "groups", "organizations"):
-                row += [" | ".join(e["id"] for e in rec[kind]), " | ".join(e["label"] for e in rec[kind])]
+                row += [" | ".join([e["id"] for e in rec[kind]]), " | ".join([e["label"] for e in rec[kind]])]
             row.append(rec["group"])
+            for kind in ("places", "groups", "organizations"):
+                row.append(" | ".join([e["label_en"] or e["id"] for e in rec[kind]]))
             row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]
-            writer.writerow([csv_cell(v) for v in row])
+            # csv_cell() only where it may change the cell: most cells are text starting safely.
+            writer.writerow([v if v.__class__ is str and v[:1] not in _FORMULA else csv_cell(v) for v in row])
             if n % CHUNK_ROWS == 0:
                 yield _drain(buf)
         yield _drain(buf)
