@@ -130,9 +130,10 @@ def timed_get(url: str) -> tuple[float, requests.Response]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (``/proc/PID/stat``)."""
+    """User + system CPU time of a process so far, with that of its children once reaped
+    (an export's helper process, web/helper.py) (``/proc/PID/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def export(server: Server, query: str, kind: str) -> dict:

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import quote
@@ -387,11 +387,14 @@ def _meta_keys(snap: Snapshot) -> list[str]:
 state.WARM_HOOKS.append(_meta_keys)  # gunicorn's master reads the columns once for every worker
 
 
-def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterator[dict]]:
-    """The stored metadata keys and an iterator over every match as an export record.
+def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Callable]:
+    """The stored metadata keys and ``chunks(fmt)``: an iterator over every match, a batch of
+    records (dicts) at a time, each batch written by ``fmt`` (to CSV or JSON Lines bytes).
 
-    The query is evaluated once for the whole set (indexer/export.py), then the hits are
-    read batch by batch: the rows are those of the search, in its order, with no cap.
+    The query is evaluated once for the whole set (indexer/export.py), here, so that a bad
+    query is a 400 before anything is sent; the rows are those of the search, in its order,
+    with no cap. Each batch of :data:`indexer.export.BATCH` rows is one chunk of the
+    response: one turn of the worker's lock and one write to the socket (web/worker.py).
     """
     meta_keys = _meta_keys(snap)
     params = asdict(req)
@@ -401,28 +404,40 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
         result = export.ranked(snap, req.query, req.op, search_options(**params))
     except QueryError as exc:
         raise BadRequest(exc.code, str(exc)) from None
+    grouped = dedupe.has_groups(snap.db)
+    batches = -(-result.total // export.BATCH)
 
-    def records() -> Iterator[dict]:
+    def chunks(fmt: Callable[[list[dict]], bytes]) -> Iterator[bytes]:
         # (entity id, mention kind) -> (record key, {id, label, label_en, level}): facets' split
         # of groups (only actors that fight; the others are organizations), once per entity.
         info: dict[tuple[str, str], tuple[str, dict]] = {}
-        for batch in export.hits(snap, result, plain=True):
+
+        def work(i: int) -> bytes:
+            lo = i * export.BATCH
+            hits = export.batch_hits(snap, result, lo, lo + export.BATCH, grouped=grouped, plain=True)
+            return fmt([_record(h, info) for h in hits])
+
+        for chunk in map(work, range(batches)):
             heartbeat.beat()  # a long export is working, not stuck
             caches.trim()  # and reads many new words: the memos stay within the worker's plan
-            for h in batch:
-                rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
-                rec["snippet"] = h["snippet"] or ""
-                ents: dict[str, list[dict]] = {"places": [], "groups": [], "organizations": []}
-                for key in h["mentions"]:
-                    found = info.get(key) or info.setdefault(key, _entity(*key))
-                    seen = ents.get(found[0])
-                    if seen is not None and found[1] not in seen:  # each entity once
-                        seen.append(found[1])
-                rec.update(ents)
-                rec["meta"] = h["meta"]
-                yield rec
+            yield chunk
 
-    return meta_keys, records()
+    return meta_keys, chunks
+
+
+def _record(h: dict, info: dict) -> dict:
+    """An export record of a hit of :func:`indexer.export.batch_hits`."""
+    rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
+    rec["snippet"] = h["snippet"] or ""
+    ents: dict[str, list[dict]] = {"places": [], "groups": [], "organizations": []}
+    for key in h["mentions"]:
+        found = info.get(key) or info.setdefault(key, _entity(*key))
+        seen = ents.get(found[0])
+        if seen is not None and found[1] not in seen:  # each entity once
+            seen.append(found[1])
+    rec.update(ents)
+    rec["meta"] = h["meta"]
+    return rec
 
 
 def _entity(entity_id: str, mention_kind: str) -> tuple[str, dict]:
@@ -445,11 +460,6 @@ def _export_request() -> tuple[Snapshot, SearchRequest]:
     return index_state().snapshot(), parse_search_args(args)
 
 
-# Rows per chunk of a streamed export: each chunk is one turn of the worker's lock and one
-# write to the socket (web/worker.py), so one per row cost more than the row (JSONL did).
-CHUNK_ROWS = 100
-
-
 _FORMULA = frozenset({"", "=", "+", "-", "@", "\t", "\r"})  # and "": csv_cell() of "" is ""
 
 
@@ -470,14 +480,12 @@ def csv_cell(value: object) -> str:
 
 def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
     """Every match as CSV (UTF-8 with BOM for spreadsheet apps), streamed batch by batch."""
-    meta_keys, records = _export_rows(snap, req)
+    meta_keys, chunks = _export_rows(snap, req)
 
-    def lines() -> Iterator[str]:
+    def fmt(records: list[dict]) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow([*EXPORT_FIELDS, *(f"meta.{k}" for k in meta_keys)])
-        yield "\ufeff" + _drain(buf)
-        for n, rec in enumerate(records, 1):
+        for rec in records:
             row = [rec["id"], rec["title"], rec["date"], rec["source"], rec["url"], rec["score"]]
             row += [" ".join(rec["matched"]), rec["snippet"]]
             for kind in ("places", "groups", "organizations"):
@@ -488,9 +496,13 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
             row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]
             # csv_cell() only where it may change the cell: most cells are text starting safely.
             writer.writerow([v if v.__class__ is str and v[:1] not in _FORMULA else csv_cell(v) for v in row])
-            if n % CHUNK_ROWS == 0:
-                yield _drain(buf)
-        yield _drain(buf)
+        return buf.getvalue().encode()
+
+    def lines() -> Iterator[bytes]:
+        buf = io.StringIO()
+        csv.writer(buf).writerow([*EXPORT_FIELDS, *(f"meta.{k}" for k in meta_keys)])
+        yield ("\ufeff" + buf.getvalue()).encode()
+        yield from chunks(fmt)
 
     headers = {"Content-Disposition": _disposition(req.query, "csv")}
     return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
@@ -498,33 +510,19 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
 
 def export_jsonl(snap: Snapshot, req: SearchRequest) -> Response:
     """Every match as one JSON object per line (UTF-8, not escaped), streamed."""
-    _keys, records = _export_rows(snap, req)
+    _keys, chunks = _export_rows(snap, req)
 
-    def lines() -> Iterator[str]:
-        chunk: list[str] = []
-        for rec in records:
-            chunk.append(json.dumps(rec, ensure_ascii=False))
-            if len(chunk) == CHUNK_ROWS:
-                yield "\n".join(chunk) + "\n"
-                chunk = []
-        if chunk:
-            yield "\n".join(chunk) + "\n"
+    def fmt(records: list[dict]) -> bytes:
+        return "".join([json.dumps(rec, ensure_ascii=False) + "\n" for rec in records]).encode()
 
     headers = {"Content-Disposition": _disposition(req.query, "jsonl")}
-    return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers=headers)
+    return Response(stream_with_context(chunks(fmt)), mimetype="application/x-ndjson", headers=headers)
 
 
 def _meta_text(value: object) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _drain(buf: io.StringIO) -> str:
-    text = buf.getvalue()
-    buf.seek(0)
-    buf.truncate()
-    return text
 
 
 @bp.get("/search.csv")
