@@ -81,6 +81,10 @@ def serve(code: Path, python: Path, index: Path, workers: int, log_dir: Path) ->
             env=env,
             stdout=o,
             stderr=e,
+            # Its own session, as a server started by systemd or a container is: with the
+            # kernel's autogroup scheduling, one session's processes share one CPU share, so
+            # gunicorn in the benchmark's session would also compete with the client reading it.
+            start_new_session=True,
         )
     server = Server(proc, f"http://{HOST}:{port}", out, err)
     try:
