@@ -22,6 +22,11 @@ measures:
   USS (pages only it holds), from ``/proc/PID/smaps_rollup``;
 - the worker count each checkout's configuration picks on this machine.
 
+``--exports-only`` measures the exports alone. gunicorn runs in a session of its own (as
+under systemd or in a container): with the kernel's autogroup scheduling the processes of
+one session share one CPU share, so in the benchmark's session it would also compete with
+the client reading the export. The run prints the load average at its start and end.
+
 Traffic goes only to 127.0.0.1; the index is only read.
 """
 
