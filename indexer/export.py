@@ -90,8 +90,8 @@ def batch_hits(
     snap: Snapshot, r: Ranked, lo: int, hi: int, *, grouped: bool, plain: bool = False
 ) -> list[dict]:
     """The hits ``lo:hi`` of ``r``, as :func:`hits` gives them (``grouped``: the store has
-    story groups, :func:`indexer.dedupe.has_groups`). Reads ``snap.db``, the Whoosh files
-    (memory-mapped) and ``r`` only: a process forked from this one can compute a batch."""
+    story groups, :func:`indexer.dedupe.has_groups`): one batch, which the web export writes
+    as one chunk of its response."""
     stored = snap.searcher().stored_fields
     terms, wanted = r.plan.terms, r.plan.entity_ids
     nums, scores = r.docnums[lo:hi], r.scores[lo:hi]
