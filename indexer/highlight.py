@@ -578,7 +578,7 @@ def _back(text: str, start: int, k: int) -> tuple[int, int]:
     """``(position, more)``: where the token ``k`` tokens before the token at ``start``
     begins (or the text's first token, when fewer precede it), and whether any token comes
     before that one (1) or not (0)."""
-    reach = 120
+    reach = 48  # about 8 tokens: enough for k = 3 nearly always
     while True:
         cut = text.rfind(" ", 0, max(0, start - reach)) + 1 if start > reach else 0
         prior = [m.start() for m in TOKEN_RE.finditer(text, cut, start)]
