@@ -22,6 +22,11 @@ measures:
   USS (pages only it holds), from ``/proc/PID/smaps_rollup``;
 - the worker count each checkout's configuration picks on this machine.
 
+``--exports-only`` measures the exports alone. gunicorn runs in a session of its own (as
+under systemd or in a container): with the kernel's autogroup scheduling the processes of
+one session share one CPU share, so in the benchmark's session it would also compete with
+the client reading the export. The run prints the load average at its start and end.
+
 Traffic goes only to 127.0.0.1; the index is only read.
 """
 
@@ -81,6 +86,10 @@ def serve(code: Path, python: Path, index: Path, workers: int, log_dir: Path) ->
             env=env,
             stdout=o,
             stderr=e,
+            # Its own session, as a server started by systemd or a container is: with the
+            # kernel's autogroup scheduling, one session's processes share one CPU share, so
+            # gunicorn in the benchmark's session would also compete with the client reading it.
+            start_new_session=True,
         )
     server = Server(proc, f"http://{HOST}:{port}", out, err)
     try:
@@ -130,9 +139,10 @@ def timed_get(url: str) -> tuple[float, requests.Response]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (``/proc/PID/stat``)."""
+    """User + system CPU time of a process so far, with that of its children once reaped
+    (an export's helper process, web/helper.py) (``/proc/PID/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def export(server: Server, query: str, kind: str) -> dict:
@@ -170,8 +180,26 @@ def default_workers(code: Path, python: Path) -> int:
     return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else -1
 
 
-def measure(code: Path, python: Path, index: Path, workers: int, log_dir: Path) -> dict:
-    """Every figure for one checkout."""
+def measure_exports(server: Server) -> list[dict]:
+    """Each export query as CSV and JSONL, from a cold worker (a replacement's first request),
+    then the same export again (warm)."""
+    exports = []
+    for query in EXPORT_QUERIES:
+        for kind in ("csv", "jsonl"):
+            fresh_worker(server)
+            cold = export(server, query, kind)
+            warm = export(server, query, kind)
+            exports.append({"query": query, "kind": kind, "cold": cold, "warm": warm})
+    return exports
+
+
+def measure(
+    code: Path, python: Path, index: Path, workers: int, log_dir: Path, *, exports_only: bool = False
+) -> dict:
+    """Every figure for one checkout (only the exports' with ``exports_only``)."""
+    if exports_only:
+        with serve(code, python, index, 1, log_dir) as server:
+            return {"code": str(code), "exports": measure_exports(server)}
     queries = mix_queries()
     report: dict = {"code": str(code), "default_workers": default_workers(code, python)}
     with serve(code, python, index, 1, log_dir) as server:
@@ -195,14 +223,7 @@ def measure(code: Path, python: Path, index: Path, workers: int, log_dir: Path) 
                     break
             time.sleep(0.002)
         report["replacement_kill_to_first_answer_ms"] = (time.perf_counter() - t0) * 1000
-        exports = []
-        for query in EXPORT_QUERIES:
-            for kind in ("csv", "jsonl"):
-                fresh_worker(server)
-                cold = export(server, query, kind)
-                warm = export(server, query, kind)
-                exports.append({"query": query, "kind": kind, "cold": cold, "warm": warm})
-        report["exports"] = exports
+        report["exports"] = measure_exports(server)
     with serve(code, python, index, workers, log_dir) as server:
         ids = []
         urls = []
@@ -230,22 +251,27 @@ def _table(reports: list[tuple[str, dict]]) -> str:
     def row(label: str, fn) -> None:
         lines.append(f"| {label} | " + " | ".join(fn(r) for _, r in reports) + " |")
 
-    row("default workers here", lambda r: str(r["default_workers"]))
-    row(
-        "first /api/search of a fresh worker",
-        lambda r: f"{r['cold_first_search_ms']:.0f} ms ({r['cold_first_search_cpu_ms']:.0f} ms CPU)",
-    )
-    row(
-        "second /api/search",
-        lambda r: f"{r['warm_second_search_ms']:.0f} ms ({r['warm_second_search_cpu_ms']:.0f} ms CPU)",
-    )
-    row(
-        "kill -9 → replacement's first answer", lambda r: f"{r['replacement_kill_to_first_answer_ms']:.0f} ms"
-    )
+    full = "workers" in reports[0][1]  # not an --exports-only run
+    if full:
+        row("default workers here", lambda r: str(r["default_workers"]))
+        row(
+            "first /api/search of a fresh worker",
+            lambda r: f"{r['cold_first_search_ms']:.0f} ms ({r['cold_first_search_cpu_ms']:.0f} ms CPU)",
+        )
+        row(
+            "second /api/search",
+            lambda r: f"{r['warm_second_search_ms']:.0f} ms ({r['warm_second_search_cpu_ms']:.0f} ms CPU)",
+        )
+        row(
+            "kill -9 → replacement's first answer",
+            lambda r: f"{r['replacement_kill_to_first_answer_ms']:.0f} ms",
+        )
     for i, e in enumerate(reports[0][1]["exports"]):
         label = f"export {e['kind']} q={e['query']} ({e['cold']['rows']} rows)"
         row(label + ", cold worker", lambda r, i=i: _export_cell(r["exports"][i]["cold"]))
         row(label + ", warm", lambda r, i=i: _export_cell(r["exports"][i]["warm"]))
+    if not full:
+        return "\n".join(lines)
     for key in ("rss", "pss", "uss"):
         row(
             f"worker {key.upper()} after the mix (max of workers)",
@@ -273,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-code", type=Path, help="another Kashaf checkout to measure in the same run")
     ap.add_argument("--baseline-python", type=Path, help="the Python that has the baseline's dependencies")
     ap.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    ap.add_argument("--exports-only", action="store_true", help="measure the exports only")
     args = ap.parse_args(argv)
     log_dir = Path(tempfile.mkdtemp(prefix="kashaf-serving-"))
     runs = [("this checkout", ROOT, Path(sys.executable))]
@@ -280,12 +307,20 @@ def main(argv: list[str] | None = None) -> int:
         python = (args.baseline_python or Path(sys.executable)).absolute()
         runs.insert(0, ("baseline", args.baseline_code.resolve(), python))
     reports = []
+    load0 = os.getloadavg()[0]
     for name, code, python in runs:
         print(f"measuring {name} ({code}) ...", file=sys.stderr, flush=True)
-        reports.append((name, measure(code, python, args.index.resolve(), args.workers, log_dir)))
+        reports.append(
+            (
+                name,
+                measure(
+                    code, python, args.index.resolve(), args.workers, log_dir, exports_only=args.exports_only
+                ),
+            )
+        )
     load = os.getloadavg()
     print(json.dumps(dict(reports), indent=1) if args.json else _table(reports))
-    print(f"\n{os.cpu_count()} cores, load average {load[0]:.1f}; gunicorn logs in {log_dir}")
+    print(f"\n{os.cpu_count()} cores, load average {load0:.1f} → {load[0]:.1f}; gunicorn logs in {log_dir}")
     return 0
 
 

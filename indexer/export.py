@@ -68,7 +68,7 @@ def ranked(snap: Snapshot, query: str, op: str, opts: SearchOptions, sc: Scoring
     return Ranked(p, cand[order], s[order])
 
 
-def hits(snap: Snapshot, r: Ranked, batch: int | None = None) -> Iterator[list[dict]]:
+def hits(snap: Snapshot, r: Ranked, batch: int | None = None, *, plain: bool = False) -> Iterator[list[dict]]:
     """The hits of ``r`` as :func:`indexer.search.search` shows them (``id``, ``title``,
     ``date``, ``source``, ``url``, ``score``, ``snippet``, ``matched``) plus ``group`` (the
     story group, indexer/dedupe.py), ``meta`` (the stored metadata) and ``mentions`` (the
@@ -77,62 +77,88 @@ def hits(snap: Snapshot, r: Ranked, batch: int | None = None) -> Iterator[list[d
     Each batch is read with one query per table (documents, mentions, story groups), not
     one per row, and each snippet by the fast path of indexer/highlight.py: the snippets
     and levels are :func:`indexer.search._hit`'s (``tests/test_exports.py`` compares them).
+    With ``plain``, each snippet is plain text (:func:`indexer.highlight.plain_text` of that
+    fragment, written directly: what a CSV or JSONL row holds).
     """
     batch = batch or BATCH
-    stored = snap.searcher().stored_fields
     grouped = dedupe.has_groups(snap.db)
-    terms, wanted = r.plan.terms, r.plan.entity_ids
     for lo in range(0, r.total, batch):
-        nums, scores = r.docnums[lo : lo + batch], r.scores[lo : lo + batch]
-        ids = [stored(int(d))["id"] for d in nums]
-        marks = ",".join("?" * len(ids))
-        cur = snap.db.cursor()
-        cur.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row here
-        rows = {
-            row[0]: row
-            for row in cur.execute(
-                f"SELECT id, title, body, date, source, url, meta FROM docs WHERE id IN ({marks})", ids
-            )
-        }
-        # Per report: each entity once, in the order of its first mention (title first), and
-        # the spans of the query's entities, for the snippets.
-        mentions: dict[str, list[tuple[str, str]]] = {}
-        spans: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+        yield batch_hits(snap, r, lo, lo + batch, grouped=grouped, plain=plain)
+
+
+def batch_hits(
+    snap: Snapshot, r: Ranked, lo: int, hi: int, *, grouped: bool, plain: bool = False
+) -> list[dict]:
+    """The hits ``lo:hi`` of ``r``, as :func:`hits` gives them (``grouped``: the store has
+    story groups, :func:`indexer.dedupe.has_groups`): one batch, which the web export writes
+    as one chunk of its response."""
+    stored = snap.searcher().stored_fields
+    terms, wanted = r.plan.terms, r.plan.entity_ids
+    nums, scores = r.docnums[lo:hi], r.scores[lo:hi]
+    ids = [stored(int(d))["id"] for d in nums]
+    marks = ",".join("?" * len(ids))
+    cur = snap.db.cursor()
+    cur.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row here
+    rows = {
+        row[0]: row
+        for row in cur.execute(
+            f"SELECT id, title, body, date, source, url, meta FROM docs WHERE id IN ({marks})", ids
+        )
+    }
+    # Per report: each entity once, in the order of its first mention (title first), and
+    # the spans of the query's entities, for the snippets. Without such entities SQLite
+    # groups the mentions (about 14 a report, of 6 entities: half the rows for Python).
+    mentions: dict[str, list[tuple[str, str]]] = {}
+    spans: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+    if wanted:
+        firsts: dict[str, dict[tuple[str, str], None]] = {}
         for doc_id, in_body, start, end, entity_id, kind in cur.execute(
             "SELECT doc_id, field != 'title', start, \"end\", entity_id, kind FROM mentions "
             f"WHERE doc_id IN ({marks}) ORDER BY doc_id, 2, start",
             ids,
         ):
+            seen = firsts.get(doc_id)
+            if seen is None:
+                seen = firsts[doc_id] = {}
+            seen[entity_id, kind] = None
+            if entity_id in wanted:
+                spans.setdefault((doc_id, bool(in_body)), []).append((start, end))
+        mentions = {doc_id: list(seen) for doc_id, seen in firsts.items()}
+    else:
+        for doc_id, entity_id, kind in cur.execute(
+            "SELECT doc_id, entity_id, kind FROM mentions "
+            f"WHERE doc_id IN ({marks}) GROUP BY doc_id, entity_id, kind "
+            "ORDER BY doc_id, MIN((field != 'title') * 4294967296 + start), MIN(rowid)",
+            ids,
+        ):
             seen = mentions.get(doc_id)
             if seen is None:
                 seen = mentions[doc_id] = []
-            if (entity_id, kind) not in seen:
-                seen.append((entity_id, kind))
-            if entity_id in wanted:
-                spans.setdefault((doc_id, bool(in_body)), []).append((start, end))
-        groups: dict[str, str] = {}
-        if grouped:
-            groups = dict(snap.db.execute(f"SELECT doc_id, grp FROM dedupe WHERE doc_id IN ({marks})", ids))
-        out = []
-        for doc_id, score in zip(ids, scores.tolist(), strict=True):
-            _id, title, body, date, source, url, meta = rows.get(doc_id) or (doc_id, "", "", *[None] * 4)
-            title, body = title or "", body or ""
-            levels = matched_levels(title, terms, spans.get((doc_id, False), []))
-            frag, body_levels = snippet(body or title, terms, spans.get((doc_id, bool(body)), []))
-            levels |= body_levels
-            out.append(
-                {
-                    "id": doc_id,
-                    "title": title,
-                    "date": date,
-                    "source": source,
-                    "url": url,
-                    "score": round(score, 4),
-                    "snippet": frag,
-                    "matched": [lv for lv in (*LEVELS, "entity") if lv in levels],
-                    "group": groups.get(doc_id, doc_id),
-                    "meta": json.loads(meta or "{}"),
-                    "mentions": mentions.get(doc_id, []),
-                }
-            )
-        yield out
+            seen.append((entity_id, kind))
+    groups: dict[str, str] = {}
+    if grouped:
+        groups = dict(snap.db.execute(f"SELECT doc_id, grp FROM dedupe WHERE doc_id IN ({marks})", ids))
+    out = []
+    for doc_id, score in zip(ids, scores.tolist(), strict=True):
+        _id, title, body, date, source, url, meta = rows.get(doc_id) or (doc_id, "", "", *[None] * 4)
+        title, body = title or "", body or ""
+        levels = matched_levels(title, terms, spans.get((doc_id, False), []))
+        body_spans = spans.get((doc_id, bool(body)), [])
+        frag, body_levels = snippet(body or title, terms, body_spans, plain=plain)
+        levels |= body_levels
+        out.append(
+            {
+                "id": doc_id,
+                "title": title,
+                "date": date,
+                "source": source,
+                "url": url,
+                "score": round(score, 4),
+                "snippet": frag,
+                "matched": [lv for lv in (*LEVELS, "entity") if lv in levels],
+                "group": groups.get(doc_id, doc_id),
+                "meta": json.loads(meta or "{}"),
+                "mentions": mentions.get(doc_id, []),
+            }
+        )
+    return out

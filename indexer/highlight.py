@@ -237,25 +237,49 @@ def highlight_text(text: str, query: str | ParsedQuery, spans: list[tuple[int, i
 
 
 def snippet(
-    text: str, terms: Terms, spans: list[tuple[int, int]] = (), size: int = SNIPPET_TOKENS
+    text: str,
+    terms: Terms,
+    spans: list[tuple[int, int]] = (),
+    size: int = SNIPPET_TOKENS,
+    *,
+    plain: bool = False,
 ) -> tuple[str, set[str]]:
     """``(fragment, levels)``: ``size`` tokens around the densest run of matches, escaped,
     matches in ``<mark>``; ``levels`` are the levels matched in the window read (all of a
-    text up to :data:`SNIPPET_WINDOW_CHARS`; see :func:`_scan` for longer ones).
+    text up to :data:`SNIPPET_WINDOW_CHARS`; see :func:`_scan` for longer ones). With
+    ``plain``, the same window as plain text (no marks, not escaped: :func:`plain_text` of
+    the fragment), which the fast path writes without escaping and marking it first (the
+    exports' snippet column).
 
     >>> fragment, levels = snippet("قالت القوات إنها انسحبت من <الرقة>.", terms_of(parse("انسحاب الرقه")))
     >>> fragment
     'قالت القوات إنها <mark>انسحبت</mark> من &lt;<mark>الرقة</mark>&gt;.'
     >>> sorted(levels)
     ['exact', 'root']
+    >>> snippet("قالت القوات إنها انسحبت من <الرقة>.", terms_of(parse("انسحاب")), plain=True)[0]
+    'قالت القوات إنها انسحبت من <الرقة>.'
     """
     if len(text) <= SNIPPET_WINDOW_CHARS:
-        fast = _fast_snippet(text, terms, spans, size)
+        fast = _fast_snippet(text, terms, spans, size, plain=plain)
         if fast is not None:
             return fast
         if not spans and not terms.phrases:
-            return _plain_snippet(text, terms, size)
-    return _general_snippet(text, terms, spans, size)
+            found = _plain_snippet(text, terms, size)
+            return (plain_text(found[0]), found[1]) if plain else found
+    found = _general_snippet(text, terms, spans, size)
+    return (plain_text(found[0]), found[1]) if plain else found
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(fragment: str) -> str:
+    """A snippet's text without its ``<mark>`` tags, unescaped.
+
+    >>> plain_text("قوات <mark>انسحبت</mark> &amp; عادت")
+    'قوات انسحبت & عادت'
+    """
+    return html.unescape(_TAG.sub("", fragment))
 
 
 def _general_snippet(
@@ -484,7 +508,7 @@ def _marks(text: str, terms: Terms, spans: list[tuple[int, int]] = ()) -> dict[i
 
 
 def _fast_snippet(
-    text: str, terms: Terms, spans: list[tuple[int, int]], size: int
+    text: str, terms: Terms, spans: list[tuple[int, int]], size: int, *, plain: bool = False
 ) -> tuple[str, set[str]] | None:
     """:func:`snippet` of a text of one window by the fast path (``None``: take the general
     one). Same fragment: the window is :func:`_window`'s, counted over the matches only."""
@@ -512,11 +536,16 @@ def _fast_snippet(
         m = next(k for k, r in enumerate(idx) if r >= first)
         lo_start, before = _back(text, starts[m], 3)
     toks = list(islice(TOKEN_RE.finditer(text, lo_start), size + 1))
+    levels = {lv for _end, lv in marks.values()}
     if not toks:
-        return html.escape(" ".join(text.split()), quote=False), set()
+        whole = " ".join(text.split())
+        return (whole if plain else html.escape(whole, quote=False)), levels
     more_after = len(toks) > size
     window = toks[:size]
     end = len(text) if not more_after else window[-1].end()  # then the closing punctuation too
+    if plain:  # what plain_text() makes of the fragment below: escaping and marks undone
+        frag = " ".join(text[window[0].start() : end].split())
+        return ("… " if before else "") + frag + (" …" if more_after else ""), levels
     # Escaped as _render() does, in pieces cut only at the marked tokens.
     out, pos = [], window[0].start()
     for t in window:
@@ -527,7 +556,7 @@ def _fast_snippet(
     out.append(html.escape(text[pos:end], quote=False))
     frag = " ".join("".join(out).split())
     prefix = "… " if before else ""
-    return prefix + frag + (" …" if more_after else ""), {lv for _end, lv in marks.values()}
+    return prefix + frag + (" …" if more_after else ""), levels
 
 
 def _count(text: str, start: int, end: int, cap: int) -> int:
@@ -549,7 +578,7 @@ def _back(text: str, start: int, k: int) -> tuple[int, int]:
     """``(position, more)``: where the token ``k`` tokens before the token at ``start``
     begins (or the text's first token, when fewer precede it), and whether any token comes
     before that one (1) or not (0)."""
-    reach = 120
+    reach = 48  # about 8 tokens: enough for k = 3 nearly always
     while True:
         cut = text.rfind(" ", 0, max(0, start - reach)) + 1 if start > reach else 0
         prior = [m.start() for m in TOKEN_RE.finditer(text, cut, start)]

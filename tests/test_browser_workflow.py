@@ -364,6 +364,23 @@ def test_csv_and_jsonl_exports_from_the_page(page, base_url):
     assert raqqa in rec["places"]
 
 
+def test_exports_from_the_english_page_keep_the_language_and_name_places_in_english(page, base_url):
+    page.goto(base_url + q(place="sy-raqqa-raqqa", lang="en"))
+    for name in ("CSV", "JSON Lines"):
+        href = page.get_by_role("link", name=name, exact=True).get_attribute("href")
+        assert params(href).get("lang") == ["en"], href  # the English page's links keep lang=en
+    with page.expect_download() as info:
+        page.get_by_role("link", name="CSV", exact=True).click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows and all(
+        "Raqqa city" in r["place_labels_en"].split(" | ") and "الرقة" in r["place_labels"].split(" | ")
+        for r in rows
+    )
+    for r in rows:  # one English name per id, in the same order
+        assert len(r["place_labels_en"].split(" | ")) == len(r["place_ids"].split(" | "))
+        assert len(r["group_labels_en"].split(" | ")) == len(r["group_ids"].split(" | "))
+
+
 # ---------------------------------------------------------------- screenshots
 
 

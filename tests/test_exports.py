@@ -116,6 +116,13 @@ def test_export_is_the_searchs_whole_set_in_order(served, params) -> None:
     table = list(csv.DictReader(io.StringIO(text)))
     assert [r["id"] for r in table] == [h["id"] for h in hits]
     assert [r["snippet"] for r in table] == [r["snippet"] for r in rows]
+    for line, row in zip(table, rows, strict=True):  # the entities' Arabic labels and English names
+        for key in ("places", "groups", "organizations"):
+            kind = key[:-1]
+            assert line[f"{kind}_ids"] == " | ".join(e["id"] for e in row[key])
+            assert line[f"{kind}_labels"] == " | ".join(e["label"] for e in row[key])
+            assert line[f"{kind}_labels_en"] == " | ".join(e["label_en"] for e in row[key])
+    assert any(line["place_labels_en"] for line in table) or params["q"] != "مصر"
 
 
 def mapped(pid: int, under: Path) -> set[str]:
@@ -299,7 +306,15 @@ def test_fast_snippets_equal_the_general_path() -> None:
     """The fast path (a regex finds the tokens that may match; tokens counted only between
     matches) gives the general path's fragment and levels, and a title's levels, on real
     reports, with phrases and mention spans; nearly every report takes it."""
-    from indexer.highlight import _general_snippet, _marks, marked_tokens, matched_levels, snippet, terms_of
+    from indexer.highlight import (
+        _general_snippet,
+        _marks,
+        marked_tokens,
+        matched_levels,
+        plain_text,
+        snippet,
+        terms_of,
+    )
     from indexer.query import parse
 
     with gzip.open(shared_file("corpus/ant_multisource_v2.1.jsonl.gz"), "rt", encoding="utf-8") as f:
@@ -311,7 +326,9 @@ def test_fast_snippets_equal_the_general_path() -> None:
             for i, doc in enumerate(docs):
                 text, title = doc["text"], doc.get("title") or ""
                 spans = _word_spans(text, 5 + i % 7) if i % 2 else []
-                assert snippet(text, terms, spans) == _general_snippet(text, terms, spans, 30)
+                found = snippet(text, terms, spans)
+                assert found == _general_snippet(text, terms, spans, 30)
+                assert snippet(text, terms, spans, plain=True) == (plain_text(found[0]), found[1])
                 assert matched_levels(title, terms) == set(marked_tokens(title, terms)[1]) - {None}
                 checked += 1
                 fast += _marks(text, terms, spans) is not None
@@ -377,11 +394,20 @@ def odd_text_and_query(draw) -> tuple[str, str]:
 def test_fast_snippets_equal_the_general_path_on_odd_text(case, cuts) -> None:
     """Hamza and alef variants, harakat, tatweel, joiners, a bidi mark, a composing hamza, a
     presentation form, digits, Latin and mention spans anywhere: same fragment and levels."""
-    from indexer.highlight import _general_snippet, marked_tokens, matched_levels, snippet, terms_of
+    from indexer.highlight import (
+        _general_snippet,
+        marked_tokens,
+        matched_levels,
+        plain_text,
+        snippet,
+        terms_of,
+    )
     from indexer.query import parse
 
     text, query = case
     terms = terms_of(parse(query, "or"), broad=False)
     spans = [(a, a + n) for a, n in cuts]
-    assert snippet(text, terms, spans, 5) == _general_snippet(text, terms, spans, 5)
+    found = snippet(text, terms, spans, 5)
+    assert found == _general_snippet(text, terms, spans, 5)
+    assert snippet(text, terms, spans, 5, plain=True) == (plain_text(found[0]), found[1])  # exports'
     assert matched_levels(text, terms, spans) == set(marked_tokens(text, terms, spans)[1]) - {None}

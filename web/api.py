@@ -10,11 +10,10 @@ twins, so both read parameters and answer the same way.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from urllib.parse import quote
@@ -25,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from analyzers import gazetteer
 from indexer import dedupe, export
 from indexer.engines import from_env
+from indexer.highlight import plain_text
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
@@ -74,11 +74,15 @@ EXPORT_FIELDS = (
     "organization_ids",
     "organization_labels",
     "group",
+    "place_labels_en",
+    "group_labels_en",
+    "organization_labels_en",
 )
 EXPORT_COLUMNS = (
     "every match in rank order: " + ", ".join(EXPORT_FIELDS) + ", then meta.<key> for each stored "
     "metadata field; places, armed groups and organizations (actors that do not fight, as in the facets) "
-    "are those the report names (ids and Arabic labels, ' | ' between them in CSV, objects in JSONL); "
+    "are those the report names (ids, Arabic labels and English names, ' | ' between them in CSV, "
+    "objects {id, label, label_en, level} in JSONL); "
     "matched lists the levels (exact stem root entity); the snippet is "
     "plain text; the file is named after the query and the day"
 )
@@ -363,7 +367,7 @@ def plain_snippet(fragment: str) -> str:
     >>> plain_snippet("قوات <mark>انسحبت</mark> &amp; عادت")
     'قوات انسحبت & عادت'
     """
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+    return plain_text(fragment)
 
 
 def _meta_keys(snap: Snapshot) -> list[str]:
@@ -383,11 +387,14 @@ def _meta_keys(snap: Snapshot) -> list[str]:
 state.WARM_HOOKS.append(_meta_keys)  # gunicorn's master reads the columns once for every worker
 
 
-def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterator[dict]]:
-    """The stored metadata keys and an iterator over every match as an export record.
+def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Callable]:
+    """The stored metadata keys and ``chunks(fmt)``: an iterator over every match, a batch of
+    records (dicts) at a time, each batch written by ``fmt`` (to CSV or JSON Lines bytes).
 
-    The query is evaluated once for the whole set (indexer/export.py), then the hits are
-    read batch by batch: the rows are those of the search, in its order, with no cap.
+    The query is evaluated once for the whole set (indexer/export.py), here, so that a bad
+    query is a 400 before anything is sent; the rows are those of the search, in its order,
+    with no cap. Each batch of :data:`indexer.export.BATCH` rows is one chunk of the
+    response: one turn of the worker's lock and one write to the socket (web/worker.py).
     """
     meta_keys = _meta_keys(snap)
     params = asdict(req)
@@ -397,29 +404,47 @@ def _export_rows(snap: Snapshot, req: SearchRequest) -> tuple[list[str], Iterato
         result = export.ranked(snap, req.query, req.op, search_options(**params))
     except QueryError as exc:
         raise BadRequest(exc.code, str(exc)) from None
+    grouped = dedupe.has_groups(snap.db)
+    batches = -(-result.total // export.BATCH)
 
-    def records() -> Iterator[dict]:
-        labels: dict[str, dict] = {}
-        for batch in export.hits(snap, result):
+    def chunks(fmt: Callable[[list[dict]], bytes]) -> Iterator[bytes]:
+        # (entity id, mention kind) -> (record key, {id, label, label_en, level}): facets' split
+        # of groups (only actors that fight; the others are organizations), once per entity.
+        info: dict[tuple[str, str], tuple[str, dict]] = {}
+
+        def work(i: int) -> bytes:
+            lo = i * export.BATCH
+            hits = export.batch_hits(snap, result, lo, lo + export.BATCH, grouped=grouped, plain=True)
+            return fmt([_record(h, info) for h in hits])
+
+        for chunk in map(work, range(batches)):
             heartbeat.beat()  # a long export is working, not stuck
             caches.trim()  # and reads many new words: the memos stay within the worker's plan
-            for h in batch:
-                rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
-                rec["snippet"] = plain_snippet(h["snippet"] or "")
-                ents: dict[str, list[str]] = {"place": [], "group": [], "organization": []}
-                for entity_id, mention_kind in h["mentions"]:
-                    kind = mention_kind
-                    if kind == "group" and not gazetteer.is_armed(entity_id):
-                        kind = "organization"  # as the facets split them: only actors that fight are groups
-                    seen = ents.setdefault(kind, [])
-                    if entity_id not in seen:
-                        seen.append(entity_id)
-                for kind in ("place", "group", "organization"):
-                    rec[kind + "s"] = [labels.get(i) or labels.setdefault(i, _label(i)) for i in ents[kind]]
-                rec["meta"] = h["meta"]
-                yield rec
+            yield chunk
 
-    return meta_keys, records()
+    return meta_keys, chunks
+
+
+def _record(h: dict, info: dict) -> dict:
+    """An export record of a hit of :func:`indexer.export.batch_hits`."""
+    rec = {k: h[k] for k in ("id", "title", "date", "source", "url", "score", "matched", "group")}
+    rec["snippet"] = h["snippet"] or ""
+    ents: dict[str, list[dict]] = {"places": [], "groups": [], "organizations": []}
+    for key in h["mentions"]:
+        found = info.get(key) or info.setdefault(key, _entity(*key))
+        seen = ents.get(found[0])
+        if seen is not None and found[1] not in seen:  # each entity once
+            seen.append(found[1])
+    rec.update(ents)
+    rec["meta"] = h["meta"]
+    return rec
+
+
+def _entity(entity_id: str, mention_kind: str) -> tuple[str, dict]:
+    kind = mention_kind
+    if kind == "group" and not gazetteer.is_armed(entity_id):
+        kind = "organization"  # as the facets split them: only actors that fight are groups
+    return kind + "s", _label(entity_id)
 
 
 def _label(entity_id: str) -> dict:
@@ -435,9 +460,7 @@ def _export_request() -> tuple[Snapshot, SearchRequest]:
     return index_state().snapshot(), parse_search_args(args)
 
 
-# Rows per chunk of a streamed export: each chunk is one turn of the worker's lock and one
-# write to the socket (web/worker.py), so one per row cost more than the row (JSONL did).
-CHUNK_ROWS = 100
+_FORMULA = frozenset({"", "=", "+", "-", "@", "\t", "\r"})  # and "": csv_cell() of "" is ""
 
 
 def csv_cell(value: object) -> str:
@@ -457,24 +480,29 @@ def csv_cell(value: object) -> str:
 
 def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
     """Every match as CSV (UTF-8 with BOM for spreadsheet apps), streamed batch by batch."""
-    meta_keys, records = _export_rows(snap, req)
+    meta_keys, chunks = _export_rows(snap, req)
 
-    def lines() -> Iterator[str]:
+    def fmt(records: list[dict]) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow([*EXPORT_FIELDS, *(f"meta.{k}" for k in meta_keys)])
-        yield "\ufeff" + _drain(buf)
-        for n, rec in enumerate(records, 1):
-            row = [rec[k] for k in ("id", "title", "date", "source", "url", "score")]
+        for rec in records:
+            row = [rec["id"], rec["title"], rec["date"], rec["source"], rec["url"], rec["score"]]
             row += [" ".join(rec["matched"]), rec["snippet"]]
             for kind in ("places", "groups", "organizations"):
-                row += [" | ".join(e["id"] for e in rec[kind]), " | ".join(e["label"] for e in rec[kind])]
+                row += [" | ".join([e["id"] for e in rec[kind]]), " | ".join([e["label"] for e in rec[kind]])]
             row.append(rec["group"])
+            for kind in ("places", "groups", "organizations"):
+                row.append(" | ".join([e["label_en"] or e["id"] for e in rec[kind]]))
             row += [_meta_text(rec["meta"].get(k)) for k in meta_keys]
-            writer.writerow([csv_cell(v) for v in row])
-            if n % CHUNK_ROWS == 0:
-                yield _drain(buf)
-        yield _drain(buf)
+            # csv_cell() only where it may change the cell: most cells are text starting safely.
+            writer.writerow([v if v.__class__ is str and v[:1] not in _FORMULA else csv_cell(v) for v in row])
+        return buf.getvalue().encode()
+
+    def lines() -> Iterator[bytes]:
+        buf = io.StringIO()
+        csv.writer(buf).writerow([*EXPORT_FIELDS, *(f"meta.{k}" for k in meta_keys)])
+        yield ("\ufeff" + buf.getvalue()).encode()
+        yield from chunks(fmt)
 
     headers = {"Content-Disposition": _disposition(req.query, "csv")}
     return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
@@ -482,33 +510,19 @@ def export_csv(snap: Snapshot, req: SearchRequest) -> Response:
 
 def export_jsonl(snap: Snapshot, req: SearchRequest) -> Response:
     """Every match as one JSON object per line (UTF-8, not escaped), streamed."""
-    _keys, records = _export_rows(snap, req)
+    _keys, chunks = _export_rows(snap, req)
 
-    def lines() -> Iterator[str]:
-        chunk: list[str] = []
-        for rec in records:
-            chunk.append(json.dumps(rec, ensure_ascii=False))
-            if len(chunk) == CHUNK_ROWS:
-                yield "\n".join(chunk) + "\n"
-                chunk = []
-        if chunk:
-            yield "\n".join(chunk) + "\n"
+    def fmt(records: list[dict]) -> bytes:
+        return "".join([json.dumps(rec, ensure_ascii=False) + "\n" for rec in records]).encode()
 
     headers = {"Content-Disposition": _disposition(req.query, "jsonl")}
-    return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers=headers)
+    return Response(stream_with_context(chunks(fmt)), mimetype="application/x-ndjson", headers=headers)
 
 
 def _meta_text(value: object) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _drain(buf: io.StringIO) -> str:
-    text = buf.getvalue()
-    buf.seek(0)
-    buf.truncate()
-    return text
 
 
 @bp.get("/search.csv")

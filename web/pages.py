@@ -783,8 +783,8 @@ def search_context(p: dict, r: dict) -> dict:
         "precise_url": search_url(p, level="stem"),
         "lang_url": search_url(p, offset=p["offset"], lang="ar" if p["lang"] == "en" else "en"),
         "json_url": search_url({**p, "lang": "ar"}, "pages.search_json", offset=p["offset"]),
-        "csv_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_csv"),
-        "jsonl_url": search_url({**p, "lang": "ar", "limit": DEFAULT_LIMIT}, "pages.search_jsonl"),
+        "csv_url": search_url({**p, "limit": DEFAULT_LIMIT}, "pages.search_csv"),  # keeps lang=en
+        "jsonl_url": search_url({**p, "limit": DEFAULT_LIMIT}, "pages.search_jsonl"),
         "feed_url": search_url({**p, "lang": p["lang"], "limit": DEFAULT_LIMIT}, "feeds.search_atom"),
         "copy_href": lambda doc_id: doc_url(doc_id, p),
     }

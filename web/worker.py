@@ -64,9 +64,19 @@ class _TimedConn(gthread.TConn):
     before every request on a connection, kept-alive ones included.
     """
 
+    closed = False
+
     def init(self) -> None:
         super().init()
         self.sock.settimeout(CLIENT_TIMEOUT)
+
+    def close(self, graceful: bool = False) -> None:
+        """Close once: :meth:`KashafWorker.handle` closes in its thread, and gthread's
+        ``finish_request`` calling again on the main thread must then cost nothing."""
+        if self.closed:
+            return
+        self.closed = True
+        super().close(graceful)
 
 
 class _SlowClients(logging.Filter):
@@ -94,6 +104,23 @@ class KashafWorker(gthread.ThreadWorker):
         gthread.DEFAULT_WORKER_DATA_TIMEOUT = min(1.0, CLIENT_TIMEOUT)
         self.log.error_log.addFilter(_SlowClients())
         super().init_process()
+
+    def handle(self, conn: gthread.TConn):
+        """gthread's ``handle``, then, when the connection ends here, its graceful close in
+        this pool thread.
+
+        gthread 27.0.1 leaves that close to ``finish_request`` on the main thread, and a
+        graceful close (``util.close_graceful``) waits up to 2 s for the client's FIN. A
+        client that stops mid-request and keeps its socket open costs the heartbeat those
+        2 s; the callbacks of connections that timed out together run back to back without
+        a ``notify()``, so six such clients on one worker (12 s) got it killed by a 10 s
+        ``timeout`` (tests/test_hostile_serving.py), fifteen by the default 30 s. Here the
+        wait holds one of the pool's threads, and the main loop keeps beating.
+        """
+        result = super().handle(conn)
+        if not result:  # False: the connection is done (a deferred one is ``_DEFER``, truthy)
+            conn.close(graceful=True)
+        return result
 
 
 class OneAtATime:
