@@ -25,7 +25,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from analyzers.gazetteer import ARMED_KINDS as _ARMED_KINDS
-from analyzers.gazetteer import Entity, ancestors, entities, name_key, overrides
+from analyzers.gazetteer import Entity, ancestors, country_of, entities, name_key, overrides
 from analyzers.nisba import nisba_forms
 from analyzers.normalize import MARKS_RE, normalize
 from analyzers.tokenize import Token, tokenize
@@ -434,8 +434,13 @@ def tag(text: str, tokens: list[Token] | None = None, norms: list[str] | None = 
         ):
             needs = "drop"
         # ... and a name listed right after an accepted one of the same kind needs nothing more.
-        if needs and listed and not found[-1][2] and found[-1][1].kind == entity.kind:
-            needs = ""
+        # A `!` name (the commonest words) must be a place of the same country: "الإماراتية
+        # والسعودية والسودانية" lists adjectives, not the Gaza district; "وحضر السفير" "and the
+        # ambassador attended" after a place elsewhere is not Hadar, "وصور" "and pictures" not Tyre.
+        if needs and listed and not found[-1][2]:
+            prev, prev_entity, _ = found[-1]
+            if _same_kind(prev_entity, entity, prev.ids, m.ids, country=needs == "cue"):
+                needs = ""
         found.append((m, entity, needs))
     ignore, merge = _rules()
     table = entities()
@@ -475,6 +480,28 @@ def tag(text: str, tokens: list[Token] | None = None, norms: list[str] | None = 
         end = tokens[m.last].end
         out.append(Mention(target.id, target.kind, start, end, text[start:end]))
     return out
+
+
+def _same_kind(
+    a: Entity, b: Entity, a_ids: tuple[str, ...] = (), b_ids: tuple[str, ...] = (), country: bool = True
+) -> bool:
+    """Two entities a list may join: of one kind, and (with ``country``) places of one country,
+    either being any of the places its name may be (``a_ids``, ``b_ids``: تعز والبيضاء is
+    Yemen's البيضاء, and so البيضاء وحجة).
+
+    >>> [m.entity_id for m in tag("في حلب وحماة")], tag("السفارات الإماراتية والسعودية والسودانية")[1:]
+    (['sy-aleppo-aleppo', 'sy-hama-hama'], [])
+    """
+    if a.kind != b.kind:
+        return False
+    if a.kind != "place" or not country:
+        return True
+    table = entities()
+
+    def countries(first: Entity, ids: tuple[str, ...]) -> set[str]:
+        return {country_of(i) for i in (first.id, *ids) if i in table and table[i].kind == "place"}
+
+    return bool(countries(a, a_ids) & countries(b, b_ids))
 
 
 def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None) -> bool:

@@ -367,6 +367,8 @@ def test_new_palestinian_and_lebanese_places():
         "ps-gaza",
     ]
     assert ids("الحكومة السودانية") == []  # the adjective is no Gaza neighbourhood without a cue
+    # ... nor in a list after another country's place (a list of adjectives: the embassies)
+    assert "ps-sudaniya" not in ids("اعتدوا على السفارات الإماراتية والسعودية والسودانية في صنعاء")
     assert ids("مواجهات في مخيم المية ومية قرب صيدا") == ["lb-mieh-mieh", "lb-sidon"]
     assert ids("قصة النبي صالح عليه السلام") == []  # the prophet; the village needs a neighbour
 
