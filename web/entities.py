@@ -117,7 +117,7 @@ def sections(rows: list[dict], lang: str) -> list[dict]:
     """
     from web.i18n import kind_label
 
-    t = _t(lang)
+    tt = _t(lang)  # this page's labels (the shared catalogue's t() is untouched)
     covered = set(nisba_forms().values())  # the countries of the region's wars (nisba.tsv)
     out: dict[str, dict[str, list[dict]]] = {key: {} for key in SECTIONS}
     for r in rows:
@@ -134,14 +134,14 @@ def sections(rows: list[dict], lang: str) -> list[dict]:
         groups = []
         for key, items in out[section].items():
             if section == "places":
-                title = t("other_countries") if key == "other" else _name(key, lang)
+                title = tt("other_countries") if key == "other" else _name(key, lang)
             else:
                 title = kind_label(key, lang)
             groups.append({"key": key, "title": title, "count": len(items), "rows": items})
         # places: the countries by their reports, "other countries" last; kinds by their reports
         groups.sort(key=lambda g: (g["key"] == "other", -sum(r["count"] for r in g["rows"]), g["key"]))
         result.append(
-            {"id": section, "title": t(section), "count": sum(g["count"] for g in groups), "groups": groups}
+            {"id": section, "title": tt(section), "count": sum(g["count"] for g in groups), "groups": groups}
         )
     return result
 
