@@ -73,15 +73,18 @@ def _between(word: str) -> bool:
 
 
 _CLITICS = re.compile("^(?:[وف]?(?:[بل]|لل)?)")
+# A minister and a ministry are named by a construct (وزارة الصحة، وزير الإعلام): the nisba
+# after the portfolio qualifies the ministry, so the portfolio needs no list of its own.
+_MINISTRY = frozenset(normalize(w) for w in ("وزارة", "وزير", "وزيرة", "وزارات"))
 
 
-def _is_head(word: str) -> bool:
-    """A head noun with or without ال and glued و ف ب ل.
+def _is_head(word: str, hs: frozenset[str] | None = None) -> bool:
+    """A head noun (of ``hs``, by default the heads) with or without ال and glued و ف ب ل.
 
     >>> _is_head("للحكومه"), _is_head("والاراضي"), _is_head("اللاجءين")
     (True, True, False)
     """
-    hs = heads()
+    hs = heads() if hs is None else hs
     for k in range(min(3, len(word)), -1, -1):
         prefix, rest = word[:k], word[k:]
         if k and not _CLITICS.fullmatch(prefix):
@@ -115,16 +118,27 @@ def actor_spans(text: str, actors: Iterable[tuple[int, int, bool]]) -> list[tupl
     >>> text = 'جماعة "حزب الله" اللبنانية'
     >>> text[slice(*actor_spans(text, [(7, 15, False)])[0][:2])]
     'حزب الله" اللبنانية'
+    >>> text = "حزب الله الشيعي اللبناني الثلاثاء"
+    >>> text[slice(*actor_spans(text, [(0, 8, False)])[0][:2])]
+    'حزب الله الشيعي اللبناني'
+    >>> actor_spans("حزب الله الشيعي", [(0, 8, False)])  # no nisba follows: the name alone
+    [(0, 8, False)]
     """
     forms = nisba_forms()
     out = []
     for start, end, state in actors:
-        stop = end
-        for _ in range(2):  # two adjectives at most (الفلسطيني الإسرائيلي)
-            m = _NEXT_WORD.match(text, stop)
-            if not m or normalize(m.group(1).strip(_EDGE)) not in forms:
+        stop = pos = end
+        for _ in range(3):  # three adjectives at most (الشيعي اللبناني، الفلسطيني الإسرائيلي)
+            m = _NEXT_WORD.match(text, pos)
+            if not m:
                 break
-            stop = m.end()
+            word = normalize(m.group(1).strip(_EDGE))
+            if word in forms:
+                stop = pos = m.end()
+            elif word.startswith("ال") and word.endswith(("ي", "يه")):
+                pos = m.end()  # حزب الله الشيعي اللبناني: a describing adjective, if a nisba follows
+            else:
+                break
         out.append((start, stop, state))
     return out
 
@@ -151,6 +165,10 @@ def country_references(text: str, actors: Iterable[tuple[int, int, bool]] = ()) 
     {'ps'}
     >>> country_references("حزب الله اللبناني والفنانة اللبنانية من أصل عراقي والفول السوداني")
     set()
+    >>> sorted(country_references("أعلنت وزارة الصحة الفلسطينية وجرت الانتخابات النيابية اللبنانية"))
+    ['lb', 'ps']
+    >>> sorted(country_references("النزاع الإسرائيلي الفلسطيني")), country_references("ابن الصحة اللبنانية")
+    (['ps'], set())
     """
     if not text:
         return set()
@@ -191,5 +209,20 @@ def country_references(text: str, actors: Iterable[tuple[int, int, bool]] = ()) 
                 continue
             if _is_head(word):
                 found.add(country)
+            elif _after_ministry(text, base + first):
+                found.add(country)  # وزارة الصحة اللبنانية، وزير الإعلام الفلسطيني
             break
     return found
+
+
+def _after_ministry(text: str, end: int) -> bool:
+    """The word that ends before ``end`` (after one space) is وزارة or وزير, as in وزارة
+    [الصحة] اللبنانية: the word at ``end`` is then a portfolio."""
+    before = text[max(0, end - 40) : end]
+    stripped = before.rstrip(" ")
+    if len(stripped) == len(before) or not stripped or stripped[-1] in _EDGE:
+        return False
+    word = normalize(stripped[stripped.rfind(" ") + 1 :])
+    if word.startswith("ال"):  # الوزارة is no construct head (وزارة الصحة is)
+        return False
+    return _is_head(word, _MINISTRY)

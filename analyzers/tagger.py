@@ -25,7 +25,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from analyzers.gazetteer import ARMED_KINDS as _ARMED_KINDS
-from analyzers.gazetteer import Entity, ancestors, entities, name_key, overrides
+from analyzers.gazetteer import Entity, ancestors, country_of, entities, name_key, overrides
 from analyzers.nisba import nisba_forms
 from analyzers.normalize import MARKS_RE, normalize
 from analyzers.tokenize import Token, tokenize
@@ -126,6 +126,24 @@ _ORG_HEADS = frozenset(
 # Words right after an organisation's name that make it a sports body's (الاتحاد الأوروبي
 # لكرة القدم، الاتحاد الأفريقي للعبة).
 _SPORT_TAILS = frozenset(normalize(w) for w in "لكرة للعبة لألعاب للرياضة".split())
+# A union's name (الاتحاد الأوروبي، الاتحاد الأفريقي) is also its continent's sports
+# confederation's (UEFA, CAF: رئيس الاتحاد الأوروبي السابق ميشال بلاتيني). It is the
+# confederation in a text that names one by its acronym (الكاف، يويفا), and next to a word of
+# football (after و ف ب ل, within _SPORT_WINDOW tokens either side: لجنة الحكام في الاتحاد
+# الأوروبي، بجائزة الاتحاد الإفريقي لأفضل لاعب). Players, clubs and fans also cross the EU's
+# borders (لاعبين من خارج الاتحاد الأوروبي), so the words and the window are kept narrow.
+_CONFEDERATIONS = frozenset(normalize(w) for w in "الكاف يويفا اليويفا ويفا لليويفا".split())
+_SPORT_WORDS = frozenset(
+    normalize(w)
+    for w in (
+        "كرة لكرة بكرة الكرة فيفا الفيفا مباراة المباراة مباريات المباريات منتخب المنتخب منتخبات المنتخبات "
+        "نادي النادي الأندية الدوري البطولة بطولات البطولات الحكام التحكيم المونديال هداف "
+        "لاعب اللاعب"
+    ).split()
+)
+_SPORT_WINDOW = 6
+_CONFEDERATION_WINDOW = 40
+_UNION = normalize("الاتحاد")
 # ... and words in front of it that make it a competition's (كأس الاتحاد الأفريقي، بطولة مجلس التعاون).
 _CONTEST_HEADS = frozenset(normalize(w) for w in "كأس بطولة دوري".split())
 # ... and words right after it that do the same (واشنطن بوست، نيويورك تايمز).
@@ -162,7 +180,8 @@ _SPECIFIC_FIRST = (
 _WINDOW = 12  # tokens either side in which an unambiguous mention vouches for an ambiguous one
 # Words of one name are separated by spaces (and tatweel/invisible marks) only: a quote inside
 # (تنظيم "الدولة الإسلامية") ends the longer name, so the quoted name is matched on its own.
-_GAP_RE = re.compile(r"[\s\u0640\u200c-\u200f]*")
+# A hashtag joins them with underscores (#حزب_الله، #قوات_سوريا_الديمقراطية): one name too.
+_GAP_RE = re.compile(r"[\s\u0640\u200c-\u200f]*|_")
 _TANWEEN_RE = re.compile("[\u064b-\u064d]")
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ك", "ل")
@@ -415,8 +434,13 @@ def tag(text: str, tokens: list[Token] | None = None, norms: list[str] | None = 
         ):
             needs = "drop"
         # ... and a name listed right after an accepted one of the same kind needs nothing more.
-        if needs and listed and not found[-1][2] and found[-1][1].kind == entity.kind:
-            needs = ""
+        # A `!` name (the commonest words) must be a place of the same country: "الإماراتية
+        # والسعودية والسودانية" lists adjectives, not the Gaza district; "وحضر السفير" "and the
+        # ambassador attended" after a place elsewhere is not Hadar, "وصور" "and pictures" not Tyre.
+        if needs and listed and not found[-1][2]:
+            prev, prev_entity, _ = found[-1]
+            if _same_kind(prev_entity, entity, prev.ids, m.ids, country=needs == "cue"):
+                needs = ""
         found.append((m, entity, needs))
     ignore, merge = _rules()
     table = entities()
@@ -458,6 +482,28 @@ def tag(text: str, tokens: list[Token] | None = None, norms: list[str] | None = 
     return out
 
 
+def _same_kind(
+    a: Entity, b: Entity, a_ids: tuple[str, ...] = (), b_ids: tuple[str, ...] = (), country: bool = True
+) -> bool:
+    """Two entities a list may join: of one kind, and (with ``country``) places of one country,
+    either being any of the places its name may be (``a_ids``, ``b_ids``: تعز والبيضاء is
+    Yemen's البيضاء, and so البيضاء وحجة).
+
+    >>> [m.entity_id for m in tag("في حلب وحماة")], tag("السفارات الإماراتية والسعودية والسودانية")[1:]
+    (['sy-aleppo-aleppo', 'sy-hama-hama'], [])
+    """
+    if a.kind != b.kind:
+        return False
+    if a.kind != "place" or not country:
+        return True
+    table = entities()
+
+    def countries(first: Entity, ids: tuple[str, ...]) -> set[str]:
+        return {country_of(i) for i in (first.id, *ids) if i in table and table[i].kind == "place"}
+
+    return bool(countries(a, a_ids) & countries(b, b_ids))
+
+
 def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None) -> bool:
     """True when the words around a place name make it part of another name or an adjective.
 
@@ -472,7 +518,10 @@ def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None)
         # الاتحاد الأوروبي لكرة القدم: a sports federation; كأس الاتحاد الأفريقي: a cup
         if m.first and _strip_conj(norms[m.first - 1]) in _CONTEST_HEADS:
             return True
-        return m.last + 1 < len(norms) and norms[m.last + 1] in _SPORT_TAILS
+        if m.last + 1 < len(norms) and norms[m.last + 1] in _SPORT_TAILS:
+            return True
+        # رئيس الاتحاد الإفريقي أحمد أحمد … رئاسة الكاف: a union among football's words
+        return m.key.startswith(_UNION) and _among_sport(norms, m)
     before = _strip_conj(norms[m.first - 1]) if m.first else ""
     after = norms[m.last + 1] if m.last + 1 < len(norms) else ""
     if before in _ORG_HEADS or after in _ORG_TAILS:
@@ -493,6 +542,31 @@ def _another_sense(m: _Match, entity: Entity, norms: list[str], cue: str | None)
         and not before.startswith("ال")
         and before not in _index()
     )
+
+
+def _among_sport(norms: list[str], m: _Match) -> bool:
+    """A word of football lies within _SPORT_WINDOW tokens of the mention, or a confederation's
+    acronym within _CONFEDERATION_WINDOW.
+
+    >>> [m.entity_id for m in tag("أعلن الاتحاد الإفريقي قمة في أديس أبابا لبحث فكرة القوة")]
+    ['au']
+    >>> tag("هاجم رئيس الاتحاد الإفريقي وطالب النادي الأهلي بالاعتذار"), tag("قرر الاتحاد الأفريقي (الكاف)")
+    ([], [])
+    """
+    for window, words in ((_SPORT_WINDOW, _SPORT_WORDS), (_CONFEDERATION_WINDOW, _CONFEDERATIONS)):
+        lo, hi = max(0, m.first - window), min(len(norms), m.last + 1 + window)
+        for k in range(lo, hi):
+            w = norms[k]
+            # والمباراة، بالدوري، للمنتخب (not فكرة "idea" = ف + كرة: a clitic only before ال)
+            if w.startswith("لل"):
+                w = "ال" + w[2:]
+            elif w[:1] in "وفبل" and w[1:3] == "ال":
+                w = w[1:]
+            elif w[:2] in ("ول", "وب", "فب", "فل") and w[2:4] == "ال":
+                w = w[2:]
+            if w in words:
+                return True
+    return False
 
 
 _OPEN_QUOTES = frozenset("\"«“'")

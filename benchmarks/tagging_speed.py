@@ -1,7 +1,7 @@
 """Mention-tagging speed and coverage on the ANT corpus (../shared, never copied).
 
     .venv/bin/python benchmarks/tagging_speed.py [--docs N] [--runs 3] [--baseline DIR]
-        [--no-speed | --no-coverage] [--no-nisba]
+        [--no-speed | --no-coverage] [--no-nisba] [--misses lb,ps,sd]
 
 Prints docs/s of tokenize+normalize alone and of tokenize+normalize+tag() over the same
 articles in the same run (median of ``--runs``); with ``--baseline DIR`` (a checkout of another
@@ -18,7 +18,8 @@ the places named and, by analyzers/nisba.py, the country of a nisba phrase such 
 leaves the nisba phrases out (places named only), ``--inside-names`` also counts the words
 inside actors' names (the definition before 2026-12-01), and Syria's earlier substring
 definition (سوري or دمشق anywhere in the normalized text, 90.2 % when first measured) is
-printed beside it.
+printed beside it. ``--misses lb,ps,sd`` lists every report of those countries the wider
+column misses, with its country words in context, for reading one by one.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def load(path: Path, limit: int | None) -> list[str]:
 
 def outside_actors(title: str, text: str, mentions: list) -> str:
     """Title and text with the names of the non-state actors the tagger found blanked out
-    (حزب الله اللبناني → spaces): what is left is what mentions a country."""
+    (حزب الله اللبناني → spaces), and the places of other countries whose names hold a
+    covered country's (جنوب السودان, South Sudan): what is left is what mentions a country."""
     # imported here: the baseline child process (another checkout) only times tag()
     from analyzers.nisba import actor_spans
 
@@ -100,14 +102,25 @@ def outside_actors(title: str, text: str, mentions: list) -> str:
         for start, end, state in actor_spans(raw, actors):  # the nisba rule's spans
             if not state:
                 chars[start:end] = " " * (end - start)
+        for m in mentions:
+            if m.field != field or m.kind != "place":
+                continue
+            if gazetteer.country_of(m.entity_id) not in _COUNTRY_WORDS:  # جنوب السودان
+                chars[m.start : m.end] = " " * (m.end - m.start)
         out.append("".join(chars))
     return "\n".join(out)
 
 
 def coverage(
-    parts: list[tuple[str, str]], nisba: bool = True, inside_names: bool = False
+    parts: list[tuple[str, str]],
+    nisba: bool = True,
+    inside_names: bool = False,
+    misses: dict[str, list[tuple[int, str]]] | None = None,
 ) -> list[tuple[str, str, int, int]]:
-    """``(country, definition, covered, related)`` per covered country and definition."""
+    """``(country, definition, covered, related)`` per covered country and definition.
+
+    ``misses``, when given, is filled with ``country -> [(article number, text outside actors'
+    names)]`` for the articles of the wider definition that get no place of the country."""
     # imported here: the baseline child process (another checkout) only times tag()
     from indexer.entities import entities_for
 
@@ -140,11 +153,14 @@ def coverage(
                 out.append((cc, label, covered, len(related)))
                 continue
             related = [k for k, d in outside.items() if pattern.search(d)]
-            covered = sum(
-                any(table[i].kind == "place" and gazetteer.country_of(i) == cc for i in places[k])
+            hit = {
+                k
                 for k in related
-            )
-            out.append((cc, label, covered, len(related)))
+                if any(table[i].kind == "place" and gazetteer.country_of(i) == cc for i in places[k])
+            }
+            if misses is not None and pattern is wider:
+                misses[cc] = [(k, outside[k]) for k in related if k not in hit]
+            out.append((cc, label, len(hit), len(related)))
     return out
 
 
@@ -192,6 +208,12 @@ def main() -> None:
         "--inside-names", action="store_true", help="also count country words inside actors' names"
     )
     ap.add_argument("--no-speed", action="store_true", help="coverage only")
+    ap.add_argument(
+        "--misses",
+        metavar="CC",
+        help="list every miss of these countries (comma-separated ids: lb,ps,sd), each with"
+        " its country words in context, after the table",
+    )
     ap.add_argument("--no-coverage", action="store_true", help="speed only")
     args = ap.parse_args()
     if not args.corpus.exists():
@@ -206,7 +228,8 @@ def main() -> None:
     how = "places named" if args.no_nisba else "places named or a nisba phrase's country"
     print(f"coverage on {len(docs)} ANT articles ({how}): reports with a place of the country / reports")
     print("  country  by name or capital      by name, capital or nisba")
-    rows = coverage(parts, nisba=not args.no_nisba, inside_names=args.inside_names)
+    misses: dict[str, list[tuple[int, str]]] = {}
+    rows = coverage(parts, nisba=not args.no_nisba, inside_names=args.inside_names, misses=misses)
     for cc in NISBA_RE:
         cells = [(label, c, n) for k, label, c, n in rows if k == cc]
         line = f"  {cc:7}"
@@ -214,6 +237,27 @@ def main() -> None:
             extra = f"  ({label})" if label.startswith("substring") else ""
             line += f"  {c:5}/{n:<5} {c / max(1, n):6.1%}{extra}"
         print(line)
+    for cc in (args.misses or "").split(","):
+        if cc:
+            print_misses(cc, misses.get(cc, []), parts)
+
+
+def print_misses(cc: str, rows: list[tuple[int, str]], parts: list[tuple[str, str]]) -> None:
+    """Each miss of ``cc``: its number, title and every country word outside actors' names,
+    with 60 characters either side (newlines shown as ⏎)."""
+    print(f"\n== {cc}: {len(rows)} reports mention the country and get no place of it")
+    for k, outside in rows:
+        print(f"\n#{k} {parts[k][0][:120]}")
+        for m in NISBA_RE[cc].finditer(outside):
+            a, b = max(0, m.start() - 60), min(len(outside), m.end() + 60)
+            ctx = (
+                outside[a : m.start()]
+                + "["
+                + outside[m.start() : m.end()].strip()
+                + "]"
+                + outside[m.end() : b]
+            )
+            print("   …" + ctx.replace("\n", " ⏎ ") + "…")
 
 
 def speed(args: argparse.Namespace, docs: list[str]) -> None:

@@ -101,6 +101,27 @@ def test_entity_page_links_to_search_and_lineage(client) -> None:
     assert "/entities/hts" in client.get("/entities").get_data(as_text=True)
 
 
+def test_entities_page_json_twin_and_its_state_in_the_url(client, spec) -> None:
+    body = client.get("/entities.json?kind=group&lang=en").get_json()
+    check(spec, "EntityList", {"entities": body["entities"]})
+    assert body["entities"] == client.get("/api/entities?kind=group").get_json()["entities"]
+    sections = {s["id"]: s for s in body["sections"]}
+    assert set(sections) == {"places", "armed_actors", "organizations"} and not sections["places"]["groups"]
+    armed = {i for g in sections["armed_actors"]["groups"] for i in g["ids"]}
+    unarmed = {i for g in sections["organizations"]["groups"] for i in g["ids"]}
+    assert "houthis" in armed and "sohr" in unarmed and not armed & unarmed
+    assert sections["armed_actors"]["title"] == "Armed actors"
+    # the page keeps its state in its links: the filters, the language switch, the JSON twin
+    html = client.get("/entities?kind=group&lang=en").get_data(as_text=True)
+    links = Links()
+    links.feed(html)
+    assert "/entities.json?kind=group&lang=en" in links.hrefs
+    assert "/entities?kind=group" in links.hrefs  # the other language, same filter
+    assert "/entities?kind=group&all=true&lang=en" in links.hrefs
+    assert client.get("/entities?kind=ship").status_code == 400
+    assert client.get("/entities.json?x=1").status_code == 400
+
+
 def test_cli_entities_json(ix) -> None:  # noqa: F811
     def kashaf(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -25,6 +25,19 @@ from indexer.entities import entities_for
         ("خلال الحرب الأهلية اللبنانية", {"lb"}),
         ("اجتمعت الفصائل الفلسطينية في القاهرة", {"ps"}),  # the country's factions are its affairs
         ("أموال الزعيم الليبي الراحل", {"ly"}),  # the state's leader, like its president
+        # the kind of election or council between the head and the nisba keeps the head
+        ("تغطية خاصة بالانتخابات البرلمانية اللبنانية", {"lb"}),
+        ("المرأة في الانتخابات النيابية اللبنانية", {"lb"}),
+        ("نائب في المجلس التشريعي الفلسطيني", {"ps"}),
+        ("نسق مع المديرية العامة للأمن العام اللبناني", {"lb"}),
+        # a ministry is named by its portfolio: the nisba after it qualifies the ministry
+        ("اعتبرت وزارة الإعلام الفلسطينية أن القانون", {"ps"}),
+        ("وقالت وزارة الصحة اللبنانية إن", {"lb"}),
+        # a court of a country sits in it (an army abroad says nothing of where, a court does)
+        ("أصدرته محكمة سودانية بحق الفتاة", {"sd"}),
+        ("رئيس الجمهورية اللبناني", {"lb"}),
+        # a pair of adjectives naming a conflict: the other side does not break the chain
+        ("النزاع الإسرائيلي الفلسطيني في مأزق", {"ps"}),
     ],
 )
 def test_a_nisba_of_land_state_or_affairs_names_the_country(text, countries):
@@ -42,6 +55,10 @@ def test_a_nisba_of_land_state_or_affairs_names_the_country(text, countries):
         "شاركت قوات سودانية في المعارك",  # an army abroad says nothing of where
         "قاد المدرب مارتشيلو ليبي المنتخب",  # a surname
         "اليمنى",  # "right (hand)", no nisba
+        "ابن الصحة اللبنانية",  # a portfolio-like word after anything but وزارة / وزير
+        "السلام زغرتا اللبناني - الرجاء المغربي",  # a club
+        "عرضت الدراما اللبنانية",  # a thing
+        "حقق المنتخب الأرجنتيني فوزا كبيرا على نظيره العراقي",  # a team's counterpart
     ],
 )
 def test_other_uses_of_a_nisba_name_no_country(text):
@@ -64,6 +81,17 @@ def test_a_nisba_inside_an_actors_name_is_part_of_the_name():
     assert entities_for("", text)[0] == []
     ((start, end, _),) = actor_spans(text, [(text.index("حزب"), text.index("الله") + 4, False)])
     assert text[start:end] == 'حزب الله" اللبنانية'
+
+    # ... and over a describing adjective before the nisba (حزب الله الشيعي اللبناني)
+    text = "نفى حزب الله الشيعي اللبناني الاتهامات"
+    ((start, end, _),) = actor_spans(text, [(text.index("حزب"), text.index("الله") + 4, False)])
+    assert text[start:end] == "حزب الله الشيعي اللبناني"
+    # a hashtag's name is a name too: #حزب_الله اللبنانية is the group's, not Lebanon's
+    text = "تصنيف ميليشيات #حزب_الله اللبنانية"
+    places, groups, mentions = entities_for("", text)
+    assert (places, groups) == ([], ["hezbollah"])
+    ((start, end, _),) = actor_spans(text, [(m.start, m.end, False) for m in mentions])
+    assert text[start:end] == "حزب_الله اللبنانية"
 
     # the head noun rule does not reach into an opposition body's name either
     text = "قال الائتلاف الوطني لقوى الثورة والمعارضة السورية"

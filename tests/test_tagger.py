@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from analyzers import gazetteer
 from analyzers.tagger import tag, tag_ids
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -323,11 +324,53 @@ def test_un_bodies_regional_organisations_and_ngos(text, expected):
         "اجتماع لمجلس الأمن القومي الأمريكي",  # a country's own council, clitic on the first word
         "وفاز الفريق بكأس الاتحاد الإفريقي",  # a football cup
         "أعلن الاتحاد الأوروبي لكرة القدم موعد المباراة",  # a football federation (UEFA)
+        # ... and a union among football's words (CAF, UEFA), or in a text naming the acronym
+        "هاجم رئيس الاتحاد الإفريقي أحمد أحمد وطالب النادي الأهلي بالاعتذار",
+        "عاقبت لجنة الانضباط بالاتحاد الأوروبي المدرب بعد المباراة",
+        "قال الاتحاد الأفريقي (الكاف) إن القرعة ستجرى غدا",
         "سقطت قذيفة قرب القاعدة الجوية",  # "the air base", not al-Qaeda
     ],
 )
 def test_organisations_names_in_another_sense(text):
     assert ids(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "دعا الاتحاد الأفريقي إلى وقف القتال في جنوب السودان",
+        "تعهد قادة الاتحاد الأوروبي بدرس فكرة نقاط إنزال المهاجرين",  # فكرة "idea" is not ف + كرة
+        "انتقد مدرب الفريق الخروج البريطاني من الاتحاد الأوروبي في مقابلة طويلة عن السياسة",
+    ],
+)
+def test_a_union_away_from_football_is_the_union(text):
+    assert {"au", "eu"} & set(ids(text))
+
+
+def test_south_sudan_is_its_own_country_not_sudan():
+    assert ids("وفاة 39 شخصا بالكوليرا في جنوب السودان") == ["ss"]
+    assert ids("اتفاق بين السودان وجنوب السودان في جوبا") == ["sd", "ss", "ss-juba"]
+    assert ids("معارك في جنوب كردفان") == ["sd-ks"]  # a state of Sudan stays Sudan's
+    assert gazetteer.country_of("ss-juba") == "ss"
+
+
+def test_a_hashtag_name_is_one_name():
+    # #حزب_الله، #ريف_دمشق: a hashtag joins the words of a name with underscores
+    assert ids("بيان #حزب_الله عن #ريف_دمشق") == ["hezbollah", "sy-rifdimashq"]
+    assert surfaces("#قوات_سوريا_الديمقراطية") == ["قوات_سوريا_الديمقراطية"]
+
+
+def test_new_palestinian_and_lebanese_places():
+    assert ids("اقتحمت قوة خاصة جامعة في بيرزيت") == ["ps-birzeit"]
+    assert ids("استهدفت الزوارق الصيادين قبالة منطقة السودانية شمال غرب قطاع غزة") == [
+        "ps-sudaniya",
+        "ps-gaza",
+    ]
+    assert ids("الحكومة السودانية") == []  # the adjective is no Gaza neighbourhood without a cue
+    # ... nor in a list after another country's place (a list of adjectives: the embassies)
+    assert "ps-sudaniya" not in ids("اعتدوا على السفارات الإماراتية والسعودية والسودانية في صنعاء")
+    assert ids("مواجهات في مخيم المية ومية قرب صيدا") == ["lb-mieh-mieh", "lb-sidon"]
+    assert ids("قصة النبي صالح عليه السلام") == []  # the prophet; the village needs a neighbour
 
 
 def test_a_common_word_name_of_a_fighting_group_needs_a_fighting_neighbour():

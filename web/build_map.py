@@ -44,6 +44,52 @@ def in_window(lat: float | None, lon: float | None) -> bool:
     return lat is not None and lon is not None and SOUTH <= lat <= NORTH and WEST <= lon <= EAST
 
 
+LABEL_SIZE = 22.0  # the labels' font size in SVG units (.map-label in kashaf.css)
+
+
+def label_box(x: float, y: float, text: str) -> tuple[float, float, float, float]:
+    """The approximate box ``(left, top, right, bottom)`` of a bold, centred label whose
+    baseline is at ``y``: Latin letters are wider than Arabic ones at the same size."""
+    latin = sum(c.isascii() for c in text)
+    width = LABEL_SIZE * (0.62 * latin + 0.5 * (len(text) - latin)) + 6  # + the white halo
+    return x - width / 2, y - LABEL_SIZE * 0.8, x + width / 2, y + LABEL_SIZE * 0.3
+
+
+def spread_labels(labels: list[dict]) -> list[dict]:
+    """Move labels (``{x, y, label}``) that would overlap one already placed to the nearest
+    free spot above, below or beside their point, so that long English names (Rif Dimashq
+    beside Damascus, As-Suwayda beside Daraa) stay readable; the first ones keep their place.
+
+    >>> out = spread_labels([{"x": 100, "y": 100, "label": "Damascus"},
+    ...                      {"x": 130, "y": 104, "label": "Rif Dimashq"}])
+    >>> [(o["x"], o["y"]) for o in out]
+    [(100, 100), (130, 128.0)]
+    """
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for item in labels:
+        x, y, text = item["x"], item["y"], item["label"]
+        left, _, right, _ = label_box(x, y, text)
+        half = (right - left) / 2
+        step = LABEL_SIZE + 2
+        for dx, dy in (
+            (0, 0), (0, step), (0, -step), (half, 0), (-half, 0), (half, step), (-half, step),
+            (half, -step), (-half, -step), (0, 2 * step), (0, -2 * step),
+        ):  # fmt: skip
+            box = label_box(x + dx, y + dy, text)
+            inside = box[0] >= 0 and box[2] <= WIDTH and box[1] >= 0 and box[3] <= HEIGHT
+            if inside and not any(_overlap(box, other) for other in placed):
+                x, y = x + dx, y + dy
+                break
+        placed.append(label_box(x, y, text))
+        out.append({**item, "x": x, "y": y})
+    return out
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def _arcs(topo: dict) -> list[list[tuple[float, float]]]:
     """Decode TopoJSON's quantized, delta-encoded arcs into lon/lat lists."""
     (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from analyzers import gazetteer
+from analyzers.nisba import nisba_forms
 from indexer import entities as core
 from web import error_response, index_state
 from web.i18n import lang_of
@@ -33,7 +34,20 @@ LABELS = {
     "language": ("English", "العربية"),
     "not_found": ("لا يوجد مكان أو جهة بهذا الاسم", "No place or group by that name"),
     "about": ("صفحة المكان أو الجهة", "About this place or group"),
+    "places": ("الأماكن", "Places"),
+    "armed_actors": ("الجهات المسلحة", "Armed actors"),
+    "organizations": ("جهات غير مسلحة", "Organizations that do not fight"),
+    "other_countries": ("دول أخرى", "Other countries"),
+    "groups_all": ("الجهات", "Groups"),
+    "show": ("عرض", "Show"),
+    "every_kind": ("الكل", "All"),
+    "only_named": ("ما تذكره التقارير فقط", "Only those the reports name"),
+    "with_unnamed": ("مع ما لا تذكره التقارير", "Also those no report names"),
+    "entities_count": ("عدد", "entries"),
 }
+# The page's sections, as the search page's facets: places (by country), the actors that fight
+# (the facet "armed groups") and those that do not (the facet "organizations"), each by kind.
+SECTIONS = ("places", "armed_actors", "organizations")
 KINDS = ("place", "group")
 
 
@@ -90,17 +104,115 @@ def api_entity(name: str):
     return jsonify(core.record(index_state().snapshot().searcher(), entity_id))
 
 
+def sections(rows: list[dict], lang: str) -> list[dict]:
+    """The listing's rows in the search page's facet sections: ``{id, title, count, groups:
+    [{key, title, count, rows}]}`` — places by country (the covered countries first, then the
+    others in one group), armed actors and organizations by kind; biggest groups first.
+
+    >>> rows = [{"id": "sy-raqqa", "kind": "place", "level": "governorate", "count": 3},
+    ...         {"id": "sohr", "kind": "group", "level": "monitor", "armed": False, "count": 2},
+    ...         {"id": "ru-moscow", "kind": "place", "level": "locality", "count": 1}]
+    >>> [(s["id"], [g["key"] for g in s["groups"]]) for s in sections(rows, "en")]
+    [('places', ['sy', 'other']), ('armed_actors', []), ('organizations', ['monitor'])]
+    """
+    from web.i18n import kind_label
+
+    tt = _t(lang)  # this page's labels (the shared catalogue's t() is untouched)
+    covered = set(nisba_forms().values())  # the countries of the region's wars (nisba.tsv)
+    out: dict[str, dict[str, list[dict]]] = {key: {} for key in SECTIONS}
+    for r in rows:
+        if r["kind"] == "place":
+            country = gazetteer.country_of(r["id"])
+            key = country if country in covered else "other"
+            section = "places"
+        else:
+            key = r.get("level") or ""
+            section = "armed_actors" if r.get("armed") else "organizations"
+        out[section].setdefault(key, []).append(r)
+    result = []
+    for section in SECTIONS:
+        groups = []
+        for key, items in out[section].items():
+            if section == "places":
+                title = tt("other_countries") if key == "other" else _name(key, lang)
+            else:
+                title = kind_label(key, lang)
+            groups.append({"key": key, "title": title, "count": len(items), "rows": items})
+        # places: the countries by their reports, "other countries" last; kinds by their reports
+        groups.sort(key=lambda g: (g["key"] == "other", -sum(r["count"] for r in g["rows"]), g["key"]))
+        result.append(
+            {"id": section, "title": tt(section), "count": sum(g["count"] for g in groups), "groups": groups}
+        )
+    return result
+
+
+def _name(entity_id: str, lang: str) -> str:
+    e = gazetteer.get(entity_id)
+    return e.name_en if lang == "en" and e.name_en else e.label
+
+
+def _listing_args():
+    """``(kind, all)`` of the listing pages, or the 400 response for a bad argument."""
+    bad = _unknown(request.args, {"kind", "all", "lang"}) or _bad_kind(request.args.get("kind"))
+    if bad:
+        return None, None, bad
+    show_all = (request.args.get("all") or "").lower() in ("1", "true", "yes")
+    return request.args.get("kind") or None, show_all, None
+
+
+@bp.get("/entities.json")
+def entities_json():
+    """The page's JSON twin: the same rows (``kind``, ``all``) and its sections by their ids."""
+    kind, show_all, bad = _listing_args()
+    if bad:
+        return bad
+    lang = lang_of(request.args.get("lang"))
+    rows = core.listing(index_state().snapshot().searcher(), kind, show_all)
+    return jsonify(
+        {
+            "entities": rows,
+            "sections": [
+                {
+                    "id": s["id"],
+                    "title": s["title"],
+                    "groups": [
+                        {"key": g["key"], "title": g["title"], "ids": [r["id"] for r in g["rows"]]}
+                        for g in s["groups"]
+                    ],
+                }
+                for s in sections(rows, lang)
+            ],
+        }
+    )
+
+
 @bp.get("/entities")
 def entities_page():
-    """Every entity some report names, places and groups, linked to their pages."""
+    """Every entity some report names, in the facets' sections (places by country, armed actors
+    and organizations by kind), linked to their pages; ``kind`` and ``all`` as in the API."""
+    kind, show_all, bad = _listing_args()
+    if bad:
+        return bad
     lang = lang_of(request.args.get("lang"))
-    rows = core.listing(index_state().snapshot().searcher())
+    rows = core.listing(index_state().snapshot().searcher(), kind, show_all)
+
+    def here(**changes) -> str:
+        """This page with some of its arguments changed (None drops one)."""
+        args = {"kind": kind, "all": "true" if show_all else None, "lang": "en" if lang == "en" else None}
+        args.update(changes)
+        return url_for("entities.entities_page", **{k: v for k, v in args.items() if v})
+
+    json_args = {k: v for k, v in (("kind", kind), ("all", "true" if show_all else None)) if v}
     return render_template(
         "entities.html",
-        rows=rows,
+        sections=sections(rows, lang),
+        kind=kind,
+        show_all=show_all,
+        here=here,
         lang=lang,
         tt=_t(lang),
-        lang_url=url_for("entities.entities_page", **({} if lang == "en" else {"lang": "en"})),
+        lang_url=here(lang=None if lang == "en" else "en"),
+        json_url=url_for("entities.entities_json", **json_args, **({"lang": "en"} if lang == "en" else {})),
         suffix="?lang=en" if lang == "en" else "",
     )
 

@@ -32,7 +32,7 @@ from indexer.query import QueryError, lookup, parse_date
 from indexer.search import query_words
 from indexer.search import similar as similar_documents
 from web import api, error_response, index_state, wants_json
-from web.build_map import HEIGHT, WIDTH, in_window, project
+from web.build_map import HEIGHT, WIDTH, in_window, project, spread_labels
 from web.i18n import LABELS, count_label, kind_label, lang_of, meta_label, note_text, t
 from web.state import IndexNotFound
 
@@ -440,7 +440,9 @@ def governorate_labels(lang: str) -> list[dict]:
             x, y = project(e.lat, e.lon)
             dx, dy = LABEL_NUDGE.get(e.id, (0, 0))
             out.append({"x": x + dx, "y": y + dy, "label": entity_label(e.id, lang)})
-    return out
+    # the longest names first keep their place; the others make way (Rif Dimashq, Damascus)
+    out.sort(key=lambda g: (-len(g["label"]), g["y"], g["x"]))
+    return spread_labels(out)
 
 
 def query_chips(filters: dict, lang: str) -> list[dict]:
