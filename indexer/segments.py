@@ -8,10 +8,12 @@ has ~450 postings over its six text fields. :class:`BulkWriter` keeps everything
 Whoosh's writer (the lock, deletions, per-document lengths, stored fields and columns,
 the merge policy, the TOC commit) and replaces only the posting path: postings are kept
 as compact arrays per field, sorted once with numpy at commit, and each term's blocks are
-filled whole and written by Whoosh's ``W3PostingsWriter._write_block`` itself — the same
-pickled, compressed bytes Whoosh would write. ``tests/test_segments.py`` checks that a
-segment written this way reads back posting for posting, length for length and column
-for column like one written by ``add_document``.
+filled whole and written as Whoosh's ``W3PostingsWriter._write_block`` writes them: the
+same pickled, compressed blocks, except that a block's tuple is pickled with protocol 3
+(:data:`BLOCK_PROTOCOL`; both Whoosh's reader and the engine unpickle either). With
+Whoosh's protocol 2 (and :data:`SMALL_BLOCK` 0) the files are byte for byte Whoosh's.
+``tests/test_segments.py`` checks that a segment written this way reads back posting for
+posting, length for length and column for column like one written by ``add_document``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ from indexer.postings import Postings
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
 SMALL_BLOCK = 96
+# Pickle protocol of a block's (ids, weights, values) tuple. Whoosh writes protocol 2, where
+# every bytes value becomes a call of _codecs.encode on a latin-1 string (UTF-8 on disk: ~2x
+# its size, and a reduce at every load); protocol 3 stores bytes as they are. Readers call
+# pickle.loads, which reads either (Whoosh's W3 matcher, indexer/ranking.py); the values
+# themselves (Characters' pickled positions, pack_uint frequencies) are not changed.
+BLOCK_PROTOCOL = 3
 
 
 class _Vocab(dict):
@@ -256,6 +264,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
         value_list = [values[i] for i in order.tolist()]
     limit = fw._codec._blocklimit
     level = fw._codec._compression
+    protocol = BLOCK_PROTOCOL
 
     # Blocks: each term's postings cut every ``limit``; block k spans [bstart[k], bend[k]).
     tend = np.cumsum(counts_a)
@@ -336,7 +345,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
                 vmini = tuple(filter(None, value_list[a:b]))
             else:
                 vmini = b"".join(value_list[a:b])
-            data = dumps((tuple(delta_list[a:b]), wmini, vmini), 2)
+            data = dumps((tuple(delta_list[a:b]), wmini, vmini), protocol)
             comp = 0
             if len(data) >= SMALL_BLOCK and level:
                 comp = level
