@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import chain, compress
+from itertools import chain
 from typing import NamedTuple
 
 from analyzers.gazetteer import ARMED_KINDS as _ARMED_KINDS
@@ -274,16 +274,12 @@ def _index2() -> tuple[dict[tuple[str, str], tuple[_Name, ...]], dict[str, tuple
 def _matches(text: str, tokens: list, norms: list[str]) -> list[_Match]:
     longer, single = _index2()
     out: list[_Match] = []
-    n = len(tokens)
-    # Only the few tokens that may begin a name are visited (one cached lookup per token,
-    # in C): a Python step per token was most of the tagger's time.
-    forms_of = list(map(_name_forms, norms))
-    i = 0  # the first token not yet inside a match
-    for i0 in compress(range(n), forms_of):
-        if i0 < i:
+    i, n = 0, len(tokens)
+    while i < n:
+        forms = _name_forms(norms[i])
+        if not forms:
+            i += 1
             continue
-        i = i0
-        forms = forms_of[i]
         best: _Match | None = None
         following = norms[i + 1] if i + 1 < n else None
         for form, clitic in forms:
