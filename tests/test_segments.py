@@ -220,3 +220,25 @@ def test_blocks_are_protocol_3_and_read_back(
                     assert ca.positions(field, text).tolist() == cb.positions(field, text).tolist()
                 seen += len(want[0])
         assert seen > 1000
+
+
+def test_chunked_lists_write_the_same_bytes(
+    tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field's postings become Python lists a chunk at a time (bounded memory); chunks far
+    smaller than a field (and than its longest terms) write the same files."""
+
+    def files(name: str) -> dict[str, bytes]:
+        p = tmp_path / name
+        p.mkdir()
+        index.create_in(str(p), schema())
+        _bulk(p, docs, compound=False)
+        return {
+            f.name.split(".", 1)[1]: f.read_bytes()
+            for f in p.iterdir()
+            if f.name.startswith("MAIN_") and "." in f.name
+        }
+
+    whole = files("whole")
+    monkeypatch.setattr(segments, "_CHUNK", 7)
+    assert files("chunked") == whole
