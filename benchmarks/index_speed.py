@@ -1,6 +1,7 @@
 """Indexing speed, side by side in one run: Kashaf, stock Whoosh and Lucene (one thread).
 
-    .venv/bin/python benchmarks/index_speed.py [--limit N] [--jobs 2] [--lucene-jars DIR] [--baseline DIR]
+    .venv/bin/python benchmarks/index_speed.py [--limit N] [--jobs 2] [--lucene-jars DIR]
+        [--baseline DIR] [--phases]
 
 Reads ../shared/corpus/ant_multisource_v2.1.jsonl.gz (30,337 articles, titles included)
 and indexes it into temporary directories with
@@ -24,7 +25,10 @@ Each system runs in its own child process; its wall time, CPU time (user + syste
 child and the processes it started) and peak RSS (the largest of them) come from
 ``wait4``. The machine is shared: CPU seconds compare systems better than wall time when
 other jobs run; both are printed, with the load average (each row, and a closing
-"same run" line).
+"same run" line). ``--phases`` also prints where the kashaf row's time went: wall and CPU
+of each phase of the main process (new words, shard writers, story grouping, engine
+arrays, publishing) and each shard writer's CPU split into analysis + tagging, signature,
+bulk add and commit (per document: ms of one writer's CPU for its half of the documents).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -80,10 +85,121 @@ def measured(fn: Callable[[], dict]) -> dict:
     return out
 
 
-def kashaf(src: Path, index_dir: Path, jobs: int) -> Callable[[], dict]:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed_phases(log: Path) -> None:
+    """Wrap the build's phases (this child only) to write one JSON line each to ``log``:
+    wall s, this process's CPU s, reaped children's CPU s; the shard writers add their own
+    line (CPU of analysis, bulk add, signature and commit) when they finish."""
+    from indexer import build as b
+    from indexer import segments
+
+    def note(row: dict) -> None:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def wrap(owner, name: str, label: str) -> None:
+        fn = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            t, c, cc = time.perf_counter(), time.process_time(), _children_cpu()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                note(
+                    {
+                        "phase": label,
+                        "wall": time.perf_counter() - t,
+                        "cpu": time.process_time() - c,
+                        "children": _children_cpu() - cc,
+                    }
+                )
+
+        setattr(owner, name, timed)
+
+    wrap(b, "_warm", "load tables before forking")
+    wrap(b, "_prime_words", "new words (2 pools: find, analyze)")
+    wrap(b, "_write_store", "SQLite store (while writers run)")
+    wrap(b, "_write", "shard writers + store (whole phase)")
+    wrap(b.dedupe, "update", "story grouping")
+    wrap(b, "_verify", "verify")
+    wrap(b.arrays, "write", "engine arrays")
+    wrap(b.store, "publish", "publish")
+
+    shard = b._write_shard
+    parts = {"analyze_doc": b, "doc_signature": b.dedupe}
+
+    def timed_shard(k: int):
+        acc = dict.fromkeys(("analysis + tagging", "signature", "bulk add", "commit"), 0.0)
+        saved = {name: getattr(mod, name) for name, mod in parts.items()}
+        add, commit = segments.BulkWriter.add_document, segments.BulkWriter.commit
+
+        def counted(label, fn):
+            def run(*args, **kwargs):
+                c = time.process_time()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    acc[label] += time.process_time() - c
+
+            return run
+
+        b.analyze_doc = counted("analysis + tagging", saved["analyze_doc"])
+        b.dedupe.doc_signature = counted("signature", saved["doc_signature"])
+        segments.BulkWriter.add_document = counted("bulk add", add)
+        segments.BulkWriter.commit = counted("commit", commit)
+        t, c = time.perf_counter(), time.process_time()
+        out = shard(k)
+        docs = len(b._WORK[k][3])
+        note(
+            {
+                "worker": k,
+                "docs": docs,
+                "wall": time.perf_counter() - t,
+                "cpu": time.process_time() - c,
+                **acc,
+            }
+        )
+        return out
+
+    # The pool pickles the function by name: let the name lead to this wrapper.
+    timed_shard.__module__, timed_shard.__qualname__ = b.__name__, "_write_shard"
+    b._write_shard = timed_shard
+
+
+def print_phases(log: Path) -> None:
+    """The phase lines of a ``--phases`` run, as a table (CPU per document in ms)."""
+    rows = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+    print("  phases of the kashaf row (wall s; CPU s of the main process, of its reaped children):")
+    for r in rows:
+        if "phase" in r:
+            print(
+                f"    {r['phase']:<38} wall {r['wall']:7.1f}  main {r['cpu']:6.1f}  "
+                f"children {r['children']:6.1f}"
+            )
+    for r in rows:
+        if "worker" in r:
+            d = max(r["docs"], 1)
+            pieces = ", ".join(
+                f"{k} {v:.1f} s ({1000 * v / d:.2f} ms/doc)"
+                for k, v in r.items()
+                if k not in ("worker", "docs", "wall", "cpu")
+            )
+            print(
+                f"    shard writer {r['worker']} ({r['docs']} docs): wall {r['wall']:.1f} s, "
+                f"CPU {r['cpu']:.1f} s ({1000 * r['cpu'] / d:.2f} ms/doc): {pieces}"
+            )
+
+
+def kashaf(src: Path, index_dir: Path, jobs: int, phases: Path | None = None) -> Callable[[], dict]:
     def run() -> dict:
         from indexer.build import build
 
+        if phases is not None:
+            _timed_phases(phases)
         t0 = time.perf_counter()
         report = build([src], index_dir, jobs=jobs)
         return {"docs": report.documents, "inner": time.perf_counter() - t0, "summary": report.summary()}
@@ -231,6 +347,11 @@ def main() -> None:
     ap.add_argument("--lucene-jars", type=Path, help="folder holding the Lucene 8 jars [/usr/share/java]")
     ap.add_argument("--tmp", type=Path, help="where the temporary indexes go [system temp]")
     ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="also time the kashaf row's phases (main process, shard writers; small timer overhead)",
+    )
+    ap.add_argument(
         "--baseline",
         type=Path,
         help="another checkout of Kashaf (e.g. `git archive main`) whose build runs first, same input",
@@ -268,7 +389,8 @@ def main() -> None:
             )
             shutil.rmtree(tmp / "baseline", ignore_errors=True)
 
-        k = measured(kashaf(src, tmp / "kashaf", args.jobs))
+        phases = tmp / "phases.jsonl" if args.phases else None
+        k = measured(kashaf(src, tmp / "kashaf", args.jobs, phases))
         row(
             "kashaf",
             n,
@@ -276,6 +398,8 @@ def main() -> None:
             store.dir_size(tmp / "kashaf") if k["ok"] else None,
             f"(--jobs {args.jobs}; 3 levels x title+body, tagging, store, story signatures)",
         )
+        if phases is not None and phases.exists():
+            print_phases(phases)
         if k["ok"]:
             again = measured(kashaf_rerun(src, tmp / "kashaf", args.jobs))
             row("kashaf re-run", n, again, None, "(unchanged input: nothing written)")

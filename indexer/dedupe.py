@@ -66,13 +66,23 @@ def shingles(text: str, k: int = SHINGLE) -> list[bytes]:
     >>> [s.decode() for s in shingles("قصفت الطائرات مدينة إدلب", 3)]
     ['قصفت الطاءرات مدينه', 'الطاءرات مدينه ادلب']
     """
+    return list(dict.fromkeys(_grams(text, k)))
+
+
+def _grams(text: str, k: int = SHINGLE) -> list[bytes]:
+    """Every ``k``-word shingle of ``text``'s normalized words, repeats included (a MinHash
+    takes the minimum over them, which repeats do not change).
+
+    >>> len(_grams("قصف قصف قصف قصف", 2)), len(shingles("قصف قصف قصف قصف", 2))
+    (3, 1)
+    """
     # One pass of the search normalization's folds (no NFKC, no fixpoint): half its cost,
     # and what it skips (presentation forms, stray controls) hardly occurs in news text.
     words = _WORD.findall(fold_letters(strip_marks(text)).lower())
     if len(words) < k:
         return []
     grams = map(" ".join, zip(*(words[i:] for i in range(k)), strict=False))  # words i..i+k-1, in C
-    return list(map(str.encode, dict.fromkeys(grams)))
+    return list(map(str.encode, grams))
 
 
 def signature(text: str) -> np.ndarray | None:
@@ -85,7 +95,7 @@ def signature(text: str) -> np.ndarray | None:
     """
     if len(list(islice(_WORD.finditer(text), MIN_WORDS))) < MIN_WORDS:  # counted up to MIN_WORDS only
         return None
-    grams = shingles(text)
+    grams = _grams(text)  # repeats and all: the same minimum as over the distinct shingles
     m = MinHash(
         num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=_permutations()[0], scheme=_permutations()[1]
     )

@@ -8,10 +8,12 @@ has ~450 postings over its six text fields. :class:`BulkWriter` keeps everything
 Whoosh's writer (the lock, deletions, per-document lengths, stored fields and columns,
 the merge policy, the TOC commit) and replaces only the posting path: postings are kept
 as compact arrays per field, sorted once with numpy at commit, and each term's blocks are
-filled whole and written by Whoosh's ``W3PostingsWriter._write_block`` itself — the same
-pickled, compressed bytes Whoosh would write. ``tests/test_segments.py`` checks that a
-segment written this way reads back posting for posting, length for length and column
-for column like one written by ``add_document``.
+filled whole and written as Whoosh's ``W3PostingsWriter._write_block`` writes them: the
+same pickled, compressed blocks, except that a block's tuple is pickled with protocol 3
+(:data:`BLOCK_PROTOCOL`; both Whoosh's reader and the engine unpickle either). With
+Whoosh's protocol 2 (and :data:`SMALL_BLOCK` 0) the files are byte for byte Whoosh's.
+``tests/test_segments.py`` checks that a segment written this way reads back posting for
+posting, length for length and column for column like one written by ``add_document``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from hashlib import md5
-from operator import sub
 from pickle import dumps
+from types import MethodType
 from zlib import compress
 
 import numpy as np
@@ -28,7 +30,7 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
 from whoosh.filedb.filetables import _lengths, md5_hash
 from whoosh.formats import Frequency
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
+from whoosh.system import pack_int, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -36,7 +38,13 @@ from indexer.postings import Postings
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
 SMALL_BLOCK = 96
-_TERMINFO = W3TermInfo._struct
+# Pickle protocol of a block's (ids, weights, values) tuple. Whoosh writes protocol 2, where
+# every bytes value becomes a call of _codecs.encode on a latin-1 string (UTF-8 on disk: ~2x
+# its size, and a reduce at every load); protocol 3 stores bytes as they are. Readers call
+# pickle.loads, which reads either (Whoosh's W3 matcher, indexer/ranking.py); the values
+# themselves (Characters' pickled positions, pack_uint frequencies) are not changed.
+BLOCK_PROTOCOL = 3
+_CHUNK = 1 << 16  # postings turned into Python lists at a time while a field is written
 
 
 class _Vocab(dict):
@@ -52,7 +60,7 @@ class _Vocab(dict):
 class _FieldPostings:
     """One field's postings of a batch, in arrival order (document by document)."""
 
-    __slots__ = ("docs", "fixed0", "freqs", "lengths", "tids", "values", "vocab", "weights")
+    __slots__ = ("docs", "fixed0", "freqs", "lengths", "tids", "value_lens", "values", "vocab", "weights")
 
     def __init__(self, fixed0: bool, freqs: bool = False) -> None:
         self.vocab: dict[bytes, int] = _Vocab()
@@ -60,7 +68,10 @@ class _FieldPostings:
         self.docs = array("i")
         self.weights = array("f")  # float32, as Whoosh's block buffer holds them
         self.fixed0 = fixed0  # the format stores no value bytes (Existence)
-        self.values: list[bytes] = []
+        # Value bytes (Characters: pack_uint(n) + pickled positions) end to end, with each
+        # one's length: ~20 bytes a posting instead of a bytes object each (~60 with the list).
+        self.values = bytearray()
+        self.value_lens = array("I")
         # Frequency format: the value is pack_uint(freq); 4 bytes in an array instead of a
         # bytes object each (half the postings of a batch, ~50 bytes apiece).
         self.freqs = array("I") if freqs else None
@@ -73,13 +84,16 @@ class _FieldPostings:
         n = len(p.terms)
         if not n:
             return 0
-        # (an array made from the iterable, then appended whole: faster than extend(iterable))
-        self.tids.extend(array("i", map(self.vocab.__getitem__, p.terms)))
+        # (an array made from a list, then appended whole: array() of an iterator costs ~130 ns
+        # more per item than of a list, as much as the dictionary lookup itself)
+        self.tids.extend(array("i", list(map(self.vocab.__getitem__, p.terms))))
         self.weights.extend(array("f", p.freqs))  # weight = frequency (field boost 1)
         if self.freqs is not None:
             self.freqs.extend(array("I", p.freqs))
         elif not self.fixed0:
-            self.values.extend(p.values if p.values is not None else map(pack_uint, p.freqs))
+            values = p.values if p.values is not None else list(map(pack_uint, p.freqs))
+            self.values += b"".join(values)
+            self.value_lens.extend(array("I", list(map(len, values))))
         self.docs.extend(array("i", (docnum,)) * n)
         return sum(p.freqs)
 
@@ -91,6 +105,7 @@ class _FieldPostings:
         freq_total = 0
         weights = self.weights
         values = self.values
+        value_lens = self.value_lens
         fixed0 = self.fixed0
         freqs = self.freqs
         for tbytes, freq, weight, vbytes in items:
@@ -98,8 +113,11 @@ class _FieldPostings:
             weights.append(weight)
             if freqs is not None:
                 freqs.append(freq)
+            elif not fixed0 and vbytes:
+                values += vbytes
+                value_lens.append(len(vbytes))
             elif not fixed0:
-                values.append(vbytes or b"")
+                value_lens.append(0)
             freq_total += freq
             n += 1
         self.docs.extend([docnum] * n)
@@ -185,6 +203,7 @@ class BulkWriter:
             _write_fields(fw, schema, self._fields)
 
         fw.add_postings = add_postings
+        fw._tindex._write_hashes = MethodType(_write_hashes, fw._tindex)
         self.writer.commit(merge=merge)
         self._fields = {}
 
@@ -226,31 +245,79 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
     to do the same ("if the pickle is less than 20 bytes, don't bother compressing") but
     overwrites the flag; zlib costs ~20 µs per call to set up and cannot shrink a
     few-dozen-byte pickle, and most terms have one or two postings.
+
+    What does not need Python per posting is computed with numpy for the whole field first:
+    block boundaries, delta ids, each block's weight sum, maximum and whether its weights are
+    all equal, its length-byte range, and each term's statistics and term-info row; the loop
+    left pickles and compresses the blocks.
     """
     terms = list(fp.vocab)  # insertion order: index = term id
-    by_bytes = sorted(range(len(terms)), key=terms.__getitem__)
-    rank = np.empty(len(terms), dtype=np.int64)
-    rank[by_bytes] = np.arange(len(terms))
+    nterms = len(terms)
+    by_bytes = sorted(range(nterms), key=terms.__getitem__)
+    rank = np.empty(nterms, dtype=np.int64)
+    rank[by_bytes] = np.arange(nterms)
     tids = np.frombuffer(fp.tids, dtype=np.int32)
     # Stable: postings of one term stay in document order (they arrived that way).
     order = np.argsort(rank[tids], kind="stable")
-    counts = np.bincount(tids, minlength=len(terms))[by_bytes].tolist()
-    doc_list = np.frombuffer(fp.docs, dtype=np.int32)[order].tolist()
-    weight_list = np.frombuffer(fp.weights, dtype=np.float32)[order].tolist()
-    lbytes = {d: length_to_byte(n) for d, n in fp.lengths.items()}
-    lb_list = [lbytes.get(d, 0) for d in doc_list] if lbytes else None
+    counts_a = np.bincount(tids, minlength=nterms)[by_bytes]
+    docs = np.frombuffer(fp.docs, dtype=np.int32)[order].astype(np.int64)
+    weights = np.frombuffer(fp.weights, dtype=np.float32)[order]
     fixed = fieldobj.format.fixed_value_size()
-    freq_bytes = None
-    if fixed == 0:
-        value_list = None
-    elif fp.freqs is not None:
-        value_list = None
+    freq_bytes = vstart = vend = None
+    buf = b""
+    if fp.freqs is not None:
         freq_bytes = np.frombuffer(fp.freqs, dtype=np.uint32)[order].astype(">u4").tobytes()
-    else:
-        values = fp.values
-        value_list = [values[i] for i in order.tolist()]
+    elif fixed != 0:
+        lens = np.frombuffer(fp.value_lens, dtype=np.uint32).astype(np.int64)
+        ends = np.cumsum(lens)
+        vstart, vend = (ends - lens)[order], ends[order]
+        buf = bytes(fp.values)
+        fp.values = bytearray()  # the copy is read from now on
     limit = fw._codec._blocklimit
     level = fw._codec._compression
+    protocol = BLOCK_PROTOCOL
+
+    # Blocks: each term's postings cut every ``limit``; block k spans [bstart[k], bend[k]).
+    tend = np.cumsum(counts_a)
+    tstart = tend - counts_a
+    nblocks = (counts_a + limit - 1) // limit
+    tfirst = np.cumsum(nblocks) - nblocks  # each term's first block
+    bterm = np.repeat(np.arange(nterms), nblocks)
+    bstart = tstart[bterm] + (np.arange(len(bterm)) - tfirst[bterm]) * limit
+    bend = np.minimum(bstart + limit, tend[bterm])
+    deltas = docs.copy()
+    deltas[1:] -= docs[:-1]
+    deltas[bstart] = docs[bstart]  # each block's ids count from 0
+    wtop = np.maximum.reduceat(weights, bstart)
+    wsame = (np.minimum.reduceat(weights, bstart) == wtop).tolist()
+    w64 = weights.astype(np.float64)
+    if np.array_equal(w64, np.round(w64)):
+        # Integer weights (frequencies): sums are exact in any order, as Python's sum() gives them.
+        total_t = np.add.reduceat(np.add.reduceat(w64, bstart), tfirst)
+    else:
+        wl = w64.tolist()
+        bsums = [sum(wl[a:b]) for a, b in zip(bstart.tolist(), bend.tolist(), strict=True)]
+        total_t = np.array(
+            [sum(bsums[f : f + n]) for f, n in zip(tfirst.tolist(), nblocks.tolist(), strict=True)]
+        )
+    top_t = np.maximum(np.maximum.reduceat(wtop.astype(np.float64), tfirst), 0.0)
+    if fp.lengths:
+        longest = max(fp.lengths)  # the largest document number with a length
+        table = np.zeros(max(longest, int(docs.max())) + 1, dtype=np.uint16)
+        table[list(fp.lengths)] = list(map(length_to_byte, fp.lengths.values()))
+        lb = table[docs]
+        lb[lb == 0] = 256  # a document without a length: left out of the minimum
+        blo_a = np.minimum.reduceat(lb, bstart)
+        lb[lb == 256] = 0
+        bhi_a = np.maximum.reduceat(lb, bstart)
+        minlb_t = np.minimum.reduceat(blo_a, tfirst)
+        minlb_t[minlb_t == 256] = 0
+        maxlb_t = np.maximum.reduceat(bhi_a, tfirst)
+        blo_a[blo_a == 256] = 0
+        blo, bhi = blo_a.tolist(), bhi_a.tolist()
+    else:
+        blo = bhi = [0] * len(bstart)
+        minlb_t = maxlb_t = np.zeros(nterms, dtype=np.uint16)
 
     fw.start_field(name, fieldobj)
     fieldid = pack_ushort(fw._fieldid)
@@ -261,102 +328,145 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
     if terms and fieldid + terms[by_bytes[0]] <= tindex.lastkey:
         raise ValueError(f"field {name!r} written out of order")
     post0, term0 = postfile.tell(), tindex.dbfile.tell()
+    wtop_list = wtop.tolist()
+    tstart_list, tend_list = tstart.tolist(), tend.tolist()
+    p0 = p1 = 0  # postings [p0, p1) are in the lists below (a chunk: bounded memory)
+    nb_list = nblocks.tolist()
+    bs_list, be_list = bstart.tolist(), bend.tolist()
     posts = bytearray()
-    rows = bytearray()
-    start = 0
-    for tid, count in zip(by_bytes, counts, strict=True):
-        end = start + count
-        offset = post0 + len(posts)
+    offsets = [0] * nterms
+    k = 0  # block number
+    for t in range(nterms):
+        if tend_list[t] > p1:
+            # Python lists of the next chunk of postings (a whole field's would cost ~100
+            # bytes per posting at once); a term is never split.
+            p0 = tstart_list[t]
+            p1 = max(p0 + _CHUNK, tend_list[t])
+            delta_list = deltas[p0:p1].tolist()
+            doc_list = docs[p0:p1].tolist()
+            weight_list = weights[p0:p1].tolist()
+            if vstart is not None:
+                vs_list, ve_list = vstart[p0:p1].tolist(), vend[p0:p1].tolist()
+        offsets[t] = len(posts)
         posts += _MAGIC
-        total = 0.0
-        top = 0
-        minlb = None
-        maxlb = 0
-        if count == 1:
-            # One posting (most terms): the loop below for one block of one, without its
-            # slices and reductions.
-            d = doc_list[start]
-            w = weight_list[start]
-            if freq_bytes is not None:
-                vmini = freq_bytes[4 * start : 4 * start + 4]
-            elif value_list is None:
-                vmini = None
-            elif fixed is None or fixed < 0:
-                v = value_list[start]
-                vmini = (v,) if v else ()
-            else:
-                vmini = value_list[start]
-            data = dumps(((d,), None if w == 1.0 else w, vmini), 2)
-            comp = 0
-            if len(data) >= SMALL_BLOCK and level:
-                comp = level
-                data = compress(data, level)
-            blo = bhi = 0
-            if lb_list is not None:
-                blo = bhi = lb_list[start]
-                if blo:
-                    minlb = maxlb = blo
-            total += w
-            top = max(top, w)
-            info = dumps((1, d, w if w > 0 else 0, comp, blo, bhi), 2)
-            posts += pack_int(-(len(info) + len(data)))
-            posts += info
-            posts += data
-            start += 1  # (no loop below: range(start, end) is empty now)
-        for a in range(start, end, limit):
-            b = min(a + limit, end)
-            ids = doc_list[a:b]
-            ws = weight_list[a:b]
-            first = ws[0]
-            if ws.count(first) == len(ws):
+        last = k + nb_list[t] - 1
+        while k <= last:
+            a, b = bs_list[k] - p0, be_list[k] - p0
+            if wsame[k]:
+                first = weight_list[a]
                 wmini = None if first == 1.0 else first
             else:
-                wmini = tuple(ws)
-            total += sum(ws)
-            wtop = max(ws)
-            top = max(top, wtop)
+                wmini = tuple(weight_list[a:b])
             if freq_bytes is not None:
-                vmini = freq_bytes[4 * a : 4 * b]  # b"".join of the pack_uint(freq) values
-            elif value_list is None:
+                vmini = freq_bytes[4 * (p0 + a) : 4 * (p0 + b)]  # b"".join of the pack_uint(freq) values
+            elif vstart is None:
                 vmini = None
-            elif fixed is None or fixed < 0:
-                vmini = tuple(filter(None, value_list[a:b]))
             else:
-                vmini = b"".join(value_list[a:b])
-            data = dumps((tuple(map(sub, ids, [0, *ids[:-1]])), wmini, vmini), 2)
+                vals = [buf[x:y] for x, y in zip(vs_list[a:b], ve_list[a:b], strict=True)]
+                vmini = tuple(filter(None, vals)) if fixed is None or fixed < 0 else b"".join(vals)
+            data = dumps((tuple(delta_list[a:b]), wmini, vmini), protocol)
             comp = 0
             if len(data) >= SMALL_BLOCK and level:
                 comp = level
                 data = compress(data, level)
-            blo, bhi = 0, 0
-            if lb_list is not None:
-                ls = [x for x in lb_list[a:b] if x]
-                if ls:
-                    blo, bhi = min(ls), max(ls)
-                    minlb = blo if minlb is None else min(minlb, blo)
-                    maxlb = max(maxlb, bhi)
-            info = dumps((b - a, ids[-1], wtop if wtop > 0 else 0, comp, blo, bhi), 2)
+            top = wtop_list[k]
+            info = dumps((b - a, doc_list[b - 1], top if top > 0 else 0, comp, blo[k], bhi[k]), 2)
             size = len(info) + len(data)
-            posts += pack_int(-size if b == end else size)
+            posts += pack_int(-size if k == last else size)
             posts += info
             posts += data
-        tbytes = terms[tid]
-        key = fieldid + tbytes
-        head = end - count
-        row = (
-            _TERMINFO.pack(False, total, count, minlb or 0, maxlb, top, doc_list[head], doc_list[end - 1])
-            + pack_long(offset)
-            + pack_int(post0 + len(posts) - offset)
-        )
-        pos = term0 + len(rows)
-        positions.append(pos)
-        rows += _lengths.pack(len(key), len(row))
-        rows += key
-        rows += row
-        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big") if md5_keys else hashfn(key)
+            k += 1
+
+    # Term-info rows (W3TermInfo.to_bytes: the struct, then the postings' offset and length),
+    # each after its key and the two lengths, as HashWriter.add writes them.
+    keys = [fieldid + terms[t] for t in by_bytes]
+    rows_a = np.zeros(nterms, dtype=_ROW)
+    rows_a["total"] = total_t
+    rows_a["count"] = counts_a
+    rows_a["minlb"] = minlb_t
+    rows_a["maxlb"] = maxlb_t
+    rows_a["top"] = top_t
+    rows_a["first"] = docs[tstart]
+    rows_a["last"] = docs[tend - 1]
+    offs = np.array(offsets, dtype=np.int64)
+    rows_a["offset"] = post0 + offs
+    rows_a["length"] = np.diff(offs, append=len(posts))
+    size = _ROW.itemsize
+    packed = rows_a.tobytes()
+    head = _lengths.pack
+    rows = b"".join(
+        [
+            part
+            for i, key in enumerate(keys)
+            for part in (head(len(key), size), key, packed[i * size : (i + 1) * size])
+        ]
+    )
+    lens = np.fromiter(map(len, keys), dtype=np.int64, count=nterms) + (_lengths.size + size)
+    places = (term0 + np.cumsum(lens) - lens).tolist()
+    if md5_keys:
+        hashes = [int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big") for key in keys]
+    else:
+        hashes = list(map(hashfn, keys))
+    for h, pos in zip(hashes, places, strict=True):
         buckets[h & 255].append((h, pos))
-        start = end
-    tindex.lastkey = key
+    _extend_positions(positions, places)
+    tindex.lastkey = keys[-1]
     postfile.write(bytes(posts))
-    tindex.dbfile.write(bytes(rows))
+    tindex.dbfile.write(rows)
     fw.finish_field()
+
+
+# W3TermInfo._struct ("!BfIBBfII") followed by pack_long(offset) and pack_int(length)
+_ROW = np.dtype(
+    [
+        ("flag", "u1"),
+        ("total", ">f4"),
+        ("count", ">u4"),
+        ("minlb", "u1"),
+        ("maxlb", "u1"),
+        ("top", ">f4"),
+        ("first", ">u4"),
+        ("last", ">u4"),
+        ("offset", ">i8"),
+        ("length", ">i4"),
+    ]
+)
+if W3TermInfo._struct.format != "!BfIBBfII":  # what _ROW spells out
+    raise ImportError(f"unexpected Whoosh term info layout {W3TermInfo._struct.format!r}")
+_POINTER = np.dtype([("hash", ">u4"), ("position", ">i8")])  # filetables._pointer ("!Iq")
+
+
+def _extend_positions(positions, places: list[int]) -> None:
+    """``GrowableArray.append`` of each (increasing) key position, at once: the array takes
+    the type that fits the largest, as appending them one by one retypes it."""
+    if not places:
+        return
+    try:
+        more = array(positions.typecode, places)
+    except OverflowError:
+        positions._retype(places[-1])
+        more = array(positions.typecode, places)
+    positions.array.extend(more)
+
+
+def _write_hashes(self) -> None:
+    """``HashWriter._write_hashes``, the same bytes: each bucket's table filled by the same
+    linear probing, then written whole (Whoosh writes every slot with its own call)."""
+    dbfile = self.dbfile
+    for entries in self.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        self.directory.append((pos, numslots))
+        hashes = [0] * numslots
+        places = [0] * numslots  # an empty slot is (0, 0); no key starts at 0 (the header)
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while places[slot]:
+                slot = (slot + 1) % numslots
+            hashes[slot] = hashval
+            places[slot] = position
+        if numslots:
+            table = np.empty(numslots, dtype=_POINTER)
+            table["hash"] = hashes
+            table["position"] = places
+            dbfile.write(table.tobytes())

@@ -107,8 +107,10 @@ def test_bulk_segment_reads_like_whoosh(tmp_path: Path, docs: list[dict]) -> Non
 def test_bulk_bytes_equal_whoosh_when_small_blocks_compressed(
     tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With every block compressed, as Whoosh does, the posting and term files are byte for byte Whoosh's."""
+    """With every block compressed and pickled with protocol 2, as Whoosh does, the posting
+    and term files are byte for byte Whoosh's."""
     monkeypatch.setattr(segments, "SMALL_BLOCK", 0)
+    monkeypatch.setattr(segments, "BLOCK_PROTOCOL", 2)
     a, b = tmp_path / "whoosh", tmp_path / "bulk"
     for p in (a, b):
         p.mkdir()
@@ -178,3 +180,65 @@ def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: p
         assert [(h["id"], round(h["score"], 9)) for h in a["hits"]] == [
             (h["id"], round(h["score"], 9)) for h in b["hits"]
         ]
+
+
+def test_blocks_are_protocol_3_and_read_back(
+    tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks are pickled with protocol 3 (bytes values as they are, not Whoosh's protocol-2
+    _codecs.encode calls): smaller postings, and both Whoosh's matcher and the engine's
+    block decoder read them (the comparisons above hold)."""
+    from indexer.ranking import Corpus
+
+    def postings_file(name: str, bulk: bool = True) -> bytes:
+        p = tmp_path / name
+        p.mkdir()
+        index.create_in(str(p), schema())
+        (_bulk if bulk else _whoosh)(p, docs[:150], compound=False)
+        return next(p.glob("MAIN_*.pst")).read_bytes()
+
+    whoosh_size = len(postings_file("whoosh", bulk=False))
+    assert len(postings_file("bulk")) < 0.9 * whoosh_size
+    monkeypatch.setattr(segments, "SMALL_BLOCK", 1 << 30)  # nothing compressed: the pickles show
+    plain = postings_file("plain")
+    assert b"c_codecs\nencode" not in plain and b"\x80\x03" in plain
+    monkeypatch.setattr(segments, "BLOCK_PROTOCOL", 2)
+    assert b"c_codecs\nencode" in postings_file("protocol2")
+
+    with (
+        index.open_dir(str(tmp_path / "whoosh")).reader() as ra,
+        index.open_dir(str(tmp_path / "bulk")).reader() as rb,
+    ):
+        ca, cb = Corpus(ra, mapped=False), Corpus(rb, mapped=False)
+        seen = 0
+        for field in ("body_exact", "body_stem"):
+            for term in itertools.islice(ra.lexicon(field), 0, None, 29):
+                text = term.decode("utf-8")
+                want, got = ca.postings(field, text), cb.postings(field, text)
+                assert [x.tolist() for x in want] == [x.tolist() for x in got]
+                if field == "body_exact":
+                    assert ca.positions(field, text).tolist() == cb.positions(field, text).tolist()
+                seen += len(want[0])
+        assert seen > 1000
+
+
+def test_chunked_lists_write_the_same_bytes(
+    tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field's postings become Python lists a chunk at a time (bounded memory); chunks far
+    smaller than a field (and than its longest terms) write the same files."""
+
+    def files(name: str) -> dict[str, bytes]:
+        p = tmp_path / name
+        p.mkdir()
+        index.create_in(str(p), schema())
+        _bulk(p, docs, compound=False)
+        return {
+            f.name.split(".", 1)[1]: f.read_bytes()
+            for f in p.iterdir()
+            if f.name.startswith("MAIN_") and "." in f.name
+        }
+
+    whole = files("whole")
+    monkeypatch.setattr(segments, "_CHUNK", 7)
+    assert files("chunked") == whole
