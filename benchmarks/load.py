@@ -253,6 +253,15 @@ def run_clients(
     t0 = time.monotonic()
 
     def client(n: int) -> None:
+        # A client that dies of an unexpected exception must show in the tally (not only as
+        # a thread warning), or the run would pass with fewer clients than it claims.
+        try:
+            _client(n)
+        except Exception as exc:  # recorded: the run then fails on it
+            with tally.lock:
+                tally.errors.append(f"client {n} died: {type(exc).__name__}: {exc}"[:300])
+
+    def _client(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
         last_gen = 0
         with requests.Session() as s:
@@ -262,7 +271,9 @@ def run_clients(
                     start = time.monotonic()
                     try:
                         resp = s.get(url + path, timeout=30)
-                    except requests.ConnectionError as exc:
+                    # A worker killed mid-response cuts its body short (ChunkedEncodingError):
+                    # the same lost connection as one killed before answering, not a dead client.
+                    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                         if attempt < retries:
                             with tally.lock:
                                 tally.retries += 1
