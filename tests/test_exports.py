@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from analyzers import gazetteer
 from analyzers.tokenize import tokenize
 from benchmarks.load import GUNICORN, ROOT, gunicorn, kashaf_index
+from indexer.highlight import plain_text
 from tests.conftest import shared_file
-from web.api import plain_snippet
 from web.sizing import machine_memory
 
 ARTICLES = 800
@@ -97,7 +97,7 @@ def test_export_is_the_searchs_whole_set_in_order(served, params) -> None:
             hit["matched"],
         )
         assert "<mark>" not in row["snippet"] and row["snippet"].replace("…", "").strip()
-        assert row["snippet"] == plain_snippet(hit["snippet"])  # the snippet the search shows
+        assert row["snippet"] == plain_text(hit["snippet"])  # the snippet the search shows
     for row in rows[:: max(1, len(rows) // 15)]:  # places and groups: the report's own mentions
         doc = requests.get(served.url + "/api/documents/" + quote(row["id"], safe=""), timeout=60).json()
         ordered = sorted(doc["mentions"], key=lambda m: (m["field"] != "title", m["start"]))
@@ -311,7 +311,6 @@ def test_fast_snippets_equal_the_general_path() -> None:
         _marks,
         marked_tokens,
         matched_levels,
-        plain_text,
         snippet,
         terms_of,
     )
@@ -398,7 +397,6 @@ def test_fast_snippets_equal_the_general_path_on_odd_text(case, cuts) -> None:
         _general_snippet,
         marked_tokens,
         matched_levels,
-        plain_text,
         snippet,
         terms_of,
     )

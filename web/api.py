@@ -24,7 +24,6 @@ from werkzeug.datastructures import MultiDict
 from analyzers import gazetteer
 from indexer import dedupe, export
 from indexer.engines import from_env
-from indexer.highlight import plain_text
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import MATCH_LEVELS, SORTS, search
 from indexer.search import batch as run_batch
@@ -359,15 +358,6 @@ def export_name(query: str, ext: str, today: date | None = None) -> tuple[str, s
 def _disposition(query: str, ext: str) -> str:
     fallback, name = export_name(query, ext)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-
-
-def plain_snippet(fragment: str) -> str:
-    """A snippet's text without its ``<mark>`` tags.
-
-    >>> plain_snippet("قوات <mark>انسحبت</mark> &amp; عادت")
-    'قوات انسحبت & عادت'
-    """
-    return plain_text(fragment)
 
 
 def _meta_keys(snap: Snapshot) -> list[str]:
