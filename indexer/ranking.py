@@ -296,8 +296,9 @@ class Corpus:
     def reader(self):
         return self._reader()
 
-    def _remember(self, key: tuple, found: tuple[np.ndarray, np.ndarray]) -> None:
-        size = found[0].nbytes + found[1].nbytes
+    def _remember(self, key: tuple, found: tuple, size: int | None = None) -> None:
+        if size is None:
+            size = found[0].nbytes + found[1].nbytes
         with self._lock:
             if key in self._postings or size > self.budget:
                 return
@@ -305,7 +306,7 @@ class Corpus:
             self._cached += size
             while self._cached > self.budget and len(self._postings) > 1:
                 _, (a, b) = self._postings.popitem(last=False)
-                self._cached -= a.nbytes + b.nbytes
+                self._cached -= _nbytes(a, b)
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
         """The reader's document frequency of a term, remembered: a multi-segment reader asks
@@ -346,46 +347,66 @@ class Corpus:
                 return True
         return False
 
-    def _read(self, fieldname: str, text: str, values: bool):
-        """Every segment's postings of a term, as global document numbers.
+    def _read(self, fieldname: str, text: str, values: bool, decoded: dict | None = None):
+        """Every segment's postings of a term, as global document numbers: a list of
+        ``(segment, ids, frequencies, values)``, values ``None`` for a mapped part.
 
         A long list the build decoded (``engine/postings/``) is read from there, a view of
-        the shared page cache, rather than decoded here (not when positions are wanted)."""
+        the shared page cache, rather than decoded here (not when positions are wanted);
+        ``decoded``: segments' parts decoded before (``{segment: (ids, frequencies)}``)."""
         parts = []
         for i, (leaf, base) in enumerate(self.leaves):
+            if decoded is not None and i in decoded:
+                parts.append((i, *decoded[i], []))
+                continue
             hot = None if values else self._hot(i)
             span = hot[0].get(fieldname, {}).get(text) if hot is not None else None
             if span is not None:
                 start, count = span
                 ids = hot[1][start : start + count]
                 tf = hot[2][start : start + count].astype(np.float32)
-                parts.append((ids + np.int32(base) if base else ids, tf, []))
+                parts.append((i, ids + np.int32(base) if base else ids, tf, None))
                 continue
             try:
                 with self._io:
                     ids, tf, vals = read_postings(leaf, fieldname, text, values)
             except KeyError:
                 continue
-            parts.append((ids + base if base else ids, tf, vals))
+            parts.append((i, ids + base if base else ids, tf, vals))
         return parts
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(document numbers, term frequencies) of a term; empty arrays if absent."""
+        """(document numbers, term frequencies) of a term; empty arrays if absent.
+
+        Cached (:meth:`_remember`), but a list the build decoded in some segments keeps only
+        its other segments' parts here: the mapped parts are a copy out of the shared page
+        cache, and the long lists would otherwise fill this process's cache and evict the
+        lists (and phrases) that cost a decoding."""
         key = (fieldname, text)
         found = self._cached_get(key)
         if found is not None:
             return found
-        parts = self._read(fieldname, text, False) if self.doc_frequency(fieldname, text) else []
+        cold_key = ("\0cold", fieldname, text)
+        cold = self._cached_get(cold_key)
+        decoded = dict(zip(cold[0].tolist(), cold[1], strict=True)) if cold is not None else None
+        parts = self._read(fieldname, text, False, decoded) if self.doc_frequency(fieldname, text) else []
         if not parts:
             found = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
         elif len(parts) == 1:
-            found = (parts[0][0].astype(np.int32), parts[0][1])
+            found = (parts[0][1].astype(np.int32), parts[0][2])
         else:
             found = (
-                np.concatenate([p[0] for p in parts]).astype(np.int32),
-                np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[1] for p in parts]).astype(np.int32),
+                np.concatenate([p[2] for p in parts]),
             )
-        self._remember(key, found)
+        if all(p[3] is not None for p in parts):
+            self._remember(key, found)
+        elif cold is None:
+            own = [(i, (ids, tf)) for i, ids, tf, vals in parts if vals is not None]
+            if own:
+                segs = np.array([i for i, _ in own], dtype=np.int32)
+                pairs = [pair for _, pair in own]
+                self._remember(cold_key, (segs, pairs), _nbytes(segs, pairs))
         return found
 
     def read_ids(self, fieldname: str, text: str) -> np.ndarray:
@@ -393,7 +414,7 @@ class Corpus:
         parts = self._read(fieldname, text, False)
         if not parts:
             return np.empty(0, dtype=np.int32)
-        return np.concatenate([p[0] for p in parts]).astype(np.int32)
+        return np.concatenate([p[1] for p in parts]).astype(np.int32)
 
     def positions(self, fieldname: str, text: str) -> np.ndarray:
         """A term's occurrences as sorted keys ``document number << 20 | position`` (phrases
@@ -404,7 +425,7 @@ class Corpus:
             return found[0]
         keys: list[int] = []
         if (fieldname, text) in self.reader:
-            for ids, _tf, vals in self._read(fieldname, text, True):
+            for _seg, ids, _tf, vals in self._read(fieldname, text, True):
                 for docnum, value in zip(ids.tolist(), vals, strict=True):
                     if value is None:
                         continue
@@ -537,6 +558,13 @@ class Corpus:
         out = np.zeros(self.n, dtype=bool)
         out[np.asarray(ids, dtype=np.int64)] = True
         return out
+
+
+def _nbytes(a: np.ndarray, b) -> int:
+    """Bytes of a cache entry: two arrays, or segment numbers and their parts' arrays."""
+    if isinstance(b, list):
+        return a.nbytes + sum(x.nbytes + y.nbytes for x, y in b)
+    return a.nbytes + b.nbytes
 
 
 def _raw_column(leaf, name: str, column) -> np.ndarray | None:

@@ -440,3 +440,44 @@ def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: 
         (h["id"], h["score"]) for h in without["hits"]
     ]
     assert with_lists["total"] == without["total"] and with_lists["facets"] == without["facets"]
+
+
+def test_a_list_decoded_by_the_build_in_some_segments_caches_only_its_other_parts(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # A long list is read from the build's decoded arrays (shared page cache) where a segment
+    # has them and decoded from Whoosh's blocks elsewhere (a small segment an update added).
+    # This process's cache keeps only the decoded parts: read again, the list is the same
+    # (segments in order), and the cache holds no copy of the mapped parts.
+    from indexer import arrays
+
+    monkeypatch.setattr(arrays, "HOT_MIN", 40)
+    src = tmp_path / "docs.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in _docs(400)), "utf-8")
+    build([src], tmp_path / "ix", jobs=1)
+    docs = _docs(400) + _docs(430)[400:]  # 30 more: a segment too small for decoded lists
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    build([src], tmp_path / "ix", jobs=1)
+    with open_current(tmp_path / "ix") as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        plain = ranking.Corpus(s.reader(), mapped=False)
+        assert len(c.leaves) >= 2
+        mixed = 0
+        for fname in arrays.SCORED:
+            for word in WORDS:
+                for form in {t.text for t in s.schema[fname].analyzer(word)}:
+                    want = plain.postings(fname, form)
+                    for _ in range(2):  # read, then from the cache
+                        got = c.postings(fname, form)
+                        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+                    hot = [c._hot(i) for i in range(len(c.leaves))]
+                    where = [h is not None and form in h[0].get(fname, ()) for h in hot]
+                    if any(where) and not all(where):
+                        mixed += 1
+                        assert (fname, form) not in c._postings
+                        segs, pairs = c._postings[("\0cold", fname, form)]
+                        assert segs.tolist() == [i for i, w in enumerate(where) if not w]
+                        cold = sum(len(ids) for ids, _tf in pairs)
+                        assert 0 < cold < len(want[0])
+        assert mixed > 5
