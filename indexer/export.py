@@ -12,7 +12,6 @@ arrays of the set's size (document numbers and scores, 16 bytes per match).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,30 +67,21 @@ def ranked(snap: Snapshot, query: str, op: str, opts: SearchOptions, sc: Scoring
     return Ranked(p, cand[order], s[order])
 
 
-def hits(snap: Snapshot, r: Ranked, batch: int | None = None, *, plain: bool = False) -> Iterator[list[dict]]:
-    """The hits of ``r`` as :func:`indexer.search.search` shows them (``id``, ``title``,
-    ``date``, ``source``, ``url``, ``score``, ``snippet``, ``matched``) plus ``group`` (the
-    story group, indexer/dedupe.py), ``meta`` (the stored metadata) and ``mentions`` (the
-    ``(entity_id, kind)`` of each mention, title first, in text order), ``batch`` at a time.
+def batch_hits(
+    snap: Snapshot, r: Ranked, lo: int, hi: int, *, grouped: bool, plain: bool = False
+) -> list[dict]:
+    """The hits ``lo:hi`` of ``r`` as :func:`indexer.search.search` shows them (``id``,
+    ``title``, ``date``, ``source``, ``url``, ``score``, ``snippet``, ``matched``) plus
+    ``group`` (the story group, indexer/dedupe.py), ``meta`` (the stored metadata) and
+    ``mentions`` (the ``(entity_id, kind)`` of each mention, title first, in text order):
+    one batch, which the web export writes as one chunk of its response. ``grouped``: the
+    store has story groups (:func:`indexer.dedupe.has_groups`).
 
     Each batch is read with one query per table (documents, mentions, story groups), not
     one per row, and each snippet by the fast path of indexer/highlight.py: the snippets
     and levels are :func:`indexer.search._hit`'s (``tests/test_exports.py`` compares them).
     With ``plain``, each snippet is plain text (:func:`indexer.highlight.plain_text` of that
-    fragment, written directly: what a CSV or JSONL row holds).
-    """
-    batch = batch or BATCH
-    grouped = dedupe.has_groups(snap.db)
-    for lo in range(0, r.total, batch):
-        yield batch_hits(snap, r, lo, lo + batch, grouped=grouped, plain=plain)
-
-
-def batch_hits(
-    snap: Snapshot, r: Ranked, lo: int, hi: int, *, grouped: bool, plain: bool = False
-) -> list[dict]:
-    """The hits ``lo:hi`` of ``r``, as :func:`hits` gives them (``grouped``: the store has
-    story groups, :func:`indexer.dedupe.has_groups`): one batch, which the web export writes
-    as one chunk of its response."""
+    fragment, written directly: what a CSV or JSONL row holds)."""
     stored = snap.searcher().stored_fields
     terms, wanted = r.plan.terms, r.plan.entity_ids
     nums, scores = r.docnums[lo:hi], r.scores[lo:hi]
