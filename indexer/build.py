@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,33 +102,117 @@ def _known(index_dir: Path, gen: int) -> tuple[dict[str, tuple[str, str]], str |
         con.close()
 
 
-def _stored_docs(index_dir: Path, gen: int, ids: set[str]) -> list[Doc]:
-    """Documents of a published generation, rebuilt from its store (for re-analysis)."""
-    con = store.connect_ro(store.generation_dir(index_dir, gen) / store.DB)
+def _carry(con: sqlite3.Connection, old_db: Path, keep: set[str]) -> list[str]:
+    """Copy the stored rows of the documents ``keep`` from a published generation's store
+    into the new one (re-analysis: their text comes from the store, not from an input);
+    returns their ids. Row for row in SQLite: no document is held here."""
+    con.execute("CREATE TEMP TABLE carry (id TEXT PRIMARY KEY)")
+    con.executemany("INSERT INTO carry VALUES (?)", ((i,) for i in keep))
+    # A plain path (a URI needs SQLite built to accept them in ATTACH); only read from.
+    con.execute("ATTACH DATABASE ? AS old", (str(Path(old_db).resolve()),))
     try:
-        rows = con.execute("SELECT id, title, body, date, source, url, meta, path, line FROM docs")
-        return [
-            Doc(
-                id=r["id"],
-                title=r["title"],
-                text=r["body"],
-                path=r["path"],
-                line=r["line"],
-                date=datetime.fromisoformat(r["date"]) if r["date"] else None,
-                source=r["source"],
-                url=r["url"],
-                meta=json.loads(r["meta"] or "{}"),
-            )
-            for r in rows
-            if r["id"] in ids
-        ]
+        ids = [r[0] for r in con.execute("SELECT id FROM old.docs WHERE id IN (SELECT id FROM carry)")]
+        con.execute("INSERT OR REPLACE INTO docs SELECT * FROM old.docs WHERE id IN (SELECT id FROM carry)")
+        con.commit()
+    finally:
+        con.execute("DETACH DATABASE old")
+        con.execute("DROP TABLE carry")
+    return ids
+
+
+def _docs_of(db_path: Path, ids: list[str], chunk: int = 512) -> Iterator[Doc]:
+    """The documents ``ids`` (in that order) as the new generation's store holds them: the
+    shard writers read their documents from there, a chunk at a time, rather than inherit
+    every text from the build's process (a million reports are ~7 GB of Python strings, and
+    the forked writers would copy the pages they touch)."""
+    con = store.connect_ro(db_path)
+    try:
+        for i in range(0, len(ids), chunk):
+            part = ids[i : i + chunk]
+            marks = ",".join("?" * len(part))
+            rows = {
+                r["id"]: r
+                for r in con.execute(
+                    f"SELECT id, title, body, date, source FROM docs WHERE id IN ({marks})", part
+                )
+            }
+            for doc_id in part:
+                r = rows[doc_id]
+                yield Doc(
+                    id=r["id"],
+                    title=r["title"],
+                    text=r["body"],
+                    path="",
+                    date=datetime.fromisoformat(r["date"]) if r["date"] else None,
+                    source=r["source"],
+                )
     finally:
         con.close()
+
+
+def _row(d: Doc) -> tuple:
+    """A document's row of the store's ``docs`` table."""
+    return (
+        d.id,
+        d.title,
+        d.text,
+        d.date.isoformat() if d.date else None,
+        d.source,
+        d.url,
+        json.dumps(d.meta, ensure_ascii=False, default=str),
+        d.content_hash(),
+        d.path,
+        d.line,
+    )
 
 
 def _under(path: str, roots: list[Path]) -> bool:
     p = Path(path)
     return any(p == r or p.is_relative_to(r) for r in roots)
+
+
+class _Pending:
+    """The generation a build writes, started when the first document to write is read
+    (a run that changes nothing starts none). :meth:`add` writes a document's row into its
+    store at once and keeps only its id (``written``, in reading order)."""
+
+    BATCH = 1000  # rows per INSERT
+
+    def __init__(self, index_dir: Path, base: int | None, floor: int, jobs: int | None) -> None:
+        self.index_dir, self.base, self.floor, self.jobs = index_dir, base, floor, jobs
+        self.n: int | None = None
+        self.gdir: Path | None = None
+        self.linked: dict = {}
+        self.nshards = 0
+        self.con: sqlite3.Connection | None = None
+        self.written: list[str] = []
+        self._rows: list[tuple] = []
+
+    def start(self) -> sqlite3.Connection:
+        """The generation's store (the generation started if it was not), rows flushed."""
+        if self.con is None:
+            self.n, self.gdir, self.linked = store.start_generation(self.index_dir, self.base, self.floor)
+            self.nshards = _shard_count(self.index_dir, self.base, self.jobs)
+            self.con = store.open_build_db(self.gdir / store.DB)
+            self.con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(self.nshards),))
+        if self._rows:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows
+            )
+            self._rows.clear()
+        return self.con
+
+    def add(self, d: Doc) -> None:
+        self._rows.append(_row(d))
+        self.written.append(d.id)
+        if len(self._rows) >= self.BATCH:
+            self.start()
+
+    def close(self) -> None:
+        if self.con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.con.close()
+            self.con = None
 
 
 def build(
@@ -173,83 +257,81 @@ def build(
         if rebuild or reanalyze:
             base = None
 
-        # 1. Read everything; keep only what has to be (re)written.
-        to_write: list[Doc] = []
-        seen: dict[str, str] = {}
-        bad_files: set[str] = set()
-        for found in iter_files(paths):
-            if isinstance(found, Problem):
-                problem(found)
-                continue
-            f, root = found
-            shown = _shown(f)
-            for item in read_file(f, root, shown):
-                if isinstance(item, Problem):
-                    problem(item)
-                    if item.level == "error":
-                        report.failed += 1
-                        bad_files.add(str(f.resolve()))
-                    continue
-                where = f"{shown}:{item.line}"
-                if item.id in seen:
-                    problem(
-                        Problem(
-                            shown,
-                            item.line,
-                            f"duplicate id {item.id!r} (first at {seen[item.id]}): skipped",
-                        )
-                    )
-                    report.failed += 1
-                    continue
-                seen[item.id] = where
-                old = known.get(item.id)
-                if old is None:
-                    report.added += 1
-                    to_write.append(item)
-                elif reanalyze or old != (item.content_hash(), item.path):
-                    report.updated += 1
-                    to_write.append(item)
-                else:
-                    report.unchanged += 1
-        removed: list[str] = []
-        if prune and known:
-            roots = [p.resolve() for p in paths]
-            removed = [
-                doc_id
-                for doc_id, (_h, path) in known.items()
-                if doc_id not in seen
-                and path not in bad_files
-                and (_under(path, roots) or not Path(path).exists())
-            ]
-        report.removed = len(removed)
-        if carried_from is not None:
-            # Documents not read this run keep their stored text and are analyzed again.
-            keep = set(known) - set(seen) - set(removed)
-            carried = _stored_docs(index_dir, carried_from, keep)
-            report.updated += len(carried)
-            to_write.extend(carried)
-            del carried
-            removed, known = [], {}
-        if not to_write and not removed and base is not None:
-            report.documents = len(known)
-            report.seconds = time.monotonic() - t0
-            return report  # nothing changed: no new generation, no Whoosh write
-
-        # 2. Write a new generation: each Whoosh shard in its own process, SQLite here.
-        # A fresh generation holds exactly what is written; an update, the rest too.
-        expected = len(to_write) if base is None else len(known) + report.added - report.removed
-        n = gdir = None
+        # 1. Read everything. What has to be (re)written goes straight into the new
+        # generation's store (started at the first such document), which the shard writers
+        # then read: this process keeps ids, never every text (memory bounded at any size).
+        gen = _Pending(index_dir, base, floor, jobs)
         try:
-            n, gdir, linked = store.start_generation(index_dir, base, floor)
-            nshards = _shard_count(index_dir, base, jobs)
-            log(f"writing generation {n}: {len(to_write)} document(s) to analyze, {len(removed)} to remove")
-            con = store.open_build_db(gdir / store.DB)
-            con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(nshards),))
-            changed = [*removed, *(d.id for d in to_write)]
-            sigs = _write(gdir, nshards, base is None, con, to_write, removed, known, jobs, progress)
-            # The texts are in the store and the shards now: free them before grouping (at a
-            # million documents they are ~4.6 GB of this process).
-            to_write.clear()
+            seen: dict[str, str] = {}
+            bad_files: set[str] = set()
+            for found in iter_files(paths):
+                if isinstance(found, Problem):
+                    problem(found)
+                    continue
+                f, root = found
+                shown = _shown(f)
+                for item in read_file(f, root, shown):
+                    if isinstance(item, Problem):
+                        problem(item)
+                        if item.level == "error":
+                            report.failed += 1
+                            bad_files.add(str(f.resolve()))
+                        continue
+                    where = f"{shown}:{item.line}"
+                    if item.id in seen:
+                        problem(
+                            Problem(
+                                shown,
+                                item.line,
+                                f"duplicate id {item.id!r} (first at {seen[item.id]}): skipped",
+                            )
+                        )
+                        report.failed += 1
+                        continue
+                    seen[item.id] = where
+                    old = known.get(item.id)
+                    if old is None:
+                        report.added += 1
+                        gen.add(item)
+                    elif reanalyze or old != (item.content_hash(), item.path):
+                        report.updated += 1
+                        gen.add(item)
+                    else:
+                        report.unchanged += 1
+            removed: list[str] = []
+            if prune and known:
+                roots = [p.resolve() for p in paths]
+                removed = [
+                    doc_id
+                    for doc_id, (_h, path) in known.items()
+                    if doc_id not in seen
+                    and path not in bad_files
+                    and (_under(path, roots) or not Path(path).exists())
+                ]
+            report.removed = len(removed)
+            if carried_from is not None:
+                # Documents not read this run keep their stored text and are analyzed again.
+                keep = set(known) - set(seen) - set(removed)
+                if keep:
+                    old_db = store.generation_dir(index_dir, carried_from) / store.DB
+                    carried = _carry(gen.start(), old_db, keep)
+                    report.updated += len(carried)
+                    gen.written.extend(carried)
+                removed, known = [], {}
+            if not gen.written and not removed and base is not None:
+                report.documents = len(known)
+                report.seconds = time.monotonic() - t0
+                return report  # nothing changed: no new generation, no Whoosh write
+
+            # 2. Write the new generation: each Whoosh shard in its own process.
+            # A fresh generation holds exactly what is written; an update, the rest too.
+            written = gen.written
+            expected = len(written) if base is None else len(known) + report.added - report.removed
+            con = gen.start()
+            n, gdir, linked, nshards = gen.n, gen.gdir, gen.linked, gen.nshards
+            log(f"writing generation {n}: {len(written)} document(s) to analyze, {len(removed)} to remove")
+            changed = [*removed, *written]
+            sigs = _write(gdir, nshards, base is None, con, written, removed, known, jobs, progress)
             # story groups: indexer/dedupe.py (signatures computed by the shard writers)
             dedupe.update(con, changed, log, sigs)
             del sigs
@@ -281,6 +363,8 @@ def build(
         except BaseException as exc:
             # Never leave a half-written generation filling the disk until the next run
             # (unless it was published already: then only garbage collection failed).
+            n, gdir = gen.n, gen.gdir
+            gen.close()
             if store.current_generation(index_dir) != n or n is None:
                 if gdir is not None:
                     shutil.rmtree(gdir, ignore_errors=True)
@@ -320,8 +404,10 @@ def _shard_count(index_dir: Path, base: int | None, jobs: int | None) -> int:
     return min(jobs or os.cpu_count() or 1, MAX_SHARDS)
 
 
-# Work of the shard writers, inherited by the forked workers (nothing big is pickled).
-_WORK: dict[int, tuple[str, bool, list[str], list[Doc]]] = {}
+# Work of the shard writers, inherited by the forked workers (nothing big is pickled):
+# (shard path, create, ids to delete, ids to write); the documents are read from the store.
+_WORK: dict[int, tuple[str, bool, list[str], list[str]]] = {}
+_DB: Path | None = None  # the new generation's store
 _DONE = None  # multiprocessing.Value: documents added so far, for the progress bar
 
 
@@ -330,7 +416,8 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
 
     Returns (shard, documents added, mentions, story-grouping signatures).
     """
-    path, create, deletes, docs = _WORK[k]
+    path, create, deletes, ids = _WORK[k]
+    docs = _docs_of(_DB, ids)
     ix = whoosh_index.create_in(path, schema()) if create else whoosh_index.open_dir(path, schema=schema())
     writer = BulkWriter(ix)
     mentions: list[tuple] = []
@@ -363,11 +450,11 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
         writer.cancel()
         raise
     writer.commit(merge=not create)  # an update may fold small old segments in (Whoosh's policy)
-    return k, len(docs), mentions, signatures
+    return k, len(signatures), mentions, signatures
 
 
 def _shard_surfaces(k: int) -> set[str]:
-    return postings.surfaces(t for d in _WORK[k][3] for t in (d.title or "", d.text or ""))
+    return postings.surfaces(t for d in _docs_of(_DB, _WORK[k][3]) for t in (d.title or "", d.text or ""))
 
 
 def _prime_words(ctx, jobs: int, busy: list[int]) -> None:
@@ -421,59 +508,63 @@ def _write(  # noqa: PLR0917 - one private call site
     nshards: int,
     create: bool,
     con: sqlite3.Connection,
-    docs: list[Doc],
+    ids: list[str],
     removed: list[str],
     known: dict,
     jobs: int | None,
     progress: Progress | None,
 ) -> dict[str, bytes | None]:
-    """Write the shards (in worker processes) and the store; returns the documents' signatures."""
-    global _DONE  # noqa: PLW0603 - shared with the forked workers
-    work: dict[int, tuple[str, bool, list[str], list[Doc]]] = {}
+    """Write the shards (in worker processes) of the documents ``ids``, whose rows are in
+    the store already, and the store's mentions; returns the documents' signatures."""
+    global _DONE, _DB  # noqa: PLW0603 - shared with the forked workers
+    work: dict[int, tuple[str, bool, list[str], list[str]]] = {}
     for k in range(nshards):
         path = gdir / store.WHOOSH / str(k)
         path.mkdir(exist_ok=True)
         work[k] = (str(path), create, [], [])
-    for doc_id in [*removed, *(d.id for d in docs if d.id in known)]:
+    for doc_id in [*removed, *(i for i in ids if i in known)]:
         work[shard_of(doc_id, nshards)][2].append(doc_id)  # removed, or the old version of an update
-    for d in docs:
-        work[shard_of(d.id, nshards)][3].append(d)
+    for doc_id in ids:
+        work[shard_of(doc_id, nshards)][3].append(doc_id)
     busy = [k for k, (_p, c, dels, ds) in work.items() if c or dels or ds]
+    # Every write to the store before the writers read it (read-only, as immutable).
+    _write_store(con, ids, removed, known)
+    con.commit()
     _WORK.clear()
     _WORK.update(work)
+    _DB = gdir / store.DB
     jobs = min(jobs or os.cpu_count() or 1, len(busy))
     ctx = multiprocessing.get_context("fork")
     _DONE = ctx.Value("l", 0)
     pool = None
     try:
-        if jobs > 1 and len(docs) > 50:
+        if jobs > 1 and len(ids) > 50:
             _warm()
             _prime_words(ctx, jobs, busy)
             pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
             pending = pool.map_async(_write_shard, busy, chunksize=1)
         else:
             pool, pending = None, None
-        _write_store(con, docs, removed, known)
         if pending is None:
             results = [_write_shard(k) for k in busy]  # small jobs: no processes to start
         else:
             while not pending.ready():
                 if progress:
-                    progress(_DONE.value, len(docs))
+                    progress(_DONE.value, len(ids))
                 pending.wait(0.2)
             results = pending.get()
             pool.close()
             pool.join()
         if progress:
-            progress(len(docs), len(docs))
+            progress(len(ids), len(ids))
     finally:
         if pool is not None:
             pool.terminate()
         _WORK.clear()
-        _DONE = None
+        _DONE = _DB = None
     added = sum(r[1] for r in results)
-    if added != len(docs):
-        raise RuntimeError(f"shard writers added {added} documents, expected {len(docs)}")
+    if added != len(ids):
+        raise RuntimeError(f"shard writers added {added} documents, expected {len(ids)}")
     con.executemany(
         'INSERT INTO mentions (doc_id, entity_id, kind, start, "end", field) VALUES (?, ?, ?, ?, ?, ?)',
         [m for r in results for m in r[2]],
@@ -482,29 +573,12 @@ def _write(  # noqa: PLR0917 - one private call site
     return {i: sig for r in results for i, sig in r[3].items()}
 
 
-def _write_store(con: sqlite3.Connection, docs: list[Doc], removed: list[str], known: dict) -> None:
-    """The document store's side of the build (runs while the shard writers work)."""
-    for doc_id in [*removed, *(d.id for d in docs if d.id in known)]:
+def _write_store(con: sqlite3.Connection, ids: list[str], removed: list[str], known: dict) -> None:
+    """The document store's side of the build: the rows are in already (written as they were
+    read); the removed documents go, and the old mentions of every rewritten one."""
+    for doc_id in [*removed, *(i for i in ids if i in known)]:
         con.execute("DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
     con.executemany("DELETE FROM docs WHERE id = ?", [(i,) for i in removed])
-    con.executemany(
-        "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (  # a generator: one row at a time, not a second list of every document
-            (
-                d.id,
-                d.title,
-                d.text,
-                d.date.isoformat() if d.date else None,
-                d.source,
-                d.url,
-                json.dumps(d.meta, ensure_ascii=False, default=str),
-                d.content_hash(),
-                d.path,
-                d.line,
-            )
-            for d in docs
-        ),
-    )
 
 
 def _verify(gdir: Path, con: sqlite3.Connection, expected: int) -> int:
