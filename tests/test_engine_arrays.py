@@ -481,3 +481,85 @@ def test_a_list_decoded_by_the_build_in_some_segments_caches_only_its_other_part
                         cold = sum(len(ids) for ids, _tf in pairs)
                         assert 0 < cold < len(want[0])
         assert mixed > 5
+
+
+def _clitic_phrases(q) -> list:
+    found = [q] if isinstance(q, ranking.CliticPhrase) else []
+    for child in getattr(q, "subqueries", ()) or ():
+        found += _clitic_phrases(child)
+    for side in ("a", "b", "child"):
+        if isinstance(getattr(q, side, None), ranking.Q.Query):
+            found += _clitic_phrases(getattr(q, side))
+    return found
+
+
+@pytest.fixture(scope="module")
+def forms_ix(tmp_path_factory) -> Path:
+    # Reports holding several written forms of one phrase (with and without a clitic),
+    # each form with its own frequencies: a document's best form is a real choice here.
+    texts = [
+        "قالت قوات النظام إن لقوات النظام مواقع وإن قوات النظام انسحبت",
+        "ولقوات النظام حضور وبقوات النظام قصف ولقوات النظام دبابات",
+        "قوات النظام في حلب",
+        "دخلت قوات النظام الرقة وبقوات النظام أحاطت وحدات أخرى",
+        "بقوات النظام وبقوات النظام وبقوات النظام",
+        "غارات على الرقة وعلى حلب",
+    ] * 4
+    folder = tmp_path_factory.mktemp("forms")
+    src = folder / "docs.jsonl"
+    docs = [
+        {"id": f"f{i}", "title": "", "text": t + " " + WORDS[i % len(WORDS)]} for i, t in enumerate(texts)
+    ]
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    build([src], folder / "ix", jobs=1)
+    return folder / "ix"
+
+
+@pytest.mark.parametrize("which", ["engine", "forms"])
+@pytest.mark.parametrize("op", ["and", "or"])
+def test_a_phrase_scores_its_best_form_sparsely_as_the_dense_way_did(
+    ix: Path, forms_ix: Path, op: str, which: str
+) -> None:
+    # ranking._Evaluation.add_phrase reads each form's documents and their scores and keeps
+    # the best per document without collection-sized vectors. Reference: the dense way it
+    # replaced (each form evaluated over the whole collection, best = max(0, its forms'
+    # scores where they match)). The same matches and scores, to the bit, also within a
+    # candidate set (ranking._Within, as MaxScore and And use it).
+    from indexer.search import DEFAULT_SCORING, SearchOptions
+
+    bm = DEFAULT_SCORING.bm25()
+    queries = [
+        '"الرقة غارات" حلب',
+        '"قوات النظام" قصف',
+        "دير الزور",
+        '"غارات حلب" "النظام مدينة"',
+        '"قصف الرقة"',
+    ]
+    chosen = 0  # documents where the forms' scores differ (the best is not the only one)
+    with open_current(ix if which == "engine" else forms_ix) as snap:
+        s = snap.searcher()
+        c = ranking.corpus(s)
+        seen = 0
+        for q in queries:
+            p = plan(q, op, SearchOptions(), DEFAULT_SCORING, s)
+            for node in _clitic_phrases(p.query):
+                for source in (c, ranking._Within(c, np.arange(0, c.n, 3))):
+                    ev = ranking._Evaluation(s, source, bm)
+                    mask, score = np.zeros((2, c.n), dtype=bool), np.zeros(c.n)
+                    ev.add_phrase(node, mask, score)
+                    best, hit = np.zeros(c.n), np.zeros((2, c.n), dtype=bool)
+                    worst = np.full(c.n, np.inf)
+                    for form in node.forms:
+                        words = form.words if isinstance(form, ranking.Q.Phrase) else [form.text]
+                        if all((form.fieldname, w) in s.reader() for w in words):
+                            m, sc = ev.fresh(form)
+                            hit |= m
+                            np.maximum(best, np.where(m[1], sc, 0.0), out=best)
+                            np.minimum(worst, np.where(m[1], sc, np.inf), out=worst)
+                    chosen += int(np.count_nonzero(hit[1] & (worst < best)))
+                    assert (mask == hit).all(), q
+                    assert (score[hit[1]] == best[hit[1]]).all() and not score[~hit[1]].any(), q
+                    seen += int(hit[1].sum() > 0)
+        assert seen >= (4 if which == "engine" else 2)  # phrases that matched, whole and within candidates
+    if which == "forms":
+        assert chosen > 0
