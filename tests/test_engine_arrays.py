@@ -396,6 +396,14 @@ def test_small_matched_sets_are_counted_from_their_documents_values(ix: Path) ->
                 assert table.counts(matched).tolist() == want == plain.counts(matched).tolist()
 
 
+def _grown(tmp_path: Path, total: int, jobs: int) -> None:
+    """``tmp_path/ix``: 400 documents, then an update to ``total`` (a new segment)."""
+    src = tmp_path / "docs.jsonl"
+    for docs in (_docs(400), _docs(400) + _docs(total)[400:]):
+        src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+        build([src], tmp_path / "ix", jobs=jobs)
+
+
 def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: Path, monkeypatch) -> None:
     # The build keeps each segment's long posting lists decoded (indexer.arrays.write_postings,
     # here every list of 40 postings or more); readers take them from there. They equal the
@@ -404,12 +412,7 @@ def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: 
     from indexer import arrays
 
     monkeypatch.setattr(arrays, "HOT_MIN", 40)
-    src = tmp_path / "docs.jsonl"
-    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in _docs(400)), "utf-8")
-    build([src], tmp_path / "ix", jobs=2)
-    docs = _docs(400) + _docs(460)[400:]  # an update: 60 more documents, a new segment
-    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
-    build([src], tmp_path / "ix", jobs=2)
+    _grown(tmp_path, 460, jobs=2)  # an update: 60 more documents, a new segment
     with open_current(tmp_path / "ix") as snap:
         s = snap.searcher()
         c = ranking.corpus(s)
@@ -452,12 +455,7 @@ def test_a_list_decoded_by_the_build_in_some_segments_caches_only_its_other_part
     from indexer import arrays
 
     monkeypatch.setattr(arrays, "HOT_MIN", 40)
-    src = tmp_path / "docs.jsonl"
-    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in _docs(400)), "utf-8")
-    build([src], tmp_path / "ix", jobs=1)
-    docs = _docs(400) + _docs(430)[400:]  # 30 more: a segment too small for decoded lists
-    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
-    build([src], tmp_path / "ix", jobs=1)
+    _grown(tmp_path, 430, jobs=1)  # 30 more: a segment too small for decoded lists
     with open_current(tmp_path / "ix") as snap:
         s = snap.searcher()
         c = ranking.corpus(s)
