@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer import termstore
+
 ENGINE = "engine"
-VERSION = 2
+VERSION = 3  # 3: every list of the scored fields decoded, with a term table (indexer/termstore.py)
 FACET_FIELDS = ("place", "group", "month", "source")
 
 
@@ -98,78 +100,38 @@ def write(gdir: Path | str) -> Path:
     return out
 
 
-POSTINGS = "postings"  # engine/postings/<segment id>/: the segment's long posting lists, decoded
-HOT_SHARE = 100  # a list is kept decoded when it holds at least 1/100 of its segment's documents
-HOT_MIN = 1024  # ... and at least this many postings (eight blocks: shorter ones decode in microseconds)
-SCORED = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
+POSTINGS = "postings"  # engine/postings/<segment id>/: the segment's lists, decoded (indexer/termstore.py)
+SCORED = termstore.FIELDS
 
 
 def write_postings(reader, gdir: Path, out: Path) -> list[str]:
-    """Each segment's long posting lists of the scored fields, decoded, to ``out/<segment id>/``:
-    ``ids.npy`` (the segment's document numbers, 32-bit), ``tf.npy`` (frequencies: 16-bit
-    integers when they all are, else 32-bit floats) and ``terms.json`` (``{field: {term:
-    [start, count]}}``). Every worker reads these lists straight from the shared page cache
-    instead of decoding Whoosh's pickled blocks into a cache of its own (the lists of the
-    most frequent words are most of the postings a query reads: at 100,000 ANT-like
-    documents, the lists of 1 % or more of a segment hold 66 % of its postings).
+    """Every segment's lists of the scored fields, decoded, to ``out/<segment id>/``, and the
+    generation's term table over them to ``out/../terms/`` (indexer/termstore.py).
 
-    A segment a previous generation already wrote (an update leaves most segments as they
-    were) is hard-linked from it, not decoded again. Returns the segment ids written.
+    A segment's lists come from where its shard writer staged them (``<gdir>/lists/``),
+    else hard-linked from an earlier generation that has them (an update leaves most
+    segments as they were), else decoded from Whoosh's blocks here. Staged lists of
+    segments the writers' merges removed are deleted. Returns the segment ids written.
     """
-    from indexer.ranking import read_postings
-
     out.mkdir()
-    done = []
+    stage = gdir / termstore.STAGE
+    earlier = sorted(gdir.parent.iterdir(), reverse=True) if gdir.parent.exists() else []
+    done, folders = [], []
     for leaf, _base in reader.leaf_readers():
         segment = leaf.segment() if hasattr(leaf, "segment") else None
         if segment is None:
+            folders.append(None)
             continue
         sid = segment.segment_id()
         dest = out / sid
-        if _link_previous(gdir, sid, dest):
-            done.append(sid)
-            continue
-        least = max(HOT_MIN, leaf.doc_count_all() // HOT_SHARE)
-        index: dict[str, dict[str, list[int]]] = {}
-        ids_parts, tf_parts, at = [], [], 0
-        for fname in SCORED:
-            if fname not in leaf.schema:
-                continue
-            for text, info in leaf.iter_field(fname):
-                if info.doc_frequency() < least:
-                    continue
-                word = text.decode("utf-8") if isinstance(text, bytes) else str(text)
-                ids, tf, _ = read_postings(leaf, fname, word)
-                index.setdefault(fname, {})[word] = [at, len(ids)]
-                ids_parts.append(ids.astype(np.int32))
-                tf_parts.append(tf)
-                at += len(ids)
-        dest.mkdir()
-        ids = np.concatenate(ids_parts) if ids_parts else np.empty(0, dtype=np.int32)
-        tf = np.concatenate(tf_parts) if tf_parts else np.empty(0, dtype=np.float32)
-        small = tf.astype(np.uint16)
-        np.save(dest / "ids.npy", ids)
-        np.save(dest / "tf.npy", small if (small == tf).all() else tf)
-        (dest / "terms.json").write_text(json.dumps(index, ensure_ascii=False), "utf-8")
+        previous = (g / ENGINE / POSTINGS / sid for g in earlier if g != gdir)
+        if not termstore.link_or_move(stage / sid, previous, dest):
+            termstore.decode_segment(leaf, dest)
         done.append(sid)
+        folders.append(dest)
+    shutil.rmtree(stage, ignore_errors=True)
+    termstore.write_table(folders, out.parent / termstore.TABLE)
     return done
-
-
-def _link_previous(gdir: Path, sid: str, dest: Path) -> bool:
-    """Hard-link segment ``sid``'s decoded lists from an earlier generation, if one has them."""
-    for other in sorted(gdir.parent.iterdir(), reverse=True) if gdir.parent.exists() else []:
-        src = other / ENGINE / POSTINGS / sid
-        if other == gdir or not (src / "terms.json").exists():
-            continue
-        try:
-            dest.mkdir()
-            for name in ("ids.npy", "tf.npy", "terms.json"):
-                os.link(src / name, dest / name)
-            return True
-        except OSError:  # another file system, or a collected generation: decode instead
-            shutil.rmtree(dest, ignore_errors=True)
-            return False
-    return False
 
 
 def by_document(ids: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -188,6 +150,13 @@ def by_document(ids: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarra
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(ids, minlength=n)[:n], out=starts[1:])
     return starts, term_of[order]
+
+
+def is_mapped(a: np.ndarray) -> bool:
+    """Whether an array is a view of a memory-mapped file (``termstore.mapped_array``)."""
+    while a is not None and not isinstance(a, np.memmap):
+        a = a.base if isinstance(a, np.ndarray) else None
+    return a is not None
 
 
 def _gdir_of(reader) -> Path | None:
@@ -209,20 +178,16 @@ class Mapped:
         self.meta = meta
 
     def array(self, name: str) -> np.ndarray:
-        return np.load(self.folder / f"{name}.npy", mmap_mode="r")
+        return termstore.mapped_array(self.folder / f"{name}.npy")
 
     def length_bytes(self, fieldname: str) -> np.ndarray | None:
         return self.array(f"len_{fieldname}") if fieldname in self.meta["lengths"] else None
 
-    def postings(self, segment_id: str) -> tuple[dict, np.ndarray, np.ndarray] | None:
-        """``(terms, ids, tf)`` of a segment's decoded long lists (see :func:`write_postings`),
-        memory-mapped; ``None`` if not written."""
-        if segment_id not in self.meta.get("postings", ()):
-            return None
-        folder = self.folder / POSTINGS / segment_id
-        terms = json.loads((folder / "terms.json").read_text("utf-8"))
-        ids = np.load(folder / "ids.npy", mmap_mode="r")
-        return terms, ids, np.load(folder / "tf.npy", mmap_mode="r")
+    def terms(self) -> termstore.TermTable:
+        """The generation's term table and decoded lists (:func:`write_postings`), mapped."""
+        sids = self.meta["segments"]  # in leaf order; "" for a shard without a segment
+        folders = [self.folder / POSTINGS / sid if sid else None for sid in sids]
+        return termstore.TermTable(self.folder / termstore.TABLE, folders)
 
     def facet(
         self, fieldname: str

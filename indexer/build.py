@@ -23,7 +23,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import arrays, dedupe, postings, store
+from indexer import arrays, dedupe, postings, store, termstore
 from indexer.readers import Doc, Problem, iter_files, local, read_file
 from indexer.schema import analysis_version, analyze_doc, month_of, schema
 from indexer.segments import BulkWriter
@@ -419,7 +419,8 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
     path, create, deletes, ids = _WORK[k]
     docs = _docs_of(_DB, ids)
     ix = whoosh_index.create_in(path, schema()) if create else whoosh_index.open_dir(path, schema=schema())
-    writer = BulkWriter(ix)
+    lists = Path(path).parent.parent / termstore.STAGE  # the segments' decoded lists
+    writer = BulkWriter(ix, lists)
     mentions: list[tuple] = []
     signatures: dict[str, bytes | None] = {}
     try:
@@ -430,7 +431,7 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
                 # Bound the batch held in memory: commit it as one segment, start the next
                 # (without Whoosh's merge, which would re-add the big segments posting by posting).
                 writer.commit(merge=False)
-                writer = BulkWriter(ix)
+                writer = BulkWriter(ix, lists)
             postings, found = analyze_doc(d.title, d.text)
             fields = {"id": d.id, **postings}
             if d.date:

@@ -45,7 +45,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from indexer import arrays
+from indexer import arrays, termstore
 
 DF_MEMO = 100_000  # document frequencies remembered per open index (a few MB at most)
 POSITION_BITS = 20  # phrase keys: document number << 20 | position (longer documents: tail unmatched)
@@ -175,6 +175,19 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: n
         ti = leaf.term_info(fieldname, text)
     except TermNotFound:
         raise KeyError((fieldname, text)) from None
+    try:
+        return decode_terminfo(leaf, ti, values, only)
+    except _NotW3:
+        return _slow_postings(leaf, fieldname, text, values)
+
+
+class _NotW3(Exception):
+    """A posting list not in the W3 codec's block layout (read through Whoosh's matcher)."""
+
+
+def decode_terminfo(leaf, ti, values: bool = False, only: np.ndarray | None = None):
+    """:func:`read_postings` of a term whose info ``ti`` was found already (a whole field's
+    terms are decoded from ``leaf.iter_field`` without a lookup each)."""
     if ti.is_inlined():
         ids, weights, vals = ti.inlined_postings()
         return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32), list(vals)
@@ -182,12 +195,12 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: n
         postfile = leaf._terms._postfile  # W3TermsReader (Whoosh-Reloaded 2.7.5, pinned)
         offset, length = ti.extent()
     except AttributeError:
-        return _slow_postings(leaf, fieldname, text, values)
+        raise _NotW3 from None
     if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
         length = length[0]
     buf = postfile.get(offset, length)
     if buf[:4] != WHOOSH3_HEADER_MAGIC:
-        return _slow_postings(leaf, fieldname, text, values)
+        raise _NotW3
     f = io.BytesIO(buf)
     pos = 4
     deltas: list[int] = []
@@ -279,10 +292,13 @@ class Corpus:
         self._dates: np.ndarray | None = None
         self._dated: np.ndarray | None = None
         self._df: dict[tuple[str, str], int] = {}
+        self._norms: dict[tuple[str, float], np.ndarray] = {}
         self.leaves = list(reader.leaf_readers())
-        self._hot_lists: list | None = None
+        # Every list of the scored fields, decoded by the build, with its term table.
+        self.terms: termstore.TermTable | None = None
         if self.mapped is not None:
             self.live = self.mapped.array("live")
+            self.terms = self.mapped.terms()
             return
         live = np.ones(self.n, dtype=bool)
         if reader.has_deletions():
@@ -306,12 +322,19 @@ class Corpus:
             self._cached += size
             while self._cached > self.budget and len(self._postings) > 1:
                 _, (a, b) = self._postings.popitem(last=False)
-                self._cached -= _nbytes(a, b)
+                self._cached -= a.nbytes + b.nbytes
+
+    def _mapped(self, fieldname: str) -> bool:
+        """Whether a field's lists are read from the build's decoded arrays (no lookup in any
+        segment's term table, no block to decode)."""
+        return self.terms is not None and fieldname in termstore.CODE
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
-        """The reader's document frequency of a term, remembered: a multi-segment reader asks
-        every segment's term table each time (a fraction of a millisecond per call, and a
-        query asks for each of its terms several times)."""
+        """The reader's document frequency of a term (deleted documents counted, as Whoosh
+        does). From the term table where it has the field; else remembered, since a
+        multi-segment reader asks every segment's term table each time."""
+        if self._mapped(fieldname):
+            return sum(self.terms.entries(fieldname, text)[2])
         key = (fieldname, text)
         found = self._df.get(key)
         if found is None:
@@ -328,45 +351,18 @@ class Corpus:
                 self._postings.move_to_end(key)
             return found
 
-    def _hot(self, i: int):
-        """Segment ``i``'s decoded long lists (indexer/arrays.py), loaded on first use."""
-        if self._hot_lists is None:
-            self._hot_lists = [None] * len(self.leaves)
-            if self.mapped is not None:
-                for j, (leaf, _base) in enumerate(self.leaves):
-                    segment = leaf.segment() if hasattr(leaf, "segment") else None
-                    if segment is not None:
-                        self._hot_lists[j] = self.mapped.postings(segment.segment_id())
-        return self._hot_lists[i]
+    def _leaves_of(self, fieldname: str, text: str) -> list[int]:
+        """The leaves whose segment may hold a term: those the term table names, else all."""
+        if self._mapped(fieldname):
+            return self.terms.entries(fieldname, text)[0]
+        return list(range(len(self.leaves)))
 
-    def is_hot(self, fieldname: str, text: str) -> bool:
-        """Whether some segment's list of the term was decoded by the build (cheap to read whole)."""
-        for i in range(len(self.leaves)):
-            hot = self._hot(i)
-            if hot is not None and text in hot[0].get(fieldname, ()):
-                return True
-        return False
-
-    def _read(self, fieldname: str, text: str, values: bool, decoded: dict | None = None):
-        """Every segment's postings of a term, as global document numbers: a list of
-        ``(segment, ids, frequencies, values)``, values ``None`` for a mapped part.
-
-        A long list the build decoded (``engine/postings/``) is read from there, a view of
-        the shared page cache, rather than decoded here (not when positions are wanted);
-        ``decoded``: segments' parts decoded before (``{segment: (ids, frequencies)}``)."""
+    def _read(self, fieldname: str, text: str, values: bool):
+        """Every segment's postings of a term decoded from Whoosh's blocks, as global document
+        numbers: a list of ``(segment, ids, frequencies, values)``."""
         parts = []
-        for i, (leaf, base) in enumerate(self.leaves):
-            if decoded is not None and i in decoded:
-                parts.append((i, *decoded[i], []))
-                continue
-            hot = None if values else self._hot(i)
-            span = hot[0].get(fieldname, {}).get(text) if hot is not None else None
-            if span is not None:
-                start, count = span
-                ids = hot[1][start : start + count]
-                tf = hot[2][start : start + count].astype(np.float32)
-                parts.append((i, ids + np.int32(base) if base else ids, tf, None))
-                continue
+        for i in self._leaves_of(fieldname, text):
+            leaf, base = self.leaves[i]
             try:
                 with self._io:
                     ids, tf, vals = read_postings(leaf, fieldname, text, values)
@@ -375,42 +371,88 @@ class Corpus:
             parts.append((i, ids + base if base else ids, tf, vals))
         return parts
 
+    def _assemble(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's list from the decoded arrays: each segment's part, made collection-wide,
+        copied once into the two arrays returned."""
+        segs, starts, counts = self.terms.entries(fieldname, text)
+        # Pointer-sized: every gather and scatter over the collection's vectors would convert
+        # 32-bit ids first (a copy per use: numpy indexes with intp).
+        ids = np.empty(sum(counts), dtype=np.intp)
+        tf = np.empty(len(ids), dtype=np.float32)
+        at = 0
+        for seg, start, count in zip(segs, starts, counts, strict=True):
+            seg_ids, seg_tf = self.terms.lists(seg, fieldname)
+            base = self.leaves[seg][1]
+            np.add(seg_ids[start : start + count], base, out=ids[at : at + count])
+            tf[at : at + count] = seg_tf[start : start + count]
+            at += count
+        return ids, tf
+
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers, term frequencies) of a term; empty arrays if absent.
 
-        Cached (:meth:`_remember`), but a list the build decoded in some segments keeps only
-        its other segments' parts here: the mapped parts are a copy out of the shared page
-        cache, and the long lists would otherwise fill this process's cache and evict the
-        lists (and phrases) that cost a decoding."""
+        A scored field's list is a copy out of the build's decoded arrays (shared through
+        the page cache), not cached here; other lists are decoded from Whoosh's blocks into
+        a cache bounded in bytes (:meth:`_remember`)."""
+        if self._mapped(fieldname):
+            return self._assemble(fieldname, text)
         key = (fieldname, text)
         found = self._cached_get(key)
         if found is not None:
             return found
-        cold_key = ("\0cold", fieldname, text)
-        cold = self._cached_get(cold_key)
-        decoded = dict(zip(cold[0].tolist(), cold[1], strict=True)) if cold is not None else None
-        parts = self._read(fieldname, text, False, decoded) if self.doc_frequency(fieldname, text) else []
+        parts = self._read(fieldname, text, False) if self.doc_frequency(fieldname, text) else []
         if not parts:
             found = (np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32))
-        elif len(parts) == 1:
-            found = (parts[0][1].astype(np.int32), parts[0][2])
         else:
             found = (
                 np.concatenate([p[1] for p in parts]).astype(np.int32),
                 np.concatenate([p[2] for p in parts]),
             )
-        if all(p[3] is not None for p in parts):
-            self._remember(key, found)
-        elif cold is None:
-            own = [(i, (ids, tf)) for i, ids, tf, vals in parts if vals is not None]
-            if own:
-                segs = np.array([i for i, _ in own], dtype=np.int32)
-                pairs = [pair for _, pair in own]
-                self._remember(cold_key, (segs, pairs), _nbytes(segs, pairs))
+        self._remember(key, found)
         return found
+
+    def postings_within(
+        self, fieldname: str, text: str, docs: np.ndarray, marked: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A scored field's postings of a term in the documents ``docs`` (sorted, 64-bit)
+        only: each segment's part is searched for them rather than copied whole, or, where
+        the candidates are many, its postings are looked up in ``marked`` (``docs`` as a mask
+        over the collection)."""
+        segs, starts, counts = self.terms.entries(fieldname, text)
+        id_parts, tf_parts = [], []
+        for seg, start, count in zip(segs, starts, counts, strict=True):
+            leaf, base = self.leaves[seg]
+            lo, hi = np.searchsorted(docs, (base, base + leaf.doc_count_all()))
+            if lo == hi:
+                continue
+            seg_ids, seg_tf = self.terms.lists(seg, fieldname)
+            part = seg_ids[start : start + count]
+            if marked is not None and (hi - lo) * WITHIN_SEARCH >= count:
+                # A lookup per posting (a gather of bytes) costs less than the searches.
+                at = np.flatnonzero(marked[base : base + leaf.doc_count_all()][part])
+                id_parts.append(part[at].astype(np.intp) + base)  # intp, as in _assemble
+                tf_parts.append(seg_tf[start : start + count][at].astype(np.float32))
+                continue
+            want = docs[lo:hi] - base
+            # Binary search of the shorter in the longer: both are sorted.
+            short, long_ = (want, part) if len(want) <= count else (part, want)
+            at = np.searchsorted(long_, short)
+            found = at < len(long_)
+            found[found] = long_[at[found]] == short[found]
+            if short is want:
+                at = at[found]
+            else:
+                at = np.flatnonzero(found)
+            id_parts.append(part[at].astype(np.intp) + base)
+            tf_parts.append(seg_tf[start : start + count][at].astype(np.float32))
+        if not id_parts:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
+        return np.concatenate(id_parts), np.concatenate(tf_parts)
 
     def read_ids(self, fieldname: str, text: str) -> np.ndarray:
         """A term's document numbers (32-bit), decoded now and not cached (facets keep their own)."""
+        if self._mapped(fieldname):
+            return self._assemble(fieldname, text)[0]
         parts = self._read(fieldname, text, False)
         if not parts:
             return np.empty(0, dtype=np.int32)
@@ -424,7 +466,7 @@ class Corpus:
         if found is not None:
             return found[0]
         keys: list[int] = []
-        if (fieldname, text) in self.reader:
+        if self.doc_frequency(fieldname, text):
             for _seg, ids, _tf, vals in self._read(fieldname, text, True):
                 for docnum, value in zip(ids.tolist(), vals, strict=True):
                     if value is None:
@@ -441,7 +483,8 @@ class Corpus:
         """Per segment, a term's postings read only in the blocks that hold one of ``cand``
         (sorted collection-wide document numbers): (ids made collection-wide, frequencies,
         values or None, the mask of ids that are in ``cand``)."""
-        for leaf, base in self.leaves:
+        for i in self._leaves_of(fieldname, text):
+            leaf, base = self.leaves[i]
             local = cand[(cand >= base) & (cand < base + leaf.doc_count_all())] - base
             if not len(local):
                 continue
@@ -503,8 +546,10 @@ class Corpus:
 
     def length_norm(self, searcher: Searcher, fieldname: str, ids: np.ndarray, b: float) -> np.ndarray:
         """BM25's ``1 - b + b * length / average length`` of the documents ``ids``."""
-        avg = searcher.avg_field_length(fieldname) or 1.0
-        table = (1 - b) + b * LENGTH_OF_BYTE / avg  # the same arithmetic, once per byte value
+        table = self._norms.get((fieldname, b))
+        if table is None:  # the average asks every segment: once per reader
+            avg = searcher.avg_field_length(fieldname) or 1.0
+            table = self._norms[(fieldname, b)] = (1 - b) + b * LENGTH_OF_BYTE / avg  # per byte value
         return table[self.length_bytes(fieldname)[ids]]
 
     def dates(self) -> np.ndarray:
@@ -560,13 +605,6 @@ class Corpus:
         return out
 
 
-def _nbytes(a: np.ndarray, b) -> int:
-    """Bytes of a cache entry: two arrays, or segment numbers and their parts' arrays."""
-    if isinstance(b, list):
-        return a.nbytes + sum(x.nbytes + y.nbytes for x, y in b)
-    return a.nbytes + b.nbytes
-
-
 def _raw_column(leaf, name: str, column) -> np.ndarray | None:
     """A segment's fixed-width numeric column as a numpy array (its missing tail filled with
     the column's default), or ``None`` if the segment has no such column or stores it
@@ -596,7 +634,17 @@ _corpora_lock = threading.Lock()
 
 def corpus(searcher: Searcher) -> Corpus:
     """The :class:`Corpus` of a searcher's reader (one per open index)."""
-    reader = searcher.reader()
+    return corpus_of(searcher.reader())
+
+
+def doc_frequency(reader, fieldname: str, text: str) -> int:
+    """``reader.doc_frequency`` through the reader's :class:`Corpus`: a scored field's from
+    the build's term table (one lookup instead of one per segment)."""
+    return corpus_of(reader).doc_frequency(fieldname, text)
+
+
+def corpus_of(reader) -> Corpus:
+    """The :class:`Corpus` of a reader (one per open index)."""
     with _corpora_lock:
         found = _corpora.get(reader)
         if found is None:
@@ -615,7 +663,7 @@ def idf_of(df: int, n: int, kind: str) -> float:
 def idf(searcher: Searcher, fieldname: str, text: str, kind: str) -> float:
     """The IDF of one term of the searcher's index."""
     reader = searcher.reader()
-    return idf_of(reader.doc_frequency(fieldname, text), reader.doc_count_all(), kind)
+    return idf_of(doc_frequency(reader, fieldname, text), reader.doc_count_all(), kind)
 
 
 def term_scores(searcher: Searcher, c: Corpus, q: Q.Term, bm: BM25) -> tuple[np.ndarray, np.ndarray]:
@@ -810,11 +858,10 @@ class _Evaluation:
         every one of its words, so its words' scores are read at them), and the best per
         document is one sort: a phrase costs its postings, not the collection's size (the
         dense way took five collection-sized passes per form: 30 ms a phrase at 1M)."""
-        reader = self.searcher.reader()
         found_ids, found_scores = [], []
         for form in q.forms:
             terms = form.words if isinstance(form, Q.Phrase) else [form.text]
-            if not all((form.fieldname, t) in reader for t in terms):
+            if not all(self.c.doc_frequency(form.fieldname, t) for t in terms):
                 continue
             if isinstance(form, Q.Phrase):
                 docs = np.asarray(self.c.phrase_docs(form.fieldname, list(form.words)), dtype=np.int64)
@@ -919,12 +966,12 @@ class _Within:
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         c = self._c
+        if c._mapped(fieldname):  # decoded by the build: search its parts for the candidates
+            return c.postings_within(fieldname, text, self.docs, self.marked)
         found = c._cached_get((fieldname, text))
         df = c.doc_frequency(fieldname, text) if found is None else 0
-        if found is None and (
-            len(self.docs) * SKIP_RATIO >= df / BLOCK_POSTINGS or c.is_hot(fieldname, text)
-        ):  # most blocks hold a candidate, or the build decoded the list: read it whole
-            found = c.postings(fieldname, text)
+        if found is None and len(self.docs) * SKIP_RATIO >= df / BLOCK_POSTINGS:
+            found = c.postings(fieldname, text)  # most blocks hold a candidate: read it whole
         if found is not None:
             ids, tf = found
             keep = self.marked[ids]
@@ -969,6 +1016,7 @@ BLOCK_POSTINGS = 128  # postings per block of Whoosh's W3 codec
 AND_RATIO = 3  # an And is evaluated over its cheapest child's documents when the rest cost 3x more
 # Below this many documents every list is short: the two passes cost more than they save.
 PRUNE_MIN_DOCS = 20_000
+WITHIN_SEARCH = 16  # candidates × this ≥ a list's postings: look each posting up, not each candidate
 SKIP_RATIO = 4  # decode a whole list (and cache it) once the candidates reach a quarter of its blocks
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from hashlib import md5
+from pathlib import Path
 from pickle import dumps
 from types import MethodType
 from zlib import compress
@@ -35,6 +36,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from indexer.postings import Postings
+from indexer.termstore import SegmentLists
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
 SMALL_BLOCK = 96
@@ -137,8 +139,10 @@ class BulkWriter:
     Kashaf's schema and are refused.
     """
 
-    def __init__(self, ix, **writer_kwargs) -> None:
+    def __init__(self, ix, lists_root: Path | None = None, **writer_kwargs) -> None:
         self.writer: SegmentWriter = ix.writer(**writer_kwargs)
+        # Where the segment's decoded lists go (indexer/termstore.py), if anywhere.
+        self.lists_root = lists_root
         self.schema = self.writer.schema
         self._fields: dict[str, _FieldPostings] = {}
         self.added = 0
@@ -196,15 +200,26 @@ class BulkWriter:
         if not isinstance(fw, W3FieldWriter):
             raise TypeError(f"BulkWriter writes the W3 codec only, not {type(fw).__name__}")
 
+        staged: list[SegmentLists] = []
+
         def add_postings(schema, lengths, items) -> None:
             # Called by SegmentWriter._flush_segment; ``items`` holds the postings of the
             # old segments the merge policy chose, numbered after this batch's documents.
             self._take_merged(schema, lengths, items)
-            _write_fields(fw, schema, self._fields)
+            if self.lists_root is not None:
+                staged.append(SegmentLists(self.lists_root, self.writer.newsegment.segment_id()))
+            _write_fields(fw, schema, self._fields, staged[-1] if staged else None)
 
         fw.add_postings = add_postings
         fw._tindex._write_hashes = MethodType(_write_hashes, fw._tindex)
-        self.writer.commit(merge=merge)
+        try:
+            self.writer.commit(merge=merge)
+        except BaseException:
+            for lists in staged:
+                lists.cancel()
+            raise
+        for lists in staged:  # the segment is committed: its lists are final
+            lists.finish()
         self._fields = {}
 
     def cancel(self) -> None:
@@ -225,16 +240,17 @@ class BulkWriter:
                     fp.lengths[docnum] = length
 
 
-def _write_fields(fw: W3FieldWriter, schema, fields: dict[str, _FieldPostings]) -> None:
-    """Every field's terms in order, each term's postings in blocks, as ``add_postings`` would."""
+def _write_fields(fw: W3FieldWriter, schema, fields: dict[str, _FieldPostings], lists=None) -> None:
+    """Every field's terms in order, each term's postings in blocks, as ``add_postings`` would;
+    ``lists`` (a :class:`~indexer.termstore.SegmentLists`) gets each field's postings too."""
     for name in sorted(fields):
         fp = fields[name]
         if not fp.tids:
             continue
-        _write_field(fw, name, schema[name], fp)
+        _write_field(fw, name, schema[name], fp, lists)
 
 
-def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> None:
+def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lists=None) -> None:
     """One field's terms: the bytes ``W3FieldWriter.start_term``/``add``/``finish_term`` write.
 
     Inlined per term (Whoosh's path costs several calls per posting): each block is the
@@ -262,6 +278,8 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings) -> 
     counts_a = np.bincount(tids, minlength=nterms)[by_bytes]
     docs = np.frombuffer(fp.docs, dtype=np.int32)[order].astype(np.int64)
     weights = np.frombuffer(fp.weights, dtype=np.float32)[order]
+    if lists is not None:  # the decoded lists the ranking engine maps (indexer/termstore.py)
+        lists.add(name, [terms[t] for t in by_bytes], counts_a, docs, weights)
     fixed = fieldobj.format.fixed_value_size()
     freq_bytes = vstart = vend = None
     buf = b""

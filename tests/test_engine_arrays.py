@@ -159,12 +159,16 @@ def test_postings_cache_stays_within_its_budget(ix: Path, monkeypatch) -> None:
     assert ranking.cache_budget() == int(0.004 * 2**20)
     with open_current(ix) as snap:
         s = snap.searcher()
-        c = ranking.Corpus(s.reader())
+        c = ranking.Corpus(s.reader(), mapped=False)  # lists decoded here: cached
         for word in WORDS:
             c.postings("body_exact", word)
             c.postings("body_stem", word)
             assert c._cached <= c.budget
         assert 0 < len(c._postings) < 2 * len(WORDS)
+        mapped = ranking.Corpus(s.reader())  # lists read from the build's arrays: nothing cached
+        for word in WORDS:
+            mapped.postings("body_exact", word)
+        assert not mapped._postings
 
 
 def _walk(q):
@@ -249,18 +253,18 @@ def test_build_writes_the_arrays_readers_map(ix: Path) -> None:
     with open_current(ix) as snap:
         s = snap.searcher()
         c = ranking.corpus(s)
-        assert c.mapped is not None and isinstance(c.live, np.memmap)
+        assert c.mapped is not None and arrays.is_mapped(c.live)
         computed = ranking.Corpus(s.reader(), mapped=False)
-        assert computed.mapped is None and not isinstance(computed.live, np.memmap)
+        assert computed.mapped is None and not arrays.is_mapped(computed.live)
         assert (c.live == computed.live).all() and (c.dates() == computed.dates()).all()
-        assert (c.dated() == computed.dated()).all() and isinstance(c.dated(), np.memmap)
+        assert (c.dated() == computed.dated()).all() and arrays.is_mapped(c.dated())
         for fname in ("title_exact", "body_stem", "body_root"):
-            assert isinstance(c.length_bytes(fname), np.memmap)
+            assert arrays.is_mapped(c.length_bytes(fname))
             assert (c.length_bytes(fname) == computed.length_bytes(fname)).all()
         table = postings(s)
         for fname in arrays.FACET_FIELDS:
             names, ids, offsets = table[fname].names, table[fname].ids, table[fname].offsets
-            assert isinstance(ids, np.memmap)
+            assert arrays.is_mapped(ids)
             from indexer.facets import read_table
 
             want = read_table(s.reader(), computed, fname)
@@ -404,40 +408,58 @@ def _grown(tmp_path: Path, total: int, jobs: int) -> None:
         build([src], tmp_path / "ix", jobs=jobs)
 
 
-def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: Path, monkeypatch) -> None:
-    # The build keeps each segment's long posting lists decoded (indexer.arrays.write_postings,
-    # here every list of 40 postings or more); readers take them from there. They equal the
-    # lists decoded from Whoosh's blocks, searches answer the same, and a segment an update
-    # left alone is hard-linked into the new generation rather than decoded again.
-    from indexer import arrays
+def _forms(s, fname: str) -> set[str]:
+    forms = {t.text for word in WORDS for t in s.schema[fname].analyzer(word)}
+    return forms | {"غيرموجودة", "x"}  # and terms no segment holds
 
-    monkeypatch.setattr(arrays, "HOT_MIN", 40)
-    _grown(tmp_path, 460, jobs=2)  # an update: 60 more documents, a new segment
+
+def test_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: Path, monkeypatch) -> None:
+    # The build keeps every list of the scored fields decoded (indexer/termstore.py: written
+    # by the shard writers, with one term table); readers take them from there. They equal
+    # the lists decoded from Whoosh's blocks (and Whoosh's document frequencies), a segment
+    # an update left alone is hard-linked into the new generation, and lists decoded from
+    # Whoosh's blocks when no writer staged them are the same files.
+    from indexer import arrays, termstore
+
+    def decoded(*_args) -> None:
+        raise AssertionError("the shard writers wrote every segment's lists: none to decode")
+
+    with monkeypatch.context() as m:
+        m.setattr(termstore, "decode_segment", decoded)
+        _grown(tmp_path, 460, jobs=2)  # an update: 60 more documents, a new segment
     with open_current(tmp_path / "ix") as snap:
         s = snap.searcher()
         c = ranking.corpus(s)
         plain = ranking.Corpus(s.reader(), mapped=False)
-        assert c.mapped is not None and c.mapped.meta["postings"]
-        hot = 0
-        for fname in arrays.SCORED:
-            for word in WORDS:
-                for form in {t.text for t in s.schema[fname].analyzer(word)}:
-                    hot += c.is_hot(fname, form)
-                    got, want = c.postings(fname, form), plain.postings(fname, form)
-                    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
-        assert hot > 10  # lists of both kinds were compared
+        assert c.terms is not None and len(c.leaves) >= 3
+        several = 0
+        for fname in termstore.FIELDS:
+            for form in _forms(s, fname):
+                got, want = c.postings(fname, form), plain.postings(fname, form)
+                assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+                assert got[0].dtype == np.intp and got[1].dtype == np.float32
+                assert c.doc_frequency(fname, form) == s.reader().doc_frequency(fname, form)
+                several += len(c.terms.entries(fname, form)[0]) > 1
+        assert several > 10  # lists held by several segments were compared
         with_lists = search(snap, "قصف الرقة", limit=20)
-    gens = sorted((tmp_path / "ix" / "generations").iterdir(), key=lambda p: int(p.name))
-    first, last = (g / "engine" / "postings" for g in gens[-2:])
+    gdirs = sorted((tmp_path / "ix" / "generations").iterdir(), key=lambda p: int(p.name))
+    first, last = (g / "engine" / "postings" for g in gdirs[-2:])
     shared = {p.name for p in first.iterdir()} & {p.name for p in last.iterdir()}
     assert shared and all(
-        (first / sid / "ids.npy").stat().st_ino == (last / sid / "ids.npy").stat().st_ino for sid in shared
+        (first / sid / "body_stem.ids.npy").stat().st_ino == (last / sid / "body_stem.ids.npy").stat().st_ino
+        for sid in shared
     )
-    monkeypatch.setattr(arrays, "HOT_MIN", 10**9)  # no decoded lists: the same answers
-    shutil.rmtree(gens[-2] / "engine" / "postings")  # (else linked from there again)
-    arrays.write(gens[-1])
+    assert not (gdirs[-1] / termstore.STAGE).exists()  # staged lists moved into engine/
+    # Decoded again from Whoosh's blocks (no staged or earlier lists): the same arrays.
+    saved = {p.relative_to(last): np.load(p) for p in last.rglob("*.npy")}
+    shutil.rmtree(gdirs[-2] / "engine" / "postings")  # (else linked from there again)
+    arrays.write(gdirs[-1])
+    again = {p.relative_to(last): np.load(p) for p in last.rglob("*.npy")}
+    segments = [p for p in last.iterdir() if p.is_dir()]
+    assert saved.keys() == again.keys() and len(saved) == len(termstore.FIELDS) * 4 * len(segments)
+    for name, arr in saved.items():
+        assert arr.dtype == again[name].dtype and np.array_equal(arr, again[name]), name
     with open_current(tmp_path / "ix") as snap:
-        assert not ranking.corpus(snap.searcher()).is_hot("body_exact", "قصف")
         without = search(snap, "قصف الرقة", limit=20)
     assert [(h["id"], h["score"]) for h in with_lists["hits"]] == [
         (h["id"], h["score"]) for h in without["hits"]
@@ -445,40 +467,29 @@ def test_long_lists_decoded_by_the_build_equal_whooshs_and_are_reused(tmp_path: 
     assert with_lists["total"] == without["total"] and with_lists["facets"] == without["facets"]
 
 
-def test_a_list_decoded_by_the_build_in_some_segments_caches_only_its_other_parts(
-    tmp_path: Path, monkeypatch
-) -> None:
-    # A long list is read from the build's decoded arrays (shared page cache) where a segment
-    # has them and decoded from Whoosh's blocks elsewhere (a small segment an update added).
-    # This process's cache keeps only the decoded parts: read again, the list is the same
-    # (segments in order), and the cache holds no copy of the mapped parts.
-    from indexer import arrays
+def test_postings_within_candidates_equal_the_whole_list_cut_to_them(tmp_path: Path) -> None:
+    # A list read only at some candidates (an And over its rarest word's documents) gives
+    # exactly the whole list's postings there, for few and for many candidates.
+    from indexer import termstore
 
-    monkeypatch.setattr(arrays, "HOT_MIN", 40)
-    _grown(tmp_path, 430, jobs=1)  # 30 more: a segment too small for decoded lists
+    _grown(tmp_path, 430, jobs=1)
+    rng = np.random.default_rng(7)
     with open_current(tmp_path / "ix") as snap:
         s = snap.searcher()
         c = ranking.corpus(s)
-        plain = ranking.Corpus(s.reader(), mapped=False)
-        assert len(c.leaves) >= 2
-        mixed = 0
-        for fname in arrays.SCORED:
-            for word in WORDS:
-                for form in {t.text for t in s.schema[fname].analyzer(word)}:
-                    want = plain.postings(fname, form)
-                    for _ in range(2):  # read, then from the cache
-                        got = c.postings(fname, form)
-                        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
-                    hot = [c._hot(i) for i in range(len(c.leaves))]
-                    where = [h is not None and form in h[0].get(fname, ()) for h in hot]
-                    if any(where) and not all(where):
-                        mixed += 1
-                        assert (fname, form) not in c._postings
-                        segs, pairs = c._postings[("\0cold", fname, form)]
-                        assert segs.tolist() == [i for i, w in enumerate(where) if not w]
-                        cold = sum(len(ids) for ids, _tf in pairs)
-                        assert 0 < cold < len(want[0])
-        assert mixed > 5
+        for fname in termstore.FIELDS:
+            for form in _forms(s, fname):
+                ids, tf = c.postings(fname, form)
+                for size in (0, 1, 5, c.n // 10, c.n // 2, c.n):
+                    docs = np.sort(rng.choice(c.n, size, replace=False)).astype(np.int64)
+                    keep = np.isin(ids, docs)
+                    marked = np.zeros(c.n, dtype=bool)
+                    marked[docs] = True
+                    for got in (
+                        c.postings_within(fname, form, docs),
+                        c.postings_within(fname, form, docs, marked),
+                    ):
+                        assert got[0].tolist() == ids[keep].tolist() and got[1].tolist() == tf[keep].tolist()
 
 
 def _clitic_phrases(q) -> list:

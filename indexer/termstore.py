@@ -1,0 +1,232 @@
+"""Every posting list of the scored fields, decoded, behind one hashed term table: memory-mapped.
+
+A query's words are looked up in each field and each segment: at a million documents a
+headline asked Whoosh's term tables about 670 times (21 segments × ~30 terms), a fraction
+of a millisecond each, and then decoded the pickled blocks of the lists it found. Here the
+lists are plain arrays and one table says, for a term, which segments hold it and where:
+
+* Per segment (``engine/postings/<segment id>/``), per scored field: ``<field>.ids.npy`` (the
+  segment's document numbers, 32-bit, term after term in Whoosh's term order),
+  ``<field>.tf.npy`` (frequencies: 16-bit when they all fit, else 32-bit floats),
+  ``<field>.counts.npy`` (postings per term) and ``<field>.hash.npy`` (each term's 128-bit
+  key hash as two int64 columns). The shard writer writes these while it writes the
+  segment (:class:`SegmentLists`: it has the postings as arrays then, so they cost a file
+  write), and an update hard-links the segments it left alone from the previous generation.
+* Per generation (``engine/terms/``): the hashes of every segment's terms sorted once,
+  each with its run of entries ``(segment, field's start, count)``: a lookup is one binary
+  search and a slice, and a term no segment holds costs no segment anything.
+
+The key is ``field code byte + term UTF-8`` hashed with BLAKE2b to 128 bits; both halves
+must match (two different terms sharing 128 bits is not a practical possibility). Every
+process maps the same files, so the lists and the table live once, in the OS page cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from hashlib import blake2b
+from pathlib import Path
+
+import numpy as np
+
+# The fields whose lists are kept (the ranking engine scores these); the code byte of a key.
+FIELDS = ("title_exact", "title_stem", "title_root", "body_exact", "body_stem", "body_root")
+CODE = {f: i for i, f in enumerate(FIELDS)}
+TABLE = "terms"  # engine/terms/: the generation's table
+STAGE = "lists"  # <generation>/lists/<segment id>/: written by the shard writers, moved into engine/
+PARTS = ("ids", "tf", "counts", "hash")
+
+
+def key_hash(field: str, term: bytes) -> tuple[int, int]:
+    """The two signed 64-bit halves of a term's key hash.
+
+    >>> key_hash("body_exact", "قصف".encode()) == key_hash("body_exact", "قصف".encode())
+    True
+    >>> key_hash("body_exact", b"x") != key_hash("body_stem", b"x")
+    True
+    """
+    d = blake2b(bytes((CODE[field],)) + term, digest_size=16).digest()
+    return int.from_bytes(d[:8], "little", signed=True), int.from_bytes(d[8:], "little", signed=True)
+
+
+def hashes(field: str, terms: Iterable[bytes]) -> np.ndarray:
+    """``(n, 2)`` int64: :func:`key_hash` of each term of a field, in order."""
+    code = bytes((CODE[field],))
+    raw = b"".join(blake2b(code + t, digest_size=16).digest() for t in terms)
+    return np.frombuffer(raw, dtype="<i8").reshape(-1, 2).astype(np.int64)
+
+
+def _save(folder: Path, field: str, keys: Sequence[bytes], *, counts, ids, tf) -> None:
+    """One field's decoded lists (``keys`` in Whoosh's order, each with ``counts`` postings)."""
+    counts = np.asarray(counts, dtype=np.int32)
+    tf = np.asarray(tf, dtype=np.float32)
+    small = tf.astype(np.uint16)
+    np.save(folder / f"{field}.ids.npy", np.asarray(ids, dtype=np.int32))
+    np.save(folder / f"{field}.tf.npy", small if np.array_equal(small, tf) else tf)
+    np.save(folder / f"{field}.counts.npy", counts)
+    np.save(folder / f"{field}.hash.npy", hashes(field, keys))
+
+
+class SegmentLists:
+    """What a shard writer gives of the segment it writes: each scored field's terms with
+    their postings, saved to ``<root>/<segment id>.tmp/`` as they come and made final
+    (renamed to ``<root>/<segment id>``) by :meth:`finish` once Whoosh committed the segment."""
+
+    def __init__(self, root: Path, segment_id: str) -> None:
+        self.folder = Path(root) / (segment_id + ".tmp")
+        self.final = Path(root) / segment_id
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.fields: list[str] = []
+
+    def add(self, field: str, keys: Sequence[bytes], counts, ids, tf) -> None:
+        """A field's terms (sorted, as Whoosh writes them) and their postings end to end."""
+        if field in CODE:
+            _save(self.folder, field, keys, counts=counts, ids=ids, tf=tf)
+            self.fields.append(field)
+
+    def finish(self) -> None:
+        for field in FIELDS:  # a field no document has: empty lists, so the segment is complete
+            if field not in self.fields:
+                _save(self.folder, field, [], counts=[], ids=[], tf=[])
+        _fsync_all(self.folder)
+        shutil.rmtree(self.final, ignore_errors=True)
+        self.folder.replace(self.final)
+
+    def cancel(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def decode_segment(leaf, dest: Path) -> None:
+    """Every scored field's lists of a segment, decoded from Whoosh's blocks into ``dest``
+    (for a segment no :class:`SegmentLists` wrote: an index built before them)."""
+    from indexer.ranking import _NotW3, _slow_postings, decode_terminfo
+
+    dest.mkdir(parents=True)
+    for field in FIELDS:
+        keys, counts, ids, tf = [], [], [], []
+        if field in leaf.schema:
+            for text, info in leaf.iter_field(field):
+                term = text if isinstance(text, bytes) else str(text).encode("utf-8")
+                try:
+                    i, w, _ = decode_terminfo(leaf, info, False)
+                except _NotW3:
+                    i, w, _ = _slow_postings(leaf, field, term.decode("utf-8"), False)
+                keys.append(term)
+                counts.append(len(i))
+                ids.append(i.astype(np.int32))
+                tf.append(w)
+        _save(
+            dest,
+            field,
+            keys,
+            counts=counts,
+            ids=np.concatenate(ids) if ids else [],
+            tf=np.concatenate(tf) if tf else [],
+        )
+    _fsync_all(dest)
+
+
+def link_or_move(staged: Path | None, previous: Iterable[Path], dest: Path) -> bool:
+    """Put a segment's lists at ``dest``: moved from where its writer staged them, else
+    hard-linked from an earlier generation's copy. False if neither has them."""
+    if staged is not None and (staged / f"{FIELDS[-1]}.hash.npy").exists():
+        staged.replace(dest)
+        return True
+    for src in previous:
+        if not (src / f"{FIELDS[-1]}.hash.npy").exists():
+            continue
+        try:
+            dest.mkdir()
+            for field in FIELDS:
+                for part in PARTS:
+                    os.link(src / f"{field}.{part}.npy", dest / f"{field}.{part}.npy")
+            return True
+        except OSError:  # another file system, a collected generation: decode instead
+            shutil.rmtree(dest, ignore_errors=True)
+    return False
+
+
+def write_table(segments: Sequence[Path | None], out: Path) -> int:
+    """The generation's term table over ``segments`` (their folders, in the reader's leaf
+    order; ``None`` for a leaf without a segment) to ``out``: ``hi``/``lo`` (sorted by ``hi``;
+    one row per distinct key), ``first`` (row r's entries are ``first[r]:first[r + 1]``) and
+    per entry ``seg``, ``start`` (in the field's arrays of that segment) and ``count``.
+    Returns the number of rows."""
+    his, los, segs, starts, counts = [], [], [], [], []
+    for s, folder in enumerate(segments):
+        if folder is None:
+            continue
+        for field in FIELDS:
+            h = np.load(folder / f"{field}.hash.npy")
+            c = np.load(folder / f"{field}.counts.npy").astype(np.int64)
+            his.append(h[:, 0])
+            los.append(h[:, 1])
+            segs.append(np.full(len(c), s, dtype=np.int16))
+            starts.append(np.cumsum(c) - c)
+            counts.append(c.astype(np.int32))
+    hi = np.concatenate(his) if his else np.empty(0, dtype=np.int64)
+    lo = np.concatenate(los) if los else np.empty(0, dtype=np.int64)
+    order = np.lexsort((np.concatenate(segs) if segs else hi, lo, hi))  # by key, then segment
+    hi, lo = hi[order], lo[order]
+    new = np.ones(len(hi), dtype=bool)
+    new[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+    rows = np.flatnonzero(new)
+    out.mkdir(parents=True)
+    np.save(out / "hi.npy", hi[rows])
+    np.save(out / "lo.npy", lo[rows])
+    np.save(out / "first.npy", np.append(rows, len(hi)).astype(np.int64))
+    for name, parts in (("seg", segs), ("start", starts), ("count", counts)):
+        np.save(out / f"{name}.npy", np.concatenate(parts)[order] if parts else np.empty(0, np.int32))
+    _fsync_all(out)
+    return len(rows)
+
+
+def _fsync_all(folder: Path) -> None:
+    for f in folder.iterdir():
+        if f.is_file():
+            with f.open("rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def mapped_array(path: Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped read-only, as a plain ndarray view of the map: slicing a
+    ``numpy.memmap`` costs microseconds of Python (its ``__array_finalize__``), and a query
+    slices thousands of times."""
+    return np.asarray(np.load(path, mmap_mode="r"))
+
+
+class TermTable:
+    """A generation's table (:func:`write_table`) and its segments' lists, memory-mapped
+    (``segments``: their folders in the reader's leaf order). A fresh process opens five
+    small headers; the pages a lookup touches come from the shared page cache."""
+
+    def __init__(self, table: Path, segments: Sequence[Path | None]) -> None:
+        load = lambda name: mapped_array(table / f"{name}.npy")  # noqa: E731
+        self.hi, self.lo, self.first = load("hi"), load("lo"), load("first")
+        self.seg, self.start, self.count = load("seg"), load("start"), load("count")
+        self.segments = list(segments)
+        self._lists: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    def entries(self, field: str, text: str) -> tuple[list[int], list[int], list[int]]:
+        """``(segments, starts, counts)`` of a term: the segments holding it, in order."""
+        hi, lo = key_hash(field, text.encode("utf-8"))
+        at = int(np.searchsorted(self.hi, hi))
+        n = len(self.hi)
+        while at < n and int(self.hi[at]) == hi:
+            if int(self.lo[at]) == lo:
+                a, b = int(self.first[at]), int(self.first[at + 1])
+                return self.seg[a:b].tolist(), self.start[a:b].tolist(), self.count[a:b].tolist()
+            at += 1
+        return [], [], []
+
+    def lists(self, seg: int, field: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, tf)`` of one segment's field, mapped (opened on first use)."""
+        found = self._lists.get((seg, field))
+        if found is None:
+            folder = self.segments[seg]
+            found = (mapped_array(folder / f"{field}.ids.npy"), mapped_array(folder / f"{field}.tf.npy"))
+            self._lists[(seg, field)] = found
+        return found
