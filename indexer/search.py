@@ -50,6 +50,7 @@ from indexer.ranking import (
     CliticPhrase,
     WordQuery,
     corpus,
+    doc_frequency,
     evaluate,
     evaluate_levels,
     top,
@@ -194,9 +195,9 @@ def used_as_word(reader, form: str) -> bool:
     """Whether the index uses a broken plural as a word of its own: its sound plural
     (مقاتلين, المقاتلون: "fighters") makes up 5 % or more of its stem's documents."""
     stem = light_stem(form)
-    base = sum(reader.doc_frequency(f"{f}_stem", stem) for f in ("title", "body"))
+    base = sum(doc_frequency(reader, f"{f}_stem", stem) for f in ("title", "body"))
     own = sum(
-        reader.doc_frequency(f"{f}_exact", art + form + end)
+        doc_frequency(reader, f"{f}_exact", art + form + end)
         for f in ("title", "body")
         for art in ("", "ال")
         for end in ("ين", "ون")
@@ -502,7 +503,7 @@ def expand_prefix(searcher: Searcher | None, word: Word) -> Expansion:
             if term not in df and len(df) >= MAX_PREFIX_SCAN:
                 complete = False
                 break
-            df[term] = df.get(term, 0) + reader.doc_frequency(fieldname, term)
+            df[term] = df.get(term, 0) + doc_frequency(reader, fieldname, term)
     best = sorted(df, key=lambda t: (-df[t], t))[:MAX_PREFIX_TERMS]
     return Expansion(norm, tuple(best), len(df), complete)
 
@@ -727,7 +728,7 @@ def known(reader, w: Word) -> bool:
         ("body_stem", light_stem(w.text)),
         ("title_stem", light_stem(w.text)),
     ):
-        if form and reader.doc_frequency(fieldname, form):
+        if form and doc_frequency(reader, fieldname, form):
             return True
     return is_name_word(norm)
 
@@ -795,7 +796,7 @@ def suggest(  # noqa: PLR0917 - the budget knobs are for tests and benchmarks
                 best = max(
                     sorted(cands),
                     key=lambda t: (
-                        reader.doc_frequency("body_exact", t) + reader.doc_frequency("title_exact", t)
+                        doc_frequency(reader, "body_exact", t) + doc_frequency(reader, "title_exact", t)
                     ),
                 )
                 break
@@ -810,7 +811,7 @@ def surface_form(searcher: Searcher, term: str, db) -> str:
     without diacritics or tatweel (the term itself when that cannot be read)."""
     reader = searcher.reader()
     for fieldname, column in (("body_exact", "body"), ("title_exact", "title")):
-        if (fieldname, term) not in reader:
+        if not doc_frequency(reader, fieldname, term):
             continue
         m = reader.postings(fieldname, term)
         docnum, chars = m.id(), m.value_as("characters")
