@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -420,3 +421,43 @@ def test_gunicorn_settings_defaults_are_readmes(monkeypatch) -> None:
     monkeypatch.setenv("KASHAF_TIMEOUT", "12")
     conf = runpy.run_path(str(ROOT / "web" / "gunicorn.conf.py"))
     assert (conf["bind"], conf["workers"], conf["timeout"]) == (["127.0.0.1:9001"], 3, 12)
+
+
+_ARENAS = """
+import ctypes, sys, tempfile, threading
+from web.sizing import one_malloc_arena
+if sys.argv[1] == "one":
+    assert one_malloc_arena()
+def work():
+    for _ in range(300):
+        kept = [bytearray(1000) for _ in range(50)]  # over pymalloc's 512 bytes: glibc's malloc
+    del kept
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+path = tempfile.mktemp()
+f = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
+libc.malloc_info(0, f)
+libc.fclose(f)
+print(open(path).read().count("<heap nr="))
+"""
+
+
+def test_a_worker_keeps_one_malloc_arena_for_all_its_threads() -> None:
+    # A worker's threads serve one search at a time (web/worker.py); with an arena per thread,
+    # each kept what its searches freed. gunicorn's post_worker_init makes it one arena
+    # (web/sizing.one_malloc_arena): threads allocating after it share the main heap.
+    def heaps(mode: str) -> int:
+        cmd = [sys.executable, "-c", _ARENAS, mode]
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        return int(out.stdout.strip())
+
+    assert heaps("many") > 1  # glibc's default: the threads got arenas of their own
+    assert heaps("one") == 1
+    conf = (ROOT / "web" / "gunicorn.conf.py").read_text("utf-8")
+    hook = conf[conf.index("def post_worker_init") :]
+    assert "one_malloc_arena()" in hook.split("\n\n\n")[0]

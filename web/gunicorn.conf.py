@@ -87,10 +87,13 @@ def _warm(server) -> None:
 
 def post_worker_init(worker) -> None:
     """Streamed exports notify the arbiter between batches (web/heartbeat.py), so a long
-    export is not killed by ``timeout``; a request silent that long still is."""
+    export is not killed by ``timeout``; a request silent that long still is. And one malloc
+    arena for the worker's threads (web/sizing.py, before they start)."""
     from web import heartbeat
+    from web.sizing import one_malloc_arena
 
     heartbeat.install(worker)
+    one_malloc_arena()
 
 
 # Bounds at the HTTP layer; the app bounds bodies (1 MiB, 413) and parameters itself.

@@ -11,6 +11,7 @@ is the memory planned per worker.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 
@@ -72,3 +73,24 @@ def workers_from_env(environ: dict[str, str] | None = None) -> int:
         return int(raw)
     worker_mb = int((env.get("KASHAF_WORKER_MB") or "").strip() or WORKER_MB)
     return default_workers(cpu_count(), machine_memory(), worker_mb)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def one_malloc_arena() -> bool:
+    """Make glibc's malloc keep a single arena in this process (``mallopt(M_ARENA_MAX, 1)``);
+    ``False`` where that is not glibc. Called in each worker before its threads start.
+
+    A worker serves requests on 32 threads, one search at a time (web/worker.py), and glibc
+    gives threads arenas of their own: each keeps what its requests freed (a query's
+    collection-sized vectors), so a worker's private memory grew with the threads that had
+    served a search. Measured with one gunicorn worker after 400 searches on a 300,000-
+    document index: 258 MB of anonymous memory, 196 MB with one arena, at the same CPU per
+    request; the searches never ran concurrently, so the arenas saved no lock waits.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
