@@ -374,7 +374,10 @@ class Corpus:
     def _assemble(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A term's list from the decoded arrays: each segment's part, made collection-wide,
         copied once into the two arrays returned."""
-        segs, starts, counts = self.terms.entries(fieldname, text)
+        return self._gather(fieldname, *self.terms.entries(fieldname, text))
+
+    def _gather(self, fieldname: str, segs: list[int], starts: list[int], counts: list[int]):
+        """:meth:`_assemble` of a term whose table entries were read already."""
         # Pointer-sized: every gather and scatter over the collection's vectors would convert
         # 32-bit ids first (a copy per use: numpy indexes with intp).
         ids = np.empty(sum(counts), dtype=np.intp)
@@ -415,10 +418,16 @@ class Corpus:
         self, fieldname: str, text: str, docs: np.ndarray, marked: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """A scored field's postings of a term in the documents ``docs`` (sorted, 64-bit)
-        only: each segment's part is searched for them rather than copied whole, or, where
-        the candidates are many, its postings are looked up in ``marked`` (``docs`` as a mask
-        over the collection)."""
+        only: each segment's part is searched for them rather than copied whole; or, where
+        the candidates are many (``marked``: ``docs`` as a mask over the collection), the
+        whole list is copied and each posting looked up in the mask."""
         segs, starts, counts = self.terms.entries(fieldname, text)
+        if marked is not None and len(docs) * WITHIN_SEARCH >= sum(counts):
+            # Many candidates: the whole list, each posting looked up in the mask (a gather of
+            # bytes), costs less than the searches and needs no Python per segment.
+            ids, tf = self._gather(fieldname, segs, starts, counts)
+            keep = marked[ids]
+            return ids[keep], tf[keep]
         id_parts, tf_parts = [], []
         for seg, start, count in zip(segs, starts, counts, strict=True):
             leaf, base = self.leaves[seg]
@@ -427,12 +436,6 @@ class Corpus:
                 continue
             seg_ids, seg_tf = self.terms.lists(seg, fieldname)
             part = seg_ids[start : start + count]
-            if marked is not None and (hi - lo) * WITHIN_SEARCH >= count:
-                # A lookup per posting (a gather of bytes) costs less than the searches.
-                at = np.flatnonzero(marked[base : base + leaf.doc_count_all()][part])
-                id_parts.append(part[at].astype(np.intp) + base)  # intp, as in _assemble
-                tf_parts.append(seg_tf[start : start + count][at].astype(np.float32))
-                continue
             want = docs[lo:hi] - base
             # Binary search of the shorter in the longer: both are sorted.
             short, long_ = (want, part) if len(want) <= count else (part, want)
@@ -916,7 +919,7 @@ class _Evaluation:
                 acc, seen = self.scratch()
                 union = []
                 for ids, v in parts:
-                    acc[ids] += v
+                    np.add.at(acc, ids, v)  # ids unique: acc[ids] += v, without its temporary
                     fresh = ids[~seen[ids]]
                     seen[fresh] = True
                     union.append(fresh)
@@ -931,7 +934,7 @@ class _Evaluation:
             mask[1, hit] = True
             if level in q.strict:
                 mask[0, hit] = True
-            score[hit] += w * t * (self.bm.K1 + 1) / (t + self.bm.K1)
+            np.add.at(score, hit, w * t * (self.bm.K1 + 1) / (t + self.bm.K1))  # hit unique
 
     def add_word_sum(self, q: WordQuery, mask: np.ndarray, score: np.ndarray) -> None:
         """Whoosh's own fusion: every term scored apart (benchmarks and the Whoosh test)."""
