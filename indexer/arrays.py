@@ -205,6 +205,15 @@ class Mapped:
         return names, self.array(f"facet_{fieldname}_ids"), self.array(f"facet_{fieldname}_offsets"), by_doc
 
 
+def up_to_date(gdir: Path) -> bool:
+    """Whether a generation's arrays were written by this version (readers ignore others)."""
+    try:
+        meta = json.loads((Path(gdir) / ENGINE / "meta.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return meta.get("version") == VERSION
+
+
 def load(reader) -> Mapped | None:
     """The memory-mapped arrays of the generation ``reader`` reads, if written for its segments."""
     gdir = _gdir_of(reader)

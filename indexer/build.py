@@ -318,10 +318,15 @@ def build(
                     report.updated += len(carried)
                     gen.written.extend(carried)
                 removed, known = [], {}
-            if not gen.written and not removed and base is not None:
+            current = base is not None and arrays.up_to_date(store.generation_dir(index_dir, base))
+            if not gen.written and not removed and current:
                 report.documents = len(known)
                 report.seconds = time.monotonic() - t0
                 return report  # nothing changed: no new generation, no Whoosh write
+            if base is not None and not current:
+                # Arrays an older Kashaf wrote (readers ignore them and decode in process): a new
+                # generation of the same documents gets them anew, however little else changed.
+                log(f"the engine's arrays of generation {base} are from an older version: writing them anew")
 
             # 2. Write the new generation: each Whoosh shard in its own process.
             # A fresh generation holds exactly what is written; an update, the rest too.
