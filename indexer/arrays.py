@@ -101,7 +101,6 @@ def write(gdir: Path | str) -> Path:
 
 
 POSTINGS = "postings"  # engine/postings/<segment id>/: the segment's lists, decoded (indexer/termstore.py)
-SCORED = termstore.FIELDS
 
 
 def write_postings(reader, gdir: Path, out: Path) -> list[str]:
@@ -150,13 +149,6 @@ def by_document(ids: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarra
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(ids, minlength=n)[:n], out=starts[1:])
     return starts, term_of[order]
-
-
-def is_mapped(a: np.ndarray) -> bool:
-    """Whether an array is a view of a memory-mapped file (``termstore.mapped_array``)."""
-    while a is not None and not isinstance(a, np.memmap):
-        a = a.base if isinstance(a, np.ndarray) else None
-    return a is not None
 
 
 def _gdir_of(reader) -> Path | None:

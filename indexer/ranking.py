@@ -175,8 +175,16 @@ def read_postings(leaf, fieldname: str, text: str, values: bool = False, only: n
         ti = leaf.term_info(fieldname, text)
     except TermNotFound:
         raise KeyError((fieldname, text)) from None
+    return postings_of(leaf, fieldname, text, ti, values, only)
+
+
+def postings_of(  # noqa: PLR0917 - read_postings's arguments and the term info it found
+    leaf, fieldname: str, text: str, ti, values: bool = False, only: np.ndarray | None = None
+):
+    """:func:`read_postings` of a term whose info ``ti`` was found already (a whole field's
+    terms are decoded from ``leaf.iter_field`` without a lookup each)."""
     try:
-        return decode_terminfo(leaf, ti, values, only)
+        return _decode_blocks(leaf, ti, values, only)
     except _NotW3:
         return _slow_postings(leaf, fieldname, text, values)
 
@@ -185,9 +193,9 @@ class _NotW3(Exception):
     """A posting list not in the W3 codec's block layout (read through Whoosh's matcher)."""
 
 
-def decode_terminfo(leaf, ti, values: bool = False, only: np.ndarray | None = None):
-    """:func:`read_postings` of a term whose info ``ti`` was found already (a whole field's
-    terms are decoded from ``leaf.iter_field`` without a lookup each)."""
+def _decode_blocks(leaf, ti, values: bool, only: np.ndarray | None):
+    """The W3 blocks of a term's list, decoded whole (:func:`read_postings`); raises
+    :class:`_NotW3` for another layout."""
     if ti.is_inlined():
         ids, weights, vals = ti.inlined_postings()
         return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32), list(vals)

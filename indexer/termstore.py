@@ -16,6 +16,9 @@ lists are plain arrays and one table says, for a term, which segments hold it an
   each with its run of entries ``(segment, field's start, count)``: a lookup is one binary
   search and a slice, and a term no segment holds costs no segment anything.
 
+The files are made durable by their one caller, ``indexer.arrays.write``, which fsyncs
+everything under the generation's new ``engine/`` before it is published.
+
 The key is ``field code byte + term UTF-8`` hashed with BLAKE2b to 128 bits; both halves
 must match (two different terms sharing 128 bits is not a practical possibility). Every
 process maps the same files, so the lists and the table live once, in the OS page cache.
@@ -91,7 +94,6 @@ class SegmentLists:
         for field in FIELDS:  # a field no document has: empty lists, so the segment is complete
             if field not in self.fields:
                 _save(self.folder, field, [], counts=[], ids=[], tf=[])
-        _fsync_all(self.folder)
         shutil.rmtree(self.final, ignore_errors=True)
         self.folder.replace(self.final)
 
@@ -102,7 +104,7 @@ class SegmentLists:
 def decode_segment(leaf, dest: Path) -> None:
     """Every scored field's lists of a segment, decoded from Whoosh's blocks into ``dest``
     (for a segment no :class:`SegmentLists` wrote: an index built before them)."""
-    from indexer.ranking import _NotW3, _slow_postings, decode_terminfo
+    from indexer.ranking import postings_of
 
     dest.mkdir(parents=True)
     for field in FIELDS:
@@ -110,10 +112,7 @@ def decode_segment(leaf, dest: Path) -> None:
         if field in leaf.schema:
             for text, info in leaf.iter_field(field):
                 term = text if isinstance(text, bytes) else str(text).encode("utf-8")
-                try:
-                    i, w, _ = decode_terminfo(leaf, info, False)
-                except _NotW3:
-                    i, w, _ = _slow_postings(leaf, field, term.decode("utf-8"), False)
+                i, w, _ = postings_of(leaf, field, term.decode("utf-8"), info)
                 keys.append(term)
                 counts.append(len(i))
                 ids.append(i.astype(np.int32))
@@ -126,7 +125,6 @@ def decode_segment(leaf, dest: Path) -> None:
             ids=np.concatenate(ids) if ids else [],
             tf=np.concatenate(tf) if tf else [],
         )
-    _fsync_all(dest)
 
 
 def link_or_move(staged: Path | None, previous: Iterable[Path], dest: Path) -> bool:
@@ -180,15 +178,7 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
     np.save(out / "first.npy", np.append(rows, len(hi)).astype(np.int64))
     for name, parts in (("seg", segs), ("start", starts), ("count", counts)):
         np.save(out / f"{name}.npy", np.concatenate(parts)[order] if parts else np.empty(0, np.int32))
-    _fsync_all(out)
     return len(rows)
-
-
-def _fsync_all(folder: Path) -> None:
-    for f in folder.iterdir():
-        if f.is_file():
-            with f.open("rb") as fh:
-                os.fsync(fh.fileno())
 
 
 def mapped_array(path: Path) -> np.ndarray:
