@@ -27,7 +27,9 @@ import numpy as np
 from indexer import termstore
 
 ENGINE = "engine"
-VERSION = 3  # 3: every list of the scored fields decoded, with a term table (indexer/termstore.py)
+# 3: every list of the scored fields decoded, with a term table (indexer/termstore.py);
+# 4: the exact levels' positions beside them
+VERSION = 4
 FACET_FIELDS = ("place", "group", "month", "source")
 
 

@@ -55,20 +55,28 @@ _levels = lru_cache(maxsize=4096)(_analyze_word)
 
 class Postings:
     """One field's postings of one text, as columns: term bytes, frequencies and value bytes
-    (``None`` for frequency-only fields, whose value is ``pack_uint(freq)``). Iterating gives
-    Whoosh's posting tuples ``(term bytes, freq, weight, value bytes)``; the bulk writer
+    (``None`` for frequency-only fields, whose value is ``pack_uint(freq)``), and for a
+    positional field its positions, term after term (each term's ``freq`` of them). Iterating
+    gives Whoosh's posting tuples ``(term bytes, freq, weight, value bytes)``; the bulk writer
     (``indexer.segments``) takes the columns as they are.
 
     >>> list(Postings([b"x"], [2], None))
     [(b'x', 2, 2.0, b'\\x00\\x00\\x00\\x02')]
     """
 
-    __slots__ = ("freqs", "terms", "values")
+    __slots__ = ("freqs", "positions", "terms", "values")
 
-    def __init__(self, terms: list[bytes], freqs: list[int], values: list[bytes] | None) -> None:
+    def __init__(
+        self,
+        terms: list[bytes],
+        freqs: list[int],
+        values: list[bytes] | None,
+        positions: list[int] | None = None,
+    ) -> None:
         self.terms = terms
         self.freqs = freqs
         self.values = values
+        self.positions = positions
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -209,7 +217,8 @@ def analyze_text(text: str) -> TextAnalysis:
     return TextAnalysis(
         Tokens(surfaces, starts, ends),
         list(exacts),
-        Postings(list(map(str.encode, terms)), freqs, values),
+        # A token's position is its index: ``order`` holds them grouped by term already.
+        Postings(list(map(str.encode, terms)), freqs, values, order[heads[0] :] if heads[0] else order),
         _counts(stems),
         _counts(roots),
     )

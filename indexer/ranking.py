@@ -264,19 +264,6 @@ def _levels(q: WordQuery) -> dict[str, list[tuple[str, str, str, float, float]]]
     return levels
 
 
-def _positions_of(value: bytes) -> list[int]:
-    """Positions held by a Characters/Positions value (``pack_uint(n) + pickle of deltas``)."""
-    if not value.endswith(b"."):
-        value += b"."
-    codes = pickle.loads(value[4:])
-    out = []
-    p = 0
-    for code in codes:
-        p += code[0] if isinstance(code, tuple) else code
-        out.append(p)
-    return out
-
-
 class Corpus:
     """Per-reader arrays: live documents, field lengths, dates and a postings cache.
 
@@ -444,16 +431,7 @@ class Corpus:
                 continue
             seg_ids, seg_tf = self.terms.lists(seg, fieldname)
             part = seg_ids[start : start + count]
-            want = docs[lo:hi] - base
-            # Binary search of the shorter in the longer: both are sorted.
-            short, long_ = (want, part) if len(want) <= count else (part, want)
-            at = np.searchsorted(long_, short)
-            found = at < len(long_)
-            found[found] = long_[at[found]] == short[found]
-            if short is want:
-                at = at[found]
-            else:
-                at = np.flatnonzero(found)
+            at = _members(part, docs[lo:hi] - base)
             id_parts.append(part[at].astype(np.intp) + base)
             tf_parts.append(seg_tf[start : start + count][at].astype(np.float32))
         if not id_parts:
@@ -469,9 +447,16 @@ class Corpus:
             return np.empty(0, dtype=np.int32)
         return np.concatenate([p[1] for p in parts]).astype(np.int32)
 
+    def _positional(self, fieldname: str) -> bool:
+        """Whether a field's positions are read from the build's arrays (not Whoosh's blocks)."""
+        return self.terms is not None and fieldname in termstore.POSITIONAL
+
     def positions(self, fieldname: str, text: str) -> np.ndarray:
         """A term's occurrences as sorted keys ``document number << 20 | position`` (phrases
-        are matched on them with numpy); empty if absent. Cached with the postings."""
+        are matched on them with numpy); empty if absent. Decoded from Whoosh's blocks (a
+        field without the build's positions) they are cached with the postings."""
+        if self._positional(fieldname):
+            return self._mapped_keys(fieldname, text, None)
         key = ("\0pos", fieldname, text)
         found = self._cached_get(key)
         if found is not None:
@@ -483,10 +468,38 @@ class Corpus:
                     if value is None:
                         continue
                     base = docnum << POSITION_BITS
-                    keys.extend(base | p for p in _positions_of(value) if p < 1 << POSITION_BITS)
+                    keys.extend(base | p for p in termstore.value_positions(value) if p < 1 << POSITION_BITS)
         arr = np.array(keys, dtype=np.int64)
         self._remember(key, (arr, arr[:0]))
         return arr
+
+    def _mapped_keys(self, fieldname: str, text: str, cand: np.ndarray | None) -> np.ndarray:
+        """:meth:`phrase_keys` from the build's positions: per segment, the term's postings at
+        the candidates (all, for ``None``), and their runs of positions gathered at once
+        (a posting's run starts after the frequencies of the term's postings before it)."""
+        parts = []
+        for seg, start, count, pstart in zip(*self.terms.position_entries(fieldname, text), strict=True):
+            leaf, base = self.leaves[seg]
+            seg_ids, seg_tf = self.terms.lists(seg, fieldname)
+            ids = seg_ids[start : start + count]
+            if cand is None:
+                at = np.arange(count)
+            else:
+                lo, hi = np.searchsorted(cand, (base, base + leaf.doc_count_all()))
+                if lo == hi:
+                    continue
+                at = _members(ids, cand[lo:hi] - base)
+                if not len(at):
+                    continue
+            tf = seg_tf[start : start + int(at[-1]) + 1].astype(np.int64)
+            lens = tf[at]
+            offsets = pstart + np.cumsum(tf)[at] - lens  # each chosen posting's first position
+            ends = np.cumsum(lens)
+            flat = np.repeat(offsets - (ends - lens), lens) + np.arange(int(ends[-1]))
+            pos = self.terms.positions(seg, fieldname)[flat].astype(np.int64)
+            keys = np.repeat(ids[at].astype(np.int64) + base, lens) << POSITION_BITS | pos
+            parts.append(keys[pos < 1 << POSITION_BITS])
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def read_within(
         self, fieldname: str, text: str, cand: np.ndarray, values: bool
@@ -508,7 +521,10 @@ class Corpus:
 
     def phrase_keys(self, fieldname: str, text: str, cand: np.ndarray) -> np.ndarray:
         """Position keys (``document << 20 | position``, sorted) of a term in the documents
-        ``cand`` (sorted document numbers) only: blocks without any are not decoded."""
+        ``cand`` (sorted document numbers) only: from the build's positions where it wrote
+        them, else from Whoosh's blocks (those without a candidate are not decoded)."""
+        if self._positional(fieldname):
+            return self._mapped_keys(fieldname, text, cand)
         keys: list[int] = []
         for ids, _tf, vals, wanted in self.read_within(fieldname, text, cand, True):
             for docnum, value in zip(
@@ -517,7 +533,7 @@ class Corpus:
                 if value is None:
                     continue
                 start = docnum << POSITION_BITS
-                keys.extend(start | p for p in _positions_of(value) if p < 1 << POSITION_BITS)
+                keys.extend(start | p for p in termstore.value_positions(value) if p < 1 << POSITION_BITS)
         return np.array(sorted(keys), dtype=np.int64)
 
     def phrase_docs(self, fieldname: str, words: list[str]) -> np.ndarray:
@@ -614,6 +630,20 @@ class Corpus:
         out = np.zeros(self.n, dtype=bool)
         out[np.asarray(ids, dtype=np.int64)] = True
         return out
+
+
+def _members(part: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Indexes into ``part`` of its elements that are in ``want`` (both sorted, distinct):
+    the shorter binary-searched in the longer.
+
+    >>> _members(np.array([2, 5, 9, 12]), np.array([5, 6, 12])).tolist()
+    [1, 3]
+    """
+    short, long_ = (want, part) if len(want) <= len(part) else (part, want)
+    at = np.searchsorted(long_, short)
+    found = at < len(long_)
+    found[found] = long_[at[found]] == short[found]
+    return at[found] if short is want else np.flatnonzero(found)
 
 
 def _raw_column(leaf, name: str, column) -> np.ndarray | None:

@@ -36,7 +36,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from indexer.postings import Postings
-from indexer.termstore import SegmentLists
+from indexer.termstore import POSITIONAL, SegmentLists, value_positions
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
 SMALL_BLOCK = 96
@@ -62,9 +62,21 @@ class _Vocab(dict):
 class _FieldPostings:
     """One field's postings of a batch, in arrival order (document by document)."""
 
-    __slots__ = ("docs", "fixed0", "freqs", "lengths", "tids", "value_lens", "values", "vocab", "weights")
+    __slots__ = (
+        "docs",
+        "fixed0",
+        "freqs",
+        "lengths",
+        "plens",
+        "positions",
+        "tids",
+        "value_lens",
+        "values",
+        "vocab",
+        "weights",
+    )
 
-    def __init__(self, fixed0: bool, freqs: bool = False) -> None:
+    def __init__(self, fixed0: bool, freqs: bool = False, positions: bool = False) -> None:
         self.vocab: dict[bytes, int] = _Vocab()
         self.tids = array("i")
         self.docs = array("i")
@@ -78,6 +90,10 @@ class _FieldPostings:
         # bytes object each (half the postings of a batch, ~50 bytes apiece).
         self.freqs = array("I") if freqs else None
         self.lengths: dict[int, int] = {}  # docnum → field length (scorable fields)
+        # A positional field's positions as numbers (indexer/termstore.py keeps them beside
+        # the decoded lists), in arrival order, with how many each posting has.
+        self.positions = array("I") if positions else None
+        self.plens = array("I") if positions else None
 
     def add_columns(self, docnum: int, p: Postings) -> int:
         """Add one document's :class:`~indexer.postings.Postings`; returns the summed freq.
@@ -96,8 +112,20 @@ class _FieldPostings:
             values = p.values if p.values is not None else list(map(pack_uint, p.freqs))
             self.values += b"".join(values)
             self.value_lens.extend(array("I", list(map(len, values))))
+        if self.positions is not None:
+            if p.positions is not None:  # analyze_text's token order, grouped by term
+                self.positions.extend(array("I", p.positions))
+                self.plens.extend(array("I", p.freqs))
+            else:
+                self._add_positions(p.values or ())
         self.docs.extend(array("i", (docnum,)) * n)
         return sum(p.freqs)
+
+    def _add_positions(self, values: Iterable[bytes]) -> None:
+        for value in values:
+            found = value_positions(value) if value else []
+            self.positions.extend(array("I", found))
+            self.plens.append(len(found))
 
     def add(self, docnum: int, items: Iterable[tuple]) -> int:
         """Add one document's ``(term bytes, freq, weight, value bytes)``; returns the summed freq."""
@@ -110,6 +138,9 @@ class _FieldPostings:
         value_lens = self.value_lens
         fixed0 = self.fixed0
         freqs = self.freqs
+        if self.positions is not None:  # a merged segment's postings, or a plain value's
+            items = list(items)
+            self._add_positions(item[3] for item in items)
         for tbytes, freq, weight, vbytes in items:
             tids.append(vocab[tbytes])
             weights.append(weight)
@@ -126,9 +157,13 @@ class _FieldPostings:
         return freq_total
 
 
-def _new_field(field) -> _FieldPostings:
+def _new_field(name: str, field) -> _FieldPostings:
     fmt = field.format
-    return _FieldPostings(fmt.fixed_value_size() == 0, freqs=type(fmt) is Frequency)
+    return _FieldPostings(
+        fmt.fixed_value_size() == 0,
+        freqs=type(fmt) is Frequency,
+        positions=name in POSITIONAL and fmt.supports("positions"),
+    )
 
 
 class BulkWriter:
@@ -173,7 +208,7 @@ class BulkWriter:
                 if field.indexed:
                     fp = self._fields.get(name)
                     if fp is None:
-                        fp = self._fields[name] = _new_field(field)
+                        fp = self._fields[name] = _new_field(name, field)
                     if type(value) is Postings and field.format.field_boost == 1:
                         freq = fp.add_columns(docnum, value)
                     else:
@@ -231,7 +266,7 @@ class BulkWriter:
         for fieldname, tbytes, docnum, weight, vbytes in items:
             fp = self._fields.get(fieldname)
             if fp is None:
-                fp = self._fields[fieldname] = _new_field(schema[fieldname])
+                fp = self._fields[fieldname] = _new_field(fieldname, schema[fieldname])
             freq = unpack_uint(vbytes)[0] if fp.freqs is not None else 0
             fp.add(docnum, ((tbytes, freq, weight, vbytes),))
             if lengths is not None and docnum not in fp.lengths:
@@ -279,7 +314,8 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     docs = np.frombuffer(fp.docs, dtype=np.int32)[order].astype(np.int64)
     weights = np.frombuffer(fp.weights, dtype=np.float32)[order]
     if lists is not None:  # the decoded lists the ranking engine maps (indexer/termstore.py)
-        lists.add(name, [terms[t] for t in by_bytes], counts_a, docs, weights)
+        positions = _ordered_positions(fp, order)
+        lists.add(name, [terms[t] for t in by_bytes], counts_a, docs, weights, positions=positions)
     fixed = fieldobj.format.fixed_value_size()
     freq_bytes = vstart = vend = None
     buf = b""
@@ -432,6 +468,23 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     postfile.write(bytes(posts))
     tindex.dbfile.write(rows)
     fw.finish_field()
+
+
+def _ordered_positions(fp: _FieldPostings, order: np.ndarray) -> np.ndarray | None:
+    """A positional field's positions in the postings' written order (``order``: arrival
+    index of each written posting), each posting's run moved whole; ``None`` if the field
+    keeps none or a posting's positions are not as many as its frequency."""
+    if fp.positions is None:
+        return None
+    plens = np.frombuffer(fp.plens, dtype=np.uint32).astype(np.int64)
+    if not np.array_equal(plens, np.frombuffer(fp.weights, dtype=np.float32)):
+        return None
+    positions = np.frombuffer(fp.positions, dtype=np.uint32)
+    lens = plens[order]
+    ends = np.cumsum(lens)
+    # Run k of the output starts at ``ends[k] - lens[k]`` and reads from its arrival start.
+    arrival = (np.cumsum(plens) - plens)[order]
+    return positions[np.repeat(arrival - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)]
 
 
 # W3TermInfo._struct ("!BfIBBfII") followed by pack_long(offset) and pack_int(length)

@@ -12,9 +12,14 @@ lists are plain arrays and one table says, for a term, which segments hold it an
   key hash as two int64 columns). The shard writer writes these while it writes the
   segment (:class:`SegmentLists`: it has the postings as arrays then, so they cost a file
   write), and an update hard-links the segments it left alone from the previous generation.
+  The fields with positions (:data:`POSITIONAL`: the exact levels, which phrases read)
+  also have ``<field>.pos.npy`` (every posting's positions, 32-bit, posting after posting:
+  a posting has as many as its frequency) and ``<field>.pstart.npy`` (where each term's
+  positions start): a phrase's positions are a gather, not a pickle per posting.
 * Per generation (``engine/terms/``): the hashes of every segment's terms sorted once,
-  each with its run of entries ``(segment, field's start, count)``: a lookup is one binary
-  search and a slice, and a term no segment holds costs no segment anything.
+  each with its run of entries ``(segment, field's start, count, positions' start)``: a
+  lookup is one binary search and a slice, and a term no segment holds costs no segment
+  anything.
 
 The files are made durable by their one caller, ``indexer.arrays.write``, which fsyncs
 everything under the generation's new ``engine/`` before it is published.
@@ -27,7 +32,9 @@ process maps the same files, so the lists and the table live once, in the OS pag
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+from array import array
 from collections.abc import Iterable, Sequence
 from hashlib import blake2b
 from pathlib import Path
@@ -40,6 +47,31 @@ CODE = {f: i for i, f in enumerate(FIELDS)}
 TABLE = "terms"  # engine/terms/: the generation's table
 STAGE = "lists"  # <generation>/lists/<segment id>/: written by the shard writers, moved into engine/
 PARTS = ("ids", "tf", "counts", "hash")
+# Fields whose positions are kept too (phrases match on them): the exact levels.
+POSITIONAL = ("title_exact", "body_exact")
+POSITION_PARTS = ("pos", "pstart")
+
+
+def parts_of(field: str) -> tuple[str, ...]:
+    """The files (``<field>.<part>.npy``) a segment has for a field."""
+    return PARTS + POSITION_PARTS if field in POSITIONAL else PARTS
+
+
+def value_positions(value: bytes) -> list[int]:
+    """The positions a Characters/Positions value holds (``pack_uint(n)`` + pickled deltas).
+
+    >>> from whoosh.formats import Characters
+    >>> value_positions(Characters().encode([(0, 0, 3), (4, 17, 22)]))
+    [0, 4]
+    """
+    if not value.endswith(b"."):
+        value += b"."
+    p = 0
+    out = []
+    for code in pickle.loads(value[4:]):
+        p += code[0] if isinstance(code, tuple) else code
+        out.append(p)
+    return out
 
 
 def key_hash(field: str, term: bytes) -> tuple[int, int]:
@@ -61,8 +93,10 @@ def hashes(field: str, terms: Iterable[bytes]) -> np.ndarray:
     return np.frombuffer(raw, dtype="<i8").reshape(-1, 2).astype(np.int64)
 
 
-def _save(folder: Path, field: str, keys: Sequence[bytes], *, counts, ids, tf) -> None:
-    """One field's decoded lists (``keys`` in Whoosh's order, each with ``counts`` postings)."""
+def _save(folder: Path, field: str, keys: Sequence[bytes], *, counts, ids, tf, positions=None) -> None:
+    """One field's decoded lists (``keys`` in Whoosh's order, each with ``counts`` postings);
+    for a :data:`POSITIONAL` field also ``positions``, every posting's end to end (as many
+    as its frequency: checked, since a phrase finds a posting's positions from them)."""
     counts = np.asarray(counts, dtype=np.int32)
     tf = np.asarray(tf, dtype=np.float32)
     small = tf.astype(np.uint16)
@@ -70,6 +104,14 @@ def _save(folder: Path, field: str, keys: Sequence[bytes], *, counts, ids, tf) -
     np.save(folder / f"{field}.tf.npy", small if np.array_equal(small, tf) else tf)
     np.save(folder / f"{field}.counts.npy", counts)
     np.save(folder / f"{field}.hash.npy", hashes(field, keys))
+    if field in POSITIONAL:
+        positions = np.asarray(positions if positions is not None else [], dtype=np.uint32)
+        tf64 = tf.astype(np.int64)
+        if int(tf64.sum()) != len(positions) or not np.array_equal(tf64, tf):
+            raise ValueError(f"{field}: {len(positions)} positions for frequencies summing to {tf.sum()}")
+        per_term = np.add.reduceat(tf64, np.cumsum(counts) - counts) if len(counts) else tf64[:0]
+        np.save(folder / f"{field}.pos.npy", positions)
+        np.save(folder / f"{field}.pstart.npy", np.cumsum(per_term) - per_term)
 
 
 class SegmentLists:
@@ -84,10 +126,11 @@ class SegmentLists:
         self.folder.mkdir(parents=True)
         self.fields: list[str] = []
 
-    def add(self, field: str, keys: Sequence[bytes], counts, ids, tf) -> None:
-        """A field's terms (sorted, as Whoosh writes them) and their postings end to end."""
+    def add(self, field: str, keys: Sequence[bytes], counts, ids, tf, *, positions=None) -> None:
+        """A field's terms (sorted, as Whoosh writes them) and their postings end to end
+        (with their positions, for a :data:`POSITIONAL` field)."""
         if field in CODE:
-            _save(self.folder, field, keys, counts=counts, ids=ids, tf=tf)
+            _save(self.folder, field, keys, counts=counts, ids=ids, tf=tf, positions=positions)
             self.fields.append(field)
 
     def finish(self) -> None:
@@ -109,14 +152,18 @@ def decode_segment(leaf, dest: Path) -> None:
     dest.mkdir(parents=True)
     for field in FIELDS:
         keys, counts, ids, tf = [], [], [], []
+        positions = array("I")  # 4 bytes each: a merged segment holds tens of millions
+        values = field in POSITIONAL
         if field in leaf.schema:
             for text, info in leaf.iter_field(field):
                 term = text if isinstance(text, bytes) else str(text).encode("utf-8")
-                i, w, _ = postings_of(leaf, field, term.decode("utf-8"), info)
+                i, w, vals = postings_of(leaf, field, term.decode("utf-8"), info, values)
                 keys.append(term)
                 counts.append(len(i))
                 ids.append(i.astype(np.int32))
                 tf.append(w)
+                for value in vals:
+                    positions.extend(value_positions(value))
         _save(
             dest,
             field,
@@ -124,22 +171,29 @@ def decode_segment(leaf, dest: Path) -> None:
             counts=counts,
             ids=np.concatenate(ids) if ids else [],
             tf=np.concatenate(tf) if tf else [],
+            positions=positions,
         )
+
+
+def complete(folder: Path) -> bool:
+    """Whether a segment's folder has every file this version reads (one written before
+    positions were kept has not: it is decoded again)."""
+    return all((folder / f"{field}.{part}.npy").exists() for field in FIELDS for part in parts_of(field))
 
 
 def link_or_move(staged: Path | None, previous: Iterable[Path], dest: Path) -> bool:
     """Put a segment's lists at ``dest``: moved from where its writer staged them, else
     hard-linked from an earlier generation's copy. False if neither has them."""
-    if staged is not None and (staged / f"{FIELDS[-1]}.hash.npy").exists():
+    if staged is not None and complete(staged):
         staged.replace(dest)
         return True
     for src in previous:
-        if not (src / f"{FIELDS[-1]}.hash.npy").exists():
+        if not complete(src):
             continue
         try:
             dest.mkdir()
             for field in FIELDS:
-                for part in PARTS:
+                for part in parts_of(field):
                     os.link(src / f"{field}.{part}.npy", dest / f"{field}.{part}.npy")
             return True
         except OSError:  # another file system, a collected generation: decode instead
@@ -151,9 +205,10 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
     """The generation's term table over ``segments`` (their folders, in the reader's leaf
     order; ``None`` for a leaf without a segment) to ``out``: ``hi``/``lo`` (sorted by ``hi``;
     one row per distinct key), ``first`` (row r's entries are ``first[r]:first[r + 1]``) and
-    per entry ``seg``, ``start`` (in the field's arrays of that segment) and ``count``.
+    per entry ``seg``, ``start`` (in the field's arrays of that segment), ``count`` and
+    ``pos`` (where its positions start in the field's ``pos`` array; 0 for a field without).
     Returns the number of rows."""
-    his, los, segs, starts, counts = [], [], [], [], []
+    his, los, segs, starts, counts, pos = [], [], [], [], [], []
     for s, folder in enumerate(segments):
         if folder is None:
             continue
@@ -165,6 +220,9 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
             segs.append(np.full(len(c), s, dtype=np.int16))
             starts.append(np.cumsum(c) - c)
             counts.append(c.astype(np.int32))
+            pos.append(
+                np.load(folder / f"{field}.pstart.npy") if field in POSITIONAL else np.zeros(len(c), np.int64)
+            )
     hi = np.concatenate(his) if his else np.empty(0, dtype=np.int64)
     lo = np.concatenate(los) if los else np.empty(0, dtype=np.int64)
     order = np.lexsort((np.concatenate(segs) if segs else hi, lo, hi))  # by key, then segment
@@ -176,7 +234,7 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
     np.save(out / "hi.npy", hi[rows])
     np.save(out / "lo.npy", lo[rows])
     np.save(out / "first.npy", np.append(rows, len(hi)).astype(np.int64))
-    for name, parts in (("seg", segs), ("start", starts), ("count", counts)):
+    for name, parts in (("seg", segs), ("start", starts), ("count", counts), ("pos", pos)):
         np.save(out / f"{name}.npy", np.concatenate(parts)[order] if parts else np.empty(0, np.int32))
     return len(rows)
 
@@ -197,20 +255,36 @@ class TermTable:
         load = lambda name: mapped_array(table / f"{name}.npy")  # noqa: E731
         self.hi, self.lo, self.first = load("hi"), load("lo"), load("first")
         self.seg, self.start, self.count = load("seg"), load("start"), load("count")
+        self.pos = load("pos")
         self.segments = list(segments)
         self._lists: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._positions: dict[tuple[int, str], np.ndarray] = {}
 
-    def entries(self, field: str, text: str) -> tuple[list[int], list[int], list[int]]:
-        """``(segments, starts, counts)`` of a term: the segments holding it, in order."""
+    def _row(self, field: str, text: str) -> tuple[int, int]:
+        """The term's entries ``[a, b)`` (empty when no segment holds it)."""
         hi, lo = key_hash(field, text.encode("utf-8"))
         at = int(np.searchsorted(self.hi, hi))
         n = len(self.hi)
         while at < n and int(self.hi[at]) == hi:
             if int(self.lo[at]) == lo:
-                a, b = int(self.first[at]), int(self.first[at + 1])
-                return self.seg[a:b].tolist(), self.start[a:b].tolist(), self.count[a:b].tolist()
+                return int(self.first[at]), int(self.first[at + 1])
             at += 1
-        return [], [], []
+        return 0, 0
+
+    def entries(self, field: str, text: str) -> tuple[list[int], list[int], list[int]]:
+        """``(segments, starts, counts)`` of a term: the segments holding it, in order."""
+        a, b = self._row(field, text)
+        return self.seg[a:b].tolist(), self.start[a:b].tolist(), self.count[a:b].tolist()
+
+    def position_entries(self, field: str, text: str) -> tuple[list[int], list[int], list[int], list[int]]:
+        """:meth:`entries` and where each segment's positions of the term start."""
+        a, b = self._row(field, text)
+        return (
+            self.seg[a:b].tolist(),
+            self.start[a:b].tolist(),
+            self.count[a:b].tolist(),
+            self.pos[a:b].tolist(),
+        )
 
     def lists(self, seg: int, field: str) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, tf)`` of one segment's field, mapped (opened on first use)."""
@@ -219,4 +293,11 @@ class TermTable:
             folder = self.segments[seg]
             found = (mapped_array(folder / f"{field}.ids.npy"), mapped_array(folder / f"{field}.tf.npy"))
             self._lists[(seg, field)] = found
+        return found
+
+    def positions(self, seg: int, field: str) -> np.ndarray:
+        """Every position of one segment's :data:`POSITIONAL` field, mapped."""
+        found = self._positions.get((seg, field))
+        if found is None:
+            found = self._positions[(seg, field)] = mapped_array(self.segments[seg] / f"{field}.pos.npy")
         return found
