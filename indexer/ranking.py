@@ -475,29 +475,24 @@ class Corpus:
 
     def _mapped_keys(self, fieldname: str, text: str, cand: np.ndarray | None) -> np.ndarray:
         """:meth:`phrase_keys` from the build's positions: per segment, the term's postings at
-        the candidates (all, for ``None``), and their runs of positions gathered at once
-        (a posting's run starts after the frequencies of the term's postings before it)."""
+        the candidates (all, for ``None``) and their runs of positions, gathered at once
+        (:meth:`~indexer.termstore.TermTable.keys_at`)."""
         parts = []
-        for seg, start, count, pstart in zip(*self.terms.position_entries(fieldname, text), strict=True):
+        for seg, start, count in zip(*self.terms.entries(fieldname, text), strict=True):
             leaf, base = self.leaves[seg]
-            seg_ids, seg_tf = self.terms.lists(seg, fieldname)
-            ids = seg_ids[start : start + count]
             if cand is None:
                 at = np.arange(count)
             else:
                 lo, hi = np.searchsorted(cand, (base, base + leaf.doc_count_all()))
                 if lo == hi:
                     continue
-                at = _members(ids, cand[lo:hi] - base)
+                at = _members(self.terms.lists(seg, fieldname)[0][start : start + count], cand[lo:hi] - base)
                 if not len(at):
                     continue
-            tf = seg_tf[start : start + int(at[-1]) + 1].astype(np.int64)
-            lens = tf[at]
-            offsets = pstart + np.cumsum(tf)[at] - lens  # each chosen posting's first position
-            ends = np.cumsum(lens)
-            flat = np.repeat(offsets - (ends - lens), lens) + np.arange(int(ends[-1]))
-            pos = self.terms.positions(seg, fieldname)[flat].astype(np.int64)
-            keys = np.repeat(ids[at].astype(np.int64) + base, lens) << POSITION_BITS | pos
+            at = at.astype(np.int64) + start  # indexes into the segment's field arrays
+            lens, pos = self.terms.keys_at(seg, fieldname, at)
+            docs = self.terms.lists(seg, fieldname)[0][at].astype(np.int64) + base
+            keys = np.repeat(docs, lens) << POSITION_BITS | pos.astype(np.int64)
             parts.append(keys[pos < 1 << POSITION_BITS])
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 

@@ -13,13 +13,14 @@ lists are plain arrays and one table says, for a term, which segments hold it an
   segment (:class:`SegmentLists`: it has the postings as arrays then, so they cost a file
   write), and an update hard-links the segments it left alone from the previous generation.
   The fields with positions (:data:`POSITIONAL`: the exact levels, which phrases read)
-  also have ``<field>.pos.npy`` (every posting's positions, 32-bit, posting after posting:
-  a posting has as many as its frequency) and ``<field>.pstart.npy`` (where each term's
-  positions start): a phrase's positions are a gather, not a pickle per posting.
+  also have ``<field>.pos.npy`` (every posting's positions, 32-bit, posting after posting
+  in the same order as ``ids``: a posting has as many as its frequency) and
+  ``<field>.pblock.npy`` (how many positions come before each run of :data:`BLOCK`
+  postings): a posting's positions start at its block's offset plus the frequencies
+  before it in the block, so a phrase's positions are a gather, not a pickle per posting.
 * Per generation (``engine/terms/``): the hashes of every segment's terms sorted once,
-  each with its run of entries ``(segment, field's start, count, positions' start)``: a
-  lookup is one binary search and a slice, and a term no segment holds costs no segment
-  anything.
+  each with its run of entries ``(segment, field's start, count)``: a lookup is one
+  binary search and a slice, and a term no segment holds costs no segment anything.
 
 The files are made durable by their one caller, ``indexer.arrays.write``, which fsyncs
 everything under the generation's new ``engine/`` before it is published.
@@ -49,7 +50,8 @@ STAGE = "lists"  # <generation>/lists/<segment id>/: written by the shard writer
 PARTS = ("ids", "tf", "counts", "hash")
 # Fields whose positions are kept too (phrases match on them): the exact levels.
 POSITIONAL = ("title_exact", "body_exact")
-POSITION_PARTS = ("pos", "pstart")
+POSITION_PARTS = ("pos", "pblock")
+BLOCK = 128  # postings per entry of ``pblock``: a posting's offset sums at most 127 frequencies
 
 
 def parts_of(field: str) -> tuple[str, ...]:
@@ -93,6 +95,16 @@ def hashes(field: str, terms: Iterable[bytes]) -> np.ndarray:
     return np.frombuffer(raw, dtype="<i8").reshape(-1, 2).astype(np.int64)
 
 
+def block_offsets(tf: np.ndarray) -> np.ndarray:
+    """How many positions precede each :data:`BLOCK` of postings, given their frequencies.
+
+    >>> block_offsets(np.ones(300, dtype=np.int64)).tolist()
+    [0, 128, 256]
+    """
+    ends = np.cumsum(tf, dtype=np.int64)
+    return np.concatenate(([0], ends[BLOCK - 1 : -1 : BLOCK])).astype(np.int64) if len(tf) else ends
+
+
 def _save(folder: Path, field: str, keys: Sequence[bytes], *, counts, ids, tf, positions=None) -> None:
     """One field's decoded lists (``keys`` in Whoosh's order, each with ``counts`` postings);
     for a :data:`POSITIONAL` field also ``positions``, every posting's end to end (as many
@@ -109,9 +121,8 @@ def _save(folder: Path, field: str, keys: Sequence[bytes], *, counts, ids, tf, p
         tf64 = tf.astype(np.int64)
         if int(tf64.sum()) != len(positions) or not np.array_equal(tf64, tf):
             raise ValueError(f"{field}: {len(positions)} positions for frequencies summing to {tf.sum()}")
-        per_term = np.add.reduceat(tf64, np.cumsum(counts) - counts) if len(counts) else tf64[:0]
         np.save(folder / f"{field}.pos.npy", positions)
-        np.save(folder / f"{field}.pstart.npy", np.cumsum(per_term) - per_term)
+        np.save(folder / f"{field}.pblock.npy", block_offsets(tf64))
 
 
 class SegmentLists:
@@ -205,10 +216,9 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
     """The generation's term table over ``segments`` (their folders, in the reader's leaf
     order; ``None`` for a leaf without a segment) to ``out``: ``hi``/``lo`` (sorted by ``hi``;
     one row per distinct key), ``first`` (row r's entries are ``first[r]:first[r + 1]``) and
-    per entry ``seg``, ``start`` (in the field's arrays of that segment), ``count`` and
-    ``pos`` (where its positions start in the field's ``pos`` array; 0 for a field without).
+    per entry ``seg``, ``start`` (in the field's arrays of that segment) and ``count``.
     Returns the number of rows."""
-    his, los, segs, starts, counts, pos = [], [], [], [], [], []
+    his, los, segs, starts, counts = [], [], [], [], []
     for s, folder in enumerate(segments):
         if folder is None:
             continue
@@ -220,9 +230,6 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
             segs.append(np.full(len(c), s, dtype=np.int16))
             starts.append(np.cumsum(c) - c)
             counts.append(c.astype(np.int32))
-            pos.append(
-                np.load(folder / f"{field}.pstart.npy") if field in POSITIONAL else np.zeros(len(c), np.int64)
-            )
     hi = np.concatenate(his) if his else np.empty(0, dtype=np.int64)
     lo = np.concatenate(los) if los else np.empty(0, dtype=np.int64)
     order = np.lexsort((np.concatenate(segs) if segs else hi, lo, hi))  # by key, then segment
@@ -234,7 +241,7 @@ def write_table(segments: Sequence[Path | None], out: Path) -> int:
     np.save(out / "hi.npy", hi[rows])
     np.save(out / "lo.npy", lo[rows])
     np.save(out / "first.npy", np.append(rows, len(hi)).astype(np.int64))
-    for name, parts in (("seg", segs), ("start", starts), ("count", counts), ("pos", pos)):
+    for name, parts in (("seg", segs), ("start", starts), ("count", counts)):
         np.save(out / f"{name}.npy", np.concatenate(parts)[order] if parts else np.empty(0, np.int32))
     return len(rows)
 
@@ -255,10 +262,9 @@ class TermTable:
         load = lambda name: mapped_array(table / f"{name}.npy")  # noqa: E731
         self.hi, self.lo, self.first = load("hi"), load("lo"), load("first")
         self.seg, self.start, self.count = load("seg"), load("start"), load("count")
-        self.pos = load("pos")
         self.segments = list(segments)
         self._lists: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._positions: dict[tuple[int, str], np.ndarray] = {}
+        self._positions: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def _row(self, field: str, text: str) -> tuple[int, int]:
         """The term's entries ``[a, b)`` (empty when no segment holds it)."""
@@ -276,16 +282,6 @@ class TermTable:
         a, b = self._row(field, text)
         return self.seg[a:b].tolist(), self.start[a:b].tolist(), self.count[a:b].tolist()
 
-    def position_entries(self, field: str, text: str) -> tuple[list[int], list[int], list[int], list[int]]:
-        """:meth:`entries` and where each segment's positions of the term start."""
-        a, b = self._row(field, text)
-        return (
-            self.seg[a:b].tolist(),
-            self.start[a:b].tolist(),
-            self.count[a:b].tolist(),
-            self.pos[a:b].tolist(),
-        )
-
     def lists(self, seg: int, field: str) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, tf)`` of one segment's field, mapped (opened on first use)."""
         found = self._lists.get((seg, field))
@@ -295,9 +291,34 @@ class TermTable:
             self._lists[(seg, field)] = found
         return found
 
-    def positions(self, seg: int, field: str) -> np.ndarray:
-        """Every position of one segment's :data:`POSITIONAL` field, mapped."""
+    def positions(self, seg: int, field: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(pos, pblock)`` of one segment's :data:`POSITIONAL` field, mapped."""
         found = self._positions.get((seg, field))
         if found is None:
-            found = self._positions[(seg, field)] = mapped_array(self.segments[seg] / f"{field}.pos.npy")
+            folder = self.segments[seg]
+            found = (mapped_array(folder / f"{field}.pos.npy"), mapped_array(folder / f"{field}.pblock.npy"))
+            self._positions[(seg, field)] = found
         return found
+
+    def keys_at(self, seg: int, field: str, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(frequencies, positions end to end)`` of the postings ``at`` (sorted indexes into
+        one segment's field arrays). A posting's first position is its block's offset plus
+        the frequencies before it in its block: only the blocks holding one of ``at`` are
+        summed, never the whole list before them."""
+        tf = self.lists(seg, field)[1]
+        pos, pblock = self.positions(seg, field)
+        blk = at // BLOCK
+        new = np.ones(len(blk), dtype=bool)
+        new[1:] = blk[1:] != blk[:-1]
+        blocks = blk[new]
+        row = np.cumsum(new) - 1  # each posting's block, as a row of ``freqs``
+        col = at - blocks[row] * BLOCK
+        cols = (blocks * BLOCK)[:, None] + np.arange(BLOCK)
+        # (the field's last block may be short: the columns past its end are never summed
+        # before a posting of it, so any frequency may stand in for them)
+        freqs = tf[np.minimum(cols, len(tf) - 1)].astype(np.int64)
+        lens = freqs[row, col]
+        first = pblock[blocks][row] + (np.cumsum(freqs, axis=1) - freqs)[row, col]
+        ends = np.cumsum(lens)
+        flat = np.repeat(first - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return lens, pos[flat]

@@ -64,27 +64,35 @@ class Local:
         self.confs = confs
 
     def start(self, name: str) -> None:
-        sx.start_node(self.confs[name])
+        """Start a node and wait until it answers; started once more if its daemon died
+        (a clear error with its log's tail if it never answers)."""
         node = self.c.head if name == "head" else self.c.nodes[name]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sx.connect(node, timeout=1).close()
-                return
-            except sx.ClusterError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        for attempt in range(2):
+            sx.start_node(self.confs[name])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    sx.connect(node, timeout=1).close()
+                    return
+                except sx.ClusterError:
+                    pid = sx.node_pid(self.c, name)
+                    if attempt == 0 and time.monotonic() > deadline - 20 and not (pid and _alive(pid)):
+                        break  # no daemon after 10 s: start it again
+                    time.sleep(0.2)
+        log = Path(sx.node_dir(self.c, name)) / "searchd.log"
+        tail = log.read_text("utf-8", "replace")[-1500:] if log.exists() else "(no log)"
+        raise AssertionError(f"searchd {name} does not answer on {node.host}:{node.sql}:\n{tail}")
 
     def kill9(self, name: str) -> None:
+        """``kill -9`` of a node's searchd, and wait until it and its watchdog are gone (the
+        watchdog shuts down after it; a node started while it still holds the node's files
+        and ports would not come up)."""
         pid = sx.node_pid(self.c, name)
         assert pid, name
+        watchdog = _parent(pid)
         os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (_alive(pid) or (watchdog and _alive(watchdog))):
             time.sleep(0.05)
 
     def stop_all(self) -> None:
@@ -96,6 +104,25 @@ class Local:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _parent(pid: int) -> int | None:
+    """A process's parent if it is a ``searchd`` too (Sphinx's watchdog), else ``None``."""
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        cmd = Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except (OSError, IndexError, ValueError):
+        return None
+    return ppid if b"searchd" in cmd else None
 
 
 def _corpus(folder: Path) -> list[dict]:
