@@ -349,7 +349,8 @@ def serving_line(r: dict) -> str:
         f"  after {r['mix']['requests']} /api/search (the (b) queries, 100 headlines; p50 "
         f"{r['mix']['p50']:.0f} / p95 {r['mix']['p95']:.0f} ms, {r['mix_cpu_ms']:.0f} CPU ms each): "
         f"worker RSS {w['rss']:.0f} / PSS {w['pss']:.0f} / USS {w['uss']:.0f} MB, "
-        f"anonymous {w.get('anon', 0):.0f} MB (the rest: mapped index files) "
+        f"anonymous {w.get('anon', 0):.0f} MB (the rest: mapped index files), written by this worker "
+        f"alone (private dirty) {w.get('dirty', 0):.0f} MB "
         f"(fresh, before any query: RSS {f['rss']:.0f} / USS {f['uss']:.0f})"
     )
 

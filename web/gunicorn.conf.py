@@ -69,6 +69,7 @@ def pre_fork(server, worker) -> None:
 def _warm(server) -> None:
     import time
 
+    from web.sizing import release_free_memory
     from web.state import WARM_SEARCHES
 
     state = server.app.wsgi().extensions["kashaf"]
@@ -83,6 +84,9 @@ def _warm(server) -> None:
             )
     except Exception:  # an index that cannot be opened must not stop the server
         server.log.exception("could not warm the index; workers open it themselves")
+    # What the warm-up freed, back to the kernel before a fork: else a worker's first
+    # vectors reuse the master's freed chunks, and clearing them copies each page.
+    release_free_memory()
 
 
 def post_worker_init(worker) -> None:

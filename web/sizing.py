@@ -94,3 +94,23 @@ def one_malloc_arena() -> bool:
         return bool(libc.mallopt(M_ARENA_MAX, 1))
     except (OSError, AttributeError):
         return False
+
+
+def release_free_memory() -> bool:
+    """Give the memory malloc holds free back to the kernel (glibc's ``malloc_trim(0)``);
+    ``False`` where that is not glibc or nothing was released. Called by gunicorn's master
+    after it warmed the index, before it forks workers.
+
+    The warm-up searches free collection-sized vectors, and glibc keeps their chunks in its
+    heap (its mmap threshold rises to the size of the largest freed one). A worker forked
+    then reuses those chunks for its own vectors: ``numpy.zeros`` clears them, and every page
+    it clears is a copy-on-write copy of the master's. At a million documents that made a
+    fresh worker's first search cost 274 CPU ms instead of 46 (14 ``numpy.zeros``: 175 ms).
+    Trimmed, the pages are gone from the master and a worker's first writes get fresh zero
+    pages: 73 CPU ms, and the same 46 ms per search afterwards (``benchmarks/`` notes in
+    README, "Measured").
+    """
+    try:
+        return bool(ctypes.CDLL(None).malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
