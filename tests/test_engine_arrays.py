@@ -619,3 +619,29 @@ def test_arrays_of_an_older_version_are_written_anew_by_the_next_build(tmp_path:
     assert after["total"] == before["total"]
     build([src], tmp_path / "ix", jobs=1)
     assert current_generation(tmp_path / "ix") == second
+
+
+def test_lists_of_segments_whooshs_merges_wrote_equal_whooshs(tmp_path: Path) -> None:
+    # Updates of 50 documents each: Whoosh's merge policy folds the small segments into a
+    # bigger one, whose postings (and positions) reach the shard writer through its merge
+    # (segments.BulkWriter._take_merged), not through the analysis. Every file the build
+    # wrote for each segment equals what decode_segment reads from Whoosh's blocks.
+    from indexer import store, termstore
+    from indexer.arrays import _segment_ids
+
+    src = tmp_path / "docs.jsonl"
+    docs = _docs(600)
+    for k in range(1, 13):
+        src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs[: 50 * k]), "utf-8")
+        build([src], tmp_path / "ix", jobs=1)
+    g = max((tmp_path / "ix" / "generations").iterdir(), key=lambda p: int(p.name))
+    with store.open_searcher(store.open_shards(g)) as s:
+        leaves = list(s.reader().leaf_readers())
+        assert max(leaf.doc_count_all() for leaf, _ in leaves) > 50  # a merged segment
+        for (leaf, _base), sid in zip(leaves, _segment_ids(s.reader()), strict=True):
+            termstore.decode_segment(leaf, tmp_path / "decoded" / sid)
+            built = sorted((g / "engine" / "postings" / sid).iterdir())
+            assert [f.name for f in built] == sorted(f.name for f in (tmp_path / "decoded" / sid).iterdir())
+            for f in built:
+                a, b = np.load(f), np.load(tmp_path / "decoded" / sid / f.name)
+                assert a.dtype == b.dtype and np.array_equal(a, b), (sid, f.name)
