@@ -263,8 +263,7 @@ class TermTable:
         self.hi, self.lo, self.first = load("hi"), load("lo"), load("first")
         self.seg, self.start, self.count = load("seg"), load("start"), load("count")
         self.segments = list(segments)
-        self._lists: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._positions: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._mapped: dict[tuple[int, str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def _row(self, field: str, text: str) -> tuple[int, int]:
         """The term's entries ``[a, b)`` (empty when no segment holds it)."""
@@ -284,20 +283,18 @@ class TermTable:
 
     def lists(self, seg: int, field: str) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, tf)`` of one segment's field, mapped (opened on first use)."""
-        found = self._lists.get((seg, field))
-        if found is None:
-            folder = self.segments[seg]
-            found = (mapped_array(folder / f"{field}.ids.npy"), mapped_array(folder / f"{field}.tf.npy"))
-            self._lists[(seg, field)] = found
-        return found
+        return self._pair(seg, field, "ids", "tf")
 
     def positions(self, seg: int, field: str) -> tuple[np.ndarray, np.ndarray]:
         """``(pos, pblock)`` of one segment's :data:`POSITIONAL` field, mapped."""
-        found = self._positions.get((seg, field))
+        return self._pair(seg, field, "pos", "pblock")
+
+    def _pair(self, seg: int, field: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+        found = self._mapped.get((seg, field, a))
         if found is None:
             folder = self.segments[seg]
-            found = (mapped_array(folder / f"{field}.pos.npy"), mapped_array(folder / f"{field}.pblock.npy"))
-            self._positions[(seg, field)] = found
+            found = (mapped_array(folder / f"{field}.{a}.npy"), mapped_array(folder / f"{field}.{b}.npy"))
+            self._mapped[(seg, field, a)] = found
         return found
 
     def keys_at(self, seg: int, field: str, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
