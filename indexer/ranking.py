@@ -480,18 +480,19 @@ class Corpus:
         parts = []
         for seg, start, count in zip(*self.terms.entries(fieldname, text), strict=True):
             leaf, base = self.leaves[seg]
+            seg_ids = self.terms.lists(seg, fieldname)[0]
             if cand is None:
                 at = np.arange(count)
             else:
                 lo, hi = np.searchsorted(cand, (base, base + leaf.doc_count_all()))
                 if lo == hi:
                     continue
-                at = _members(self.terms.lists(seg, fieldname)[0][start : start + count], cand[lo:hi] - base)
+                at = _members(seg_ids[start : start + count], cand[lo:hi] - base)
                 if not len(at):
                     continue
             at = at.astype(np.int64) + start  # indexes into the segment's field arrays
             lens, pos = self.terms.keys_at(seg, fieldname, at)
-            docs = self.terms.lists(seg, fieldname)[0][at].astype(np.int64) + base
+            docs = seg_ids[at].astype(np.int64) + base
             keys = np.repeat(docs, lens) << POSITION_BITS | pos.astype(np.int64)
             parts.append(keys[pos < 1 << POSITION_BITS])
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)

@@ -36,7 +36,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from indexer.postings import Postings
-from indexer.termstore import POSITIONAL, SegmentLists, value_positions
+from indexer.termstore import POSITIONAL, SegmentLists, run_indexes, value_positions
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
 SMALL_BLOCK = 96
@@ -473,18 +473,15 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
 def _ordered_positions(fp: _FieldPostings, order: np.ndarray) -> np.ndarray | None:
     """A positional field's positions in the postings' written order (``order``: arrival
     index of each written posting), each posting's run moved whole; ``None`` if the field
-    keeps none or a posting's positions are not as many as its frequency."""
+    keeps none. A posting whose positions are not as many as its frequency is an error: a
+    phrase finds a posting's positions from the frequencies before it."""
     if fp.positions is None:
         return None
     plens = np.frombuffer(fp.plens, dtype=np.uint32).astype(np.int64)
     if not np.array_equal(plens, np.frombuffer(fp.weights, dtype=np.float32)):
-        return None
-    positions = np.frombuffer(fp.positions, dtype=np.uint32)
-    lens = plens[order]
-    ends = np.cumsum(lens)
-    # Run k of the output starts at ``ends[k] - lens[k]`` and reads from its arrival start.
-    arrival = (np.cumsum(plens) - plens)[order]
-    return positions[np.repeat(arrival - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)]
+        raise ValueError("a posting's positions are not as many as its frequency")
+    arrival = np.cumsum(plens) - plens  # where each posting's run starts, in arrival order
+    return np.frombuffer(fp.positions, dtype=np.uint32)[run_indexes(arrival[order], plens[order])]
 
 
 # W3TermInfo._struct ("!BfIBBfII") followed by pack_long(offset) and pack_int(length)

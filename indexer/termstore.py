@@ -95,6 +95,17 @@ def hashes(field: str, terms: Iterable[bytes]) -> np.ndarray:
     return np.frombuffer(raw, dtype="<i8").reshape(-1, 2).astype(np.int64)
 
 
+def run_indexes(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The indexes of the runs ``starts[k] : starts[k] + lens[k]``, end to end: a posting's
+    positions are such a run of a ``pos`` array.
+
+    >>> run_indexes(np.array([5, 0]), np.array([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
+    ends = np.cumsum(lens)
+    return np.repeat(starts - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
+
+
 def block_offsets(tf: np.ndarray) -> np.ndarray:
     """How many positions precede each :data:`BLOCK` of postings, given their frequencies.
 
@@ -316,6 +327,4 @@ class TermTable:
         freqs = tf[np.minimum(cols, len(tf) - 1)].astype(np.int64)
         lens = freqs[row, col]
         first = pblock[blocks][row] + (np.cumsum(freqs, axis=1) - freqs)[row, col]
-        ends = np.cumsum(lens)
-        flat = np.repeat(first - (ends - lens), lens) + np.arange(int(ends[-1]) if len(ends) else 0)
-        return lens, pos[flat]
+        return lens, pos[run_indexes(first, lens)]
