@@ -15,12 +15,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import accumulate, compress, repeat
-from operator import sub
+from itertools import accumulate, compress
 from pickle import dumps
 from typing import NamedTuple
 
-from whoosh.formats import Characters
+from whoosh.formats import Positions
 from whoosh.system import pack_uint
 
 from analyzers.normalize import normalize
@@ -29,7 +28,7 @@ from analyzers.stem import light_stem
 from analyzers.stopwords import is_normalized_stopword
 from analyzers.tokenize import TOKEN_RE, Token
 
-_CHARS = Characters()
+_encode_positions = Positions().encode  # a positional value: pack_uint(n) + pickled position deltas
 
 
 def _analyze_word(surface: str) -> tuple[str, str, str]:
@@ -128,20 +127,19 @@ _WORDS_MAX = 1_000_000  # ~250 MB at most; cleared (not evicted) when full
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 
 
-def _pint(i: int) -> bytes:
-    """A non-negative int as pickle protocol 2 writes it (BININT1, BININT2, BININT, LONG1)."""
-    if i < 256:
-        return b"K" + bytes((i,))
-    if i < 65536:
-        return b"M" + i.to_bytes(2, "little")
-    if i < 2**31:
-        return b"J" + i.to_bytes(4, "little")
-    return dumps(i, 2)[2:-1]
+def _one(p: int) -> bytes:
+    """``Positions().encode([p])``: one occurrence's value (``pack_uint(1)`` and the pickled
+    list ``[p]``, protocol 2), bytes for bytes.
+
+    >>> from whoosh.formats import Positions
+    >>> all(_one(p) == Positions().encode([p]) for p in (0, 255, 256, 65535, 65536, 2**31))
+    True
+    """
+    return _ONE_HEAD + dumps([p], 2)[2:]
 
 
-_PINT: list[bytes] = []  # _pint(i) for i < 65536, made on first use (not in every web worker)
-_ONE_HEAD = pack_uint(1) + b"\x80\x02]q\x00"  # Characters.encode of one occurrence: n, list,
-_ONE_TAIL = b"\x87q\x01a."  # ... one (pos, start, length) tuple
+_ONES: list[bytes] = []  # _one(p) for p < 65536, made on first use (not in every web worker)
+_ONE_HEAD = pack_uint(1) + b"\x80\x02"
 
 
 def _levels_of(surfaces: list[str]) -> list[tuple[str, str, str]]:
@@ -192,28 +190,17 @@ def analyze_text(text: str) -> TextAnalysis:
     if terms[0] == "":  # no exact form (cannot happen for a token with a letter; kept safe)
         del terms[0], freqs[0], heads[0]
     firsts = list(map(order.__getitem__, heads[: len(freqs)]))
-    if len(text) < 65536:
-        # Every value as if its word occurred once, column by column (no Python-level work
-        # per posting); then the words that occur more often are encoded again, whole.
-        ss = list(map(starts.__getitem__, firsts))
-        lens = map(sub, map(ends.__getitem__, firsts), ss)
-        if not _PINT:
-            _PINT.extend(map(_pint, range(65536)))
-        pint = _PINT.__getitem__
-        values = list(
-            map(
-                b"".join,
-                zip(repeat(_ONE_HEAD), map(pint, firsts), map(pint, ss), map(pint, lens), repeat(_ONE_TAIL)),
-            )
-        )
-        again = compress(range(len(freqs)), map((1).__lt__, freqs))
+    # Every value as if its word occurred once (a table lookup by position, no Python-level
+    # work per posting); then the words that occur more often are encoded again, whole.
+    if not _ONES:
+        _ONES.extend(map(_one, range(65536)))
+    if len(exacts) <= len(_ONES):
+        values = list(map(_ONES.__getitem__, firsts))
     else:
-        values = [b""] * len(freqs)
-        again = range(len(freqs))
-    encode = _CHARS.encode
-    for k in again:
+        values = list(map(_one, firsts))
+    for k in compress(range(len(freqs)), map((1).__lt__, freqs)):
         h = heads[k]
-        values[k] = encode([(i, starts[i], ends[i]) for i in order[h : h + freqs[k]]])
+        values[k] = _encode_positions(order[h : h + freqs[k]])
     return TextAnalysis(
         Tokens(surfaces, starts, ends),
         list(exacts),

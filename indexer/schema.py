@@ -12,6 +12,7 @@ import hashlib
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 from whoosh import fields
 
@@ -20,7 +21,7 @@ from indexer.entities import Mention, entities_for
 from indexer.postings import Postings, analyze_text
 
 # Bump when analysis or schema changes: an index built by another version is rebuilt.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 LEVELS = ("exact", "stem", "root")
 
 
@@ -68,16 +69,18 @@ def schema() -> fields.Schema:
     """Title and body at three levels, plus id, date, month, source, place and group (with
     ancestors) and place_named and group_named (as mentioned).
 
-    Exact fields keep positions and characters (phrases, highlights); stem and
-    root fields keep frequencies only: phrases are matched on exact forms, and
-    positions there would only cost writing time and disk.
+    Exact fields keep positions (phrases); stem and root fields keep frequencies only:
+    phrases are matched on exact forms, and positions there would only cost writing time
+    and disk. No field keeps character offsets: highlights and snippets read the stored
+    text, and a position finds its word there (``indexer.search.surface_form``); offsets
+    made every exact posting ~60 % bigger to write, compress and read.
     """
     return fields.Schema(
         id=fields.ID(unique=True, stored=True),
-        title_exact=PreText(analyzer=exact_analyzer(), phrase=True, chars=True),
+        title_exact=PreText(analyzer=exact_analyzer(), phrase=True),
         title_stem=PreText(analyzer=stem_analyzer(), phrase=False),
         title_root=PreText(analyzer=root_analyzer(), phrase=False),
-        body_exact=PreText(analyzer=exact_analyzer(), phrase=True, chars=True),
+        body_exact=PreText(analyzer=exact_analyzer(), phrase=True),
         body_stem=PreText(analyzer=stem_analyzer(), phrase=False),
         body_root=PreText(analyzer=root_analyzer(), phrase=False),
         date=fields.DATETIME(sortable=True),
@@ -93,17 +96,26 @@ def schema() -> fields.Schema:
     )
 
 
-def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed | Postings], list[Mention]]:
+class DocAnalysis(NamedTuple):
+    """One document analyzed: postings per field, mentions, and the title's and body's
+    normalized words (what the story-grouping signature is taken on, ``indexer.dedupe``)."""
+
+    postings: dict[str, Analyzed | Postings]
+    mentions: list[Mention]
+    words: tuple[list[str], list[str]]
+
+
+def analyze_document(title: str, body: str) -> DocAnalysis:
     """Postings for the six text fields and the place/group keywords (rolled up to
-    ancestors, and as named), plus mentions.
+    ancestors, and as named), mentions, and each text's normalized words.
 
     Pure and picklable: runs in worker processes.
 
-    >>> postings, mentions = analyze_doc("الرقّة", "انسحبت القوات من الرقة")
-    >>> sorted(t.decode() for t, *_ in postings["body_exact"])
+    >>> a = analyze_document("الرقّة", "انسحبت القوات من الرقة")
+    >>> sorted(t.decode() for t, *_ in a.postings["body_exact"])
     ['الرقه', 'القوات', 'انسحبت', 'من']
-    >>> [t.decode() for t, *_ in postings["title_exact"]]
-    ['الرقه']
+    >>> [t.decode() for t, *_ in a.postings["title_exact"]], a.words[0]
+    (['الرقه'], ['الرقه'])
     """
     s = schema()
     out: dict[str, Analyzed | Postings] = {}
@@ -121,7 +133,18 @@ def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed | Postings], 
         named = sorted({m.entity_id for m in mentions if m.kind == kind})
         if named:
             out[f"{kind}_named"] = Analyzed(s[f"{kind}_named"].index(",".join(named)))
-    return out, mentions
+    return DocAnalysis(out, mentions, (tokenized["title"][1], tokenized["body"][1]))
+
+
+def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed | Postings], list[Mention]]:
+    """The postings and mentions of :func:`analyze_document`.
+
+    >>> postings, mentions = analyze_doc("", "انسحبت القوات من الرقة")
+    >>> [m.entity_id for m in mentions]
+    ['sy-raqqa-raqqa']
+    """
+    a = analyze_document(title, body)
+    return a.postings, a.mentions
 
 
 def month_of(date: datetime | None) -> str | None:

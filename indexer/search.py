@@ -17,6 +17,7 @@ from __future__ import annotations
 import time as _time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from analyzers.normalize import normalize, strip_marks
 from analyzers.roots import lexicon_root
 from analyzers.stem import light_stem
 from analyzers.tagger import is_name_word
+from analyzers.tokenize import TOKEN_RE
 from analyzers.variants import proclitic_forms, stem_variants
 from indexer import dedupe
 from indexer.engines import Engine
@@ -807,20 +809,21 @@ def suggest(  # noqa: PLR0917 - the budget knobs are for tests and benchmarks
 
 
 def surface_form(searcher: Searcher, term: str, db) -> str:
-    """How a document spelled an exact-level term: the characters its posting points at,
-    without diacritics or tatweel (the term itself when that cannot be read)."""
+    """How a document spelled an exact-level term: the word at its posting's first position
+    in the stored text, without diacritics or tatweel (the term itself when that cannot be read)."""
     reader = searcher.reader()
     for fieldname, column in (("body_exact", "body"), ("title_exact", "title")):
         if not doc_frequency(reader, fieldname, term):
             continue
         m = reader.postings(fieldname, term)
-        docnum, chars = m.id(), m.value_as("characters")
+        docnum, positions = m.id(), m.value_as("positions")
         row = db.execute(
             f"SELECT {column} FROM docs WHERE id = ?", (searcher.stored_fields(docnum)["id"],)
         ).fetchone()
-        if row and row[0] and chars:
-            _pos, start, end = chars[0]
-            surface = strip_marks(row[0][start:end])
+        if row and row[0] and positions:
+            # A position is a token's index: the tokenizer's tokens up to it, no further.
+            word = next(islice(TOKEN_RE.finditer(row[0]), positions[0], None), None)
+            surface = strip_marks(word.group()) if word else ""
             if normalize(surface) == term:
                 return surface
     return term

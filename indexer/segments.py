@@ -44,7 +44,7 @@ SMALL_BLOCK = 96
 # every bytes value becomes a call of _codecs.encode on a latin-1 string (UTF-8 on disk: ~2x
 # its size, and a reduce at every load); protocol 3 stores bytes as they are. Readers call
 # pickle.loads, which reads either (Whoosh's W3 matcher, indexer/ranking.py); the values
-# themselves (Characters' pickled positions, pack_uint frequencies) are not changed.
+# themselves (pickled positions, pack_uint frequencies) are not changed.
 BLOCK_PROTOCOL = 3
 _CHUNK = 1 << 16  # postings turned into Python lists at a time while a field is written
 
@@ -82,7 +82,7 @@ class _FieldPostings:
         self.docs = array("i")
         self.weights = array("f")  # float32, as Whoosh's block buffer holds them
         self.fixed0 = fixed0  # the format stores no value bytes (Existence)
-        # Value bytes (Characters: pack_uint(n) + pickled positions) end to end, with each
+        # Value bytes (Positions: pack_uint(n) + pickled position deltas) end to end, with each
         # one's length: ~20 bytes a posting instead of a bytes object each (~60 with the list).
         self.values = bytearray()
         self.value_lens = array("I")

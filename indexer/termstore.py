@@ -60,9 +60,12 @@ def parts_of(field: str) -> tuple[str, ...]:
 
 
 def value_positions(value: bytes) -> list[int]:
-    """The positions a Characters/Positions value holds (``pack_uint(n)`` + pickled deltas).
+    """The positions a Positions (or Characters, an older index's) value holds
+    (``pack_uint(n)`` + pickled deltas).
 
-    >>> from whoosh.formats import Characters
+    >>> from whoosh.formats import Characters, Positions
+    >>> value_positions(Positions().encode([0, 4]))
+    [0, 4]
     >>> value_positions(Characters().encode([(0, 0, 3), (4, 17, 22)]))
     [0, 4]
     """

@@ -65,6 +65,9 @@ def test_zero_hits_offer_a_suggestion(client, spec) -> None:
     body = client.get("/api/search", query_string={"q": "البوكمل"}).get_json()
     check(spec, "SearchResponse", body)
     assert body["total"] == 0 and body["suggestion"] == "البوكمال"
+    # Spelled as a document spells it (the word at its posting's position), not as indexed (ادلب).
+    body = client.get("/api/search", query_string={"q": "ادلبب"}).get_json()
+    assert body["total"] == 0 and body["suggestion"] == "إدلب"
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from whoosh import query as Q
-from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from analyzers import gazetteer
@@ -56,6 +55,7 @@ from indexer.engines import Matches
 from indexer.facets import source_key, split_organizations, timeline_of_days
 from indexer.ranking import CliticPhrase, WordQuery, idf_of
 from indexer.schema import analyze_doc
+from indexer.termstore import value_positions
 
 if TYPE_CHECKING:
     from indexer.search import Plan, Scoring, SearchOptions
@@ -135,9 +135,6 @@ def shard_of(doc_id: str, shards: int) -> int:
     return zlib.crc32(doc_id.encode()) % shards
 
 
-_POSITIONS = Characters()
-
-
 def _field_text(prefix: str, postings: list[tuple], exact: bool) -> tuple[str, int]:
     """A field's keywords as Sphinx takes them, and its length as Whoosh counts it.
 
@@ -151,7 +148,7 @@ def _field_text(prefix: str, postings: list[tuple], exact: bool) -> tuple[str, i
     slots: dict[int, str] = {}
     for t, _, _, value in postings:
         kw = keyword(prefix, t.decode())
-        for pos in _POSITIONS.decode_positions(value):
+        for pos in value_positions(value):
             slots[pos] = kw
     if not slots:
         return "", length
