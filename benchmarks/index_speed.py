@@ -130,7 +130,7 @@ def _timed_phases(log: Path) -> None:
     wrap(b.store, "publish", "publish")
 
     shard = b._write_shard
-    parts = {"analyze_doc": b, "doc_signature": b.dedupe}
+    parts = {"analyze_document": b, "doc_signature": b.dedupe}
 
     def timed_shard(k: int):
         acc = dict.fromkeys(("analysis + tagging", "signature", "bulk add", "commit"), 0.0)
@@ -147,7 +147,7 @@ def _timed_phases(log: Path) -> None:
 
             return run
 
-        b.analyze_doc = counted("analysis + tagging", saved["analyze_doc"])
+        b.analyze_document = counted("analysis + tagging", saved["analyze_document"])
         b.dedupe.doc_signature = counted("signature", saved["doc_signature"])
         segments.BulkWriter.add_document = counted("bulk add", add)
         segments.BulkWriter.commit = counted("commit", commit)

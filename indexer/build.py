@@ -1,6 +1,6 @@
 """``kashaf index``: read inputs, work out what changed, write and publish a new generation.
 
-Analysis runs in ``jobs`` worker processes (:func:`indexer.schema.analyze_doc`);
+Analysis runs in ``jobs`` worker processes (:func:`indexer.schema.analyze_document`);
 one Whoosh writer and one SQLite connection in this process write the results.
 """
 
@@ -25,7 +25,7 @@ from whoosh import index as whoosh_index
 
 from indexer import arrays, dedupe, postings, store, termstore
 from indexer.readers import Doc, Problem, iter_files, local, read_file
-from indexer.schema import analysis_version, analyze_doc, month_of, schema
+from indexer.schema import analysis_version, analyze_document, month_of, schema
 from indexer.segments import BulkWriter
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -84,11 +84,6 @@ def _shown(f: Path) -> str:
         return str(f.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(f)
-
-
-def _analyze(doc: Doc) -> tuple[Doc, dict, list]:
-    postings, mentions = analyze_doc(doc.title, doc.text)
-    return doc, postings, mentions
 
 
 def _known(index_dir: Path, gen: int) -> tuple[dict[str, tuple[str, str]], str | None]:
@@ -437,7 +432,7 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
                 # (without Whoosh's merge, which would re-add the big segments posting by posting).
                 writer.commit(merge=False)
                 writer = BulkWriter(ix, lists)
-            postings, found = analyze_doc(d.title, d.text)
+            postings, found, words = analyze_document(d.title, d.text)
             fields = {"id": d.id, **postings}
             if d.date:
                 # Filters, the month facet and date sorting use the day where the report was
@@ -448,7 +443,7 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
                 fields["source"] = d.source
             writer.add_document(**fields)
             mentions.extend((d.id, *m) for m in found)
-            signatures[d.id] = dedupe.doc_signature(d.title, d.text)
+            signatures[d.id] = dedupe.doc_signature(d.title, d.text, words)
             if _DONE is not None:
                 with _DONE.get_lock():
                     _DONE.value += 1
@@ -505,8 +500,7 @@ def _warm() -> None:
     """Load the analyzers' tables (lexicon, gazetteer and tagger indexes, MinHash permutations)
     in this process before the workers fork: each would otherwise load its own copy (~1 s)."""
     text = "قالت مصادر إن قوات النظام انسحبت من مدينة حلب وريف إدلب بعد قصف الطيران"
-    analyze_doc("الرقة", text)
-    dedupe.doc_signature("", text)
+    dedupe.doc_signature("", text, analyze_document("الرقة", text).words)
 
 
 def _write(  # noqa: PLR0917 - one private call site

@@ -18,24 +18,22 @@ and count facets by groups (:func:`facet_counts`).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import lru_cache
-from hashlib import blake2b
-from itertools import islice
 
 import numpy as np
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 from whoosh.searching import Searcher
 
-from analyzers.normalize import fold_letters, strip_marks
+from analyzers.normalize import normalize
+from analyzers.tokenize import TOKEN_RE
 
 NUM_PERM = 128
 THRESHOLD = 0.5  # estimated Jaccard similarity of shingle sets to count as one story
@@ -57,50 +55,69 @@ CREATE INDEX IF NOT EXISTS dedupe_bands_key ON dedupe_bands(key);
 CREATE INDEX IF NOT EXISTS dedupe_bands_doc ON dedupe_bands(doc_id);
 """
 
-_WORD = re.compile(r"\w+")
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: a word's place in its shingle changes the sum
 
 
-def shingles(text: str, k: int = SHINGLE) -> list[bytes]:
-    """The distinct ``k``-word shingles of ``text``'s normalized words (UTF-8 bytes).
+def text_words(text: str) -> list[str]:
+    """The normalized words of ``text``, as the exact level indexes them (the analyzers'
+    tokens, each normalized): what a signature is taken on.
 
-    >>> [s.decode() for s in shingles("قصفت الطائرات مدينة إدلب", 3)]
-    ['قصفت الطاءرات مدينه', 'الطاءرات مدينه ادلب']
+    >>> text_words("قصفت الطائراتُ مدينة إدلب")
+    ['قصفت', 'الطاءرات', 'مدينه', 'ادلب']
     """
-    return list(dict.fromkeys(_grams(text, k)))
+    return list(map(normalize, TOKEN_RE.findall(text)))
 
 
-def _grams(text: str, k: int = SHINGLE) -> list[bytes]:
-    """Every ``k``-word shingle of ``text``'s normalized words, repeats included (a MinHash
-    takes the minimum over them, which repeats do not change).
+def story_words(title_words: Sequence[str], body_words: Sequence[str]) -> Sequence[str]:
+    """The words a report's signature is taken on: the body carries the story (a re-titled
+    copy must still match); a report with fewer than :data:`MIN_WORDS` body words adds its title.
 
-    >>> len(_grams("قصف قصف قصف قصف", 2)), len(shingles("قصف قصف قصف قصف", 2))
-    (3, 1)
+    >>> len(story_words(["عنوان"], ["قصف"] * 8)), len(story_words(["عنوان"], ["قصف"]))
+    (8, 2)
     """
-    # One pass of the search normalization's folds (no NFKC, no fixpoint): half its cost,
-    # and what it skips (presentation forms, stray controls) hardly occurs in news text.
-    words = _WORD.findall(fold_letters(strip_marks(text)).lower())
-    if len(words) < k:
-        return []
-    grams = map(" ".join, zip(*(words[i:] for i in range(k)), strict=False))  # words i..i+k-1, in C
-    return list(map(str.encode, grams))
+    return body_words if len(body_words) >= MIN_WORDS else [*title_words, *body_words]
+
+
+def shingle_hashes(words: Sequence[str], k: int = SHINGLE) -> np.ndarray:
+    """One 32-bit hash per ``k``-word shingle of ``words`` (repeats included: a MinHash takes
+    the minimum over them, which repeats do not change): each word's CRC-32 once, then
+    every window of ``k`` of them combined with numpy, instead of a joined string per shingle.
+
+    >>> h = shingle_hashes(["قصف", "حلب", "قصف", "حلب"], 2)
+    >>> len(h), bool(h[0] == h[2]), bool(h[0] == h[1])
+    (3, True, False)
+    """
+    n = len(words) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    w = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    h = w[:n].copy()
+    for j in range(1, k):
+        h = h * _MIX + w[j : j + n]  # wraps modulo 2**64, as meant
+    return (h >> np.uint64(32)) ^ (h & np.uint64(0xFFFFFFFF))
+
+
+def signature_of(words: Sequence[str]) -> np.ndarray | None:
+    """The MinHash signature (``NUM_PERM`` uint32) of normalized ``words``, ``None`` when
+    there are fewer than :data:`MIN_WORDS`."""
+    if len(words) < MIN_WORDS:
+        return None
+    perms, scheme = _permutations()
+    # The shingle hashes are the values: datasketch premixes them (fmix32) for its scheme.
+    m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=perms, scheme=scheme)
+    m.update_batch(shingle_hashes(words).tolist())
+    return m.hashvalues.astype(np.uint32)
 
 
 def signature(text: str) -> np.ndarray | None:
-    """The MinHash signature (``NUM_PERM`` uint32) of ``text``, ``None`` when it is too short.
+    """The MinHash signature of ``text``'s words (:func:`signature_of`).
 
     >>> a = signature("أعلنت وزارة الدفاع الروسية اليوم أن طائراتها قصفت مواقع في ريف إدلب الجنوبي")
     >>> b = signature("اعلنت وزارة الدفاع الروسية اليوم ان طائراتها قصفت مواقع في ريف ادلب الجنوبي")
     >>> bool((a == b).all())
     True
     """
-    if len(list(islice(_WORD.finditer(text), MIN_WORDS))) < MIN_WORDS:  # counted up to MIN_WORDS only
-        return None
-    grams = _grams(text)  # repeats and all: the same minimum as over the distinct shingles
-    m = MinHash(
-        num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=_permutations()[0], scheme=_permutations()[1]
-    )
-    m.update_batch(grams)
-    return m.hashvalues.astype(np.uint32)
+    return signature_of(text_words(text))
 
 
 @lru_cache(maxsize=1)
@@ -116,39 +133,51 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def band_keys(sig: np.ndarray) -> list[int]:
-    """One signed 64-bit key per LSH band (band number and its rows hashed together)."""
-    data = sig.tobytes()
-    width = 4 * ROWS  # uint32 rows
-    digests = b"".join(
-        blake2b(data[b * width : (b + 1) * width], digest_size=8, person=person).digest()
-        for b, person in enumerate(_PERSONS)
-    )
-    return np.frombuffer(digests, dtype="<i8").tolist()
+def band_keys(sigs: np.ndarray) -> np.ndarray:
+    """One signed 64-bit key per LSH band of each signature (rows of ``sigs``): the band's
+    number and its rows hashed together (a splitmix64 finalizer), all bands at once.
+
+    >>> a = signature("أعلنت وزارة الدفاع الروسية اليوم أن طائراتها قصفت مواقع في ريف إدلب الجنوبي")
+    >>> b = a.copy(); b[0] += 1  # the first band differs, the others agree
+    >>> k = band_keys(np.stack([a, b]))
+    >>> k.shape == (2, BANDS), bool(k[0, 0] != k[1, 0]), bool((k[0, 1:] == k[1, 1:]).all())
+    (True, True, True)
+    """
+    rows = np.ascontiguousarray(sigs[:, : BANDS * ROWS], dtype=np.uint64).reshape(len(sigs), BANDS, ROWS)
+    h = np.broadcast_to(np.arange(1, BANDS + 1, dtype=np.uint64) * _MIX, rows.shape[:2]).copy()
+    for r in range(ROWS):  # multiplications wrap modulo 2**64, as meant
+        h ^= rows[:, :, r]
+        h *= _MIX
+        h ^= h >> np.uint64(31)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h.view(np.int64)
 
 
-_PERSONS = [b"kashaf%02d" % b for b in range(BANDS)]
-
-
-def doc_signature(title: str, body: str) -> bytes | None:
+def doc_signature(
+    title: str, body: str, words: tuple[Sequence[str], Sequence[str]] | None = None
+) -> bytes | None:
     """The signature :func:`update` gives a document, as bytes (``None``: too short; or
-    grouping is switched off), for the build's worker processes to compute.
+    grouping is switched off), for the build's worker processes to compute. ``words``: the
+    title's and body's normalized words when the caller has them (``analyze_document``).
 
     >>> doc_signature("", "قصف") is None
     True
     """
-    sig = signature(_text(title or "", body or "")) if ENABLED else None
+    if not ENABLED:
+        return None
+    if words is None:
+        words = (text_words(title or ""), text_words(body or ""))
+    sig = signature_of(story_words(*words))
     return None if sig is None else sig.tobytes()
 
 
 def ensure(con: sqlite3.Connection) -> None:
     """Create the tables (an index built before grouping existed gets them on its next build)."""
     con.executescript(DDL)
-
-
-def _text(title: str, body: str) -> str:
-    # The body carries the story; a re-titled copy must still match. Title-only reports use the title.
-    return body if len((body or "").split()) >= MIN_WORDS else f"{title}\n{body}"
 
 
 def update(
@@ -204,14 +233,12 @@ def update(
         }
         for i in part:
             title, body = texts[todo[i]]
-            sig = signature(_text(title or "", body or ""))
+            sig = signature_of(story_words(text_words(title or ""), text_words(body or "")))
             if sig is not None:
                 sigs[i] = sig
                 signed[i] = True
     rows = np.flatnonzero(signed)
-    keys = np.empty((len(rows), BANDS), dtype=np.int64)
-    for b, i in enumerate(rows.tolist()):
-        keys[b] = band_keys(sigs[i])
+    keys = band_keys(sigs[rows])
     grp, joined = _group(con, todo, sigs, rows, keys)
     # Into an empty table (a new index) the rows go in first and its two indexes are made
     # after, by one sort each: inserting 30 rows per document into both indexes at random
