@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, compress
 from typing import NamedTuple
 
 from analyzers.gazetteer import ARMED_KINDS as _ARMED_KINDS
@@ -293,15 +293,17 @@ def _index2() -> tuple[dict[tuple[str, str], tuple[_Name, ...]], dict[str, tuple
 def _matches(text: str, tokens: list, norms: list[str]) -> list[_Match]:
     longer, single = _index2()
     out: list[_Match] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        forms = _name_forms(norms[i])
-        if not forms:
-            i += 1
+    n = len(tokens)
+    # One cached lookup per token, mapped in C: most tokens begin no name, and a Python loop
+    # over all of them cost more than the matching.
+    forms_at = list(map(_name_forms, norms))
+    after = 0  # tokens before it belong to a match found already
+    for i in compress(range(n), forms_at):  # the tokens some form of which begins a name
+        if i < after:
             continue
         best: _Match | None = None
         following = norms[i + 1] if i + 1 < n else None
-        for form, clitic in forms:
+        for form, clitic in forms_at[i]:
             for name in chain(longer.get((form, following), ()), single.get(form, ())):
                 last = i + len(name.rest)
                 if best and last <= best.last:
@@ -315,9 +317,7 @@ def _matches(text: str, tokens: list, norms: list[str]) -> list[_Match]:
                 best = _Match(i, last, name.ids, name.key, clitic)
         if best:
             out.append(best)
-            i = best.last + 1
-        else:
-            i += 1
+            after = best.last + 1
     return out
 
 
