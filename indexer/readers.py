@@ -33,6 +33,10 @@ _CHUNK = 1 << 20
 # found and skipped while the rest of the file is read.
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# How a surrogate gets into a decoded JSON line: as an escape (the line's own characters
+# are valid UTF-8 once _BAD_BYTES has turned the damaged ones away). A line without one
+# needs no walk of its object (a false alarm, such as an escaped backslash, only costs it).
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 @dataclass
@@ -365,7 +369,7 @@ def read_file(path: Path, base: Path, shown: str | None = None) -> Iterator[Doc 
         if not isinstance(obj, dict):
             yield Problem(shown, n, f"expected a JSON object, got {type(obj).__name__}")
             continue
-        yield from _safe_record(obj, n, path, shown)
+        yield from _safe_record(obj, n, path, shown, _ESCAPED_SURROGATE.search(line) is not None)
 
 
 def _decode_records(data: bytes) -> tuple[str, str | None]:
@@ -385,10 +389,12 @@ def _decode_records(data: bytes) -> tuple[str, str | None]:
     return data.decode("utf-8", errors="surrogateescape"), None
 
 
-def _safe_record(obj: dict, line: int, path: Path, shown: str) -> Iterator[Doc | Problem]:
+def _safe_record(
+    obj: dict, line: int, path: Path, shown: str, surrogates: bool = True
+) -> Iterator[Doc | Problem]:
     """:func:`_record`, with any failure of one record reported at its line (never a crash)."""
     try:
-        yield from list(_record(obj, line, path, shown))
+        yield from list(_record(obj, line, path, shown, surrogates))
     except (RecursionError, ValueError, TypeError, UnicodeError, OverflowError) as e:
         yield Problem(shown, line, f"cannot read this record: {type(e).__name__}: {e}")
 
@@ -443,9 +449,10 @@ def _absolute(path: Path) -> str:
     return str(path.resolve())
 
 
-def _record(obj: dict, line: int, path: Path, shown: str) -> Iterator[Doc | Problem]:
-    """A JSONL object or CSV row → Doc, with problems for what is missing or wrong."""
-    obj, changed = _clean_surrogates(obj)
+def _record(obj: dict, line: int, path: Path, shown: str, surrogates: bool = True) -> Iterator[Doc | Problem]:
+    """A JSONL object or CSV row → Doc, with problems for what is missing or wrong
+    (``surrogates``: whether it may hold lone surrogates, to be replaced)."""
+    obj, changed = _clean_surrogates(obj) if surrogates else (obj, False)
     if changed:
         yield Problem(shown, line, "lone surrogate code point(s) (not text) replaced by U+FFFD", "warning")
     text = obj.get("text")
