@@ -120,8 +120,11 @@ class TextAnalysis(NamedTuple):
     root: Postings
 
 
-_WORDS: dict[str, tuple[str, str, str]] = {}  # _levels without lru_cache's per-call overhead
-_WORDS_MAX = 1_000_000  # ~250 MB at most; cleared (not evicted) when full
+# Surface form → (exact form, and the exact, stem and root terms as bytes): _levels without
+# lru_cache's per-call overhead, each term encoded once per word rather than once per text
+# (a bytes object keeps its hash: the writer's term lookups do not hash it again).
+_WORDS: dict[str, tuple[str, bytes, bytes, bytes]] = {}
+_WORDS_MAX = 1_000_000  # ~300 MB at most; cleared (not evicted) when full
 # The tokenizer's pattern as a group: re.split gives gap, token, gap, ..., gap, and the
 # running sum of their lengths gives every token's offsets without a match object each.
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
@@ -142,7 +145,17 @@ _ONES: list[bytes] = []  # _one(p) for p < 65536, made on first use (not in ever
 _ONE_HEAD = pack_uint(1) + b"\x80\x02"
 
 
-def _levels_of(surfaces: list[str]) -> list[tuple[str, str, str]]:
+def _entry(levels: tuple[str, str, str]) -> tuple[str, bytes, bytes, bytes]:
+    """A word table entry: the exact form, then the three levels' terms as bytes.
+
+    >>> _entry(("الغارات", "غار", "")) == ("الغارات", "الغارات".encode(), "غار".encode(), b"")
+    True
+    """
+    exact, stem, root = levels
+    return exact, exact.encode(), stem.encode(), root.encode()
+
+
+def _levels_of(surfaces: list[str]) -> list[tuple[str, bytes, bytes, bytes]]:
     words = _WORDS
     levels = list(map(words.get, surfaces))
     if None in levels:
@@ -153,15 +166,15 @@ def _levels_of(surfaces: list[str]) -> list[tuple[str, str, str]]:
                 if lv is None:
                     if len(words) >= _WORDS_MAX:
                         words.clear()
-                    lv = words[surface] = _levels(surface)
+                    lv = words[surface] = _entry(_levels(surface))
                 levels[i] = lv
     return levels
 
 
-def _counts(terms: Iterable[str]) -> Postings:
+def _counts(terms: Iterable[bytes]) -> Postings:
     c = Counter(terms)
-    c.pop("", None)  # a stopword: no stem, no root
-    return Postings(list(map(str.encode, c)), list(c.values()), None)
+    c.pop(b"", None)  # a stopword: no stem, no root
+    return Postings(list(c), list(c.values()), None)
 
 
 def analyze_text(text: str) -> TextAnalysis:
@@ -179,15 +192,16 @@ def analyze_text(text: str) -> TextAnalysis:
     if not surfaces:
         empty = Postings([], [], [])
         return TextAnalysis(Tokens([], [], []), [], empty, Postings([], [], None), Postings([], [], None))
-    exacts, stems, roots = zip(*_levels_of(surfaces), strict=True)
-    # Occurrences grouped by exact form with one C-level stable sort of the token indices
-    # (a Python loop appending each token to its form's list cost 7x as much).
-    counts = Counter(exacts)
+    exacts, exact_terms, stems, roots = zip(*_levels_of(surfaces), strict=True)
+    # Occurrences grouped by exact term with one C-level stable sort of the token indices
+    # (a Python loop appending each token to its form's list cost 7x as much). UTF-8 bytes
+    # sort as their code points: the terms' order is the exact forms' order.
+    counts = Counter(exact_terms)
     terms = sorted(counts)
-    order = sorted(range(len(exacts)), key=exacts.__getitem__)
+    order = sorted(range(len(exacts)), key=exact_terms.__getitem__)
     freqs = list(map(counts.__getitem__, terms))
     heads = list(accumulate(freqs, initial=0))
-    if terms[0] == "":  # no exact form (cannot happen for a token with a letter; kept safe)
+    if terms[0] == b"":  # no exact form (cannot happen for a token with a letter; kept safe)
         del terms[0], freqs[0], heads[0]
     firsts = list(map(order.__getitem__, heads[: len(freqs)]))
     # Every value as if its word occurred once (a table lookup by position, no Python-level
@@ -205,7 +219,7 @@ def analyze_text(text: str) -> TextAnalysis:
         Tokens(surfaces, starts, ends),
         list(exacts),
         # A token's position is its index: ``order`` holds them grouped by term already.
-        Postings(list(map(str.encode, terms)), freqs, values, order[heads[0] :] if heads[0] else order),
+        Postings(terms, freqs, values, order[heads[0] :] if heads[0] else order),
         _counts(stems),
         _counts(roots),
     )
@@ -238,7 +252,7 @@ def learn_words(words: list[str], levels: list[tuple[str, str, str]]) -> None:
     between its workers) into this process's word table."""
     if len(_WORDS) + len(words) > _WORDS_MAX:
         _WORDS.clear()
-    _WORDS.update(zip(words, levels, strict=True))
+    _WORDS.update(zip(words, map(_entry, levels), strict=True))
 
 
 def known_words() -> set[str]:
