@@ -42,6 +42,7 @@ MIN_WORDS = 8  # shorter bodies (and titles) never join a group: too little text
 # Candidates from shared bands are checked against THRESHOLD anyway: weigh missed pairs 4× false candidates.
 BANDS, ROWS = _optimal_param(THRESHOLD, NUM_PERM, 0.2, 0.8)
 ENABLED = True  # benchmarks switch it off to time a build without it
+KEY_CHUNK = 65_536  # signatures whose band keys are computed at once (~60 MB of scratch)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS dedupe (
@@ -238,7 +239,9 @@ def update(
                 sigs[i] = sig
                 signed[i] = True
     rows = np.flatnonzero(signed)
-    keys = band_keys(sigs[rows])
+    keys = np.empty((len(rows), BANDS), dtype=np.int64)
+    for c in range(0, len(rows), KEY_CHUNK):  # a chunk's 64-bit copy, not a million documents'
+        keys[c : c + KEY_CHUNK] = band_keys(sigs[rows[c : c + KEY_CHUNK]])
     grp, joined = _group(con, todo, sigs, rows, keys)
     # Into an empty table (a new index) the rows go in first and its two indexes are made
     # after, by one sort each: inserting 30 rows per document into both indexes at random
