@@ -42,7 +42,7 @@ MIN_WORDS = 8  # shorter bodies (and titles) never join a group: too little text
 # Candidates from shared bands are checked against THRESHOLD anyway: weigh missed pairs 4× false candidates.
 BANDS, ROWS = _optimal_param(THRESHOLD, NUM_PERM, 0.2, 0.8)
 ENABLED = True  # benchmarks switch it off to time a build without it
-KEY_CHUNK = 65_536  # signatures whose band keys are computed at once (~60 MB of scratch)
+KEY_CHUNK = 65_536  # signatures whose band keys are computed at once (~130 MB of scratch)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS dedupe (
@@ -136,7 +136,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def band_keys(sigs: np.ndarray) -> np.ndarray:
     """One signed 64-bit key per LSH band of each signature (rows of ``sigs``): the band's
-    number and its rows hashed together (a splitmix64 finalizer), all bands at once.
+    number and its rows hashed together (a splitmix64 finalizer), every band of every row at once.
 
     >>> a = signature("أعلنت وزارة الدفاع الروسية اليوم أن طائراتها قصفت مواقع في ريف إدلب الجنوبي")
     >>> b = a.copy(); b[0] += 1  # the first band differs, the others agree

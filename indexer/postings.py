@@ -141,8 +141,18 @@ def _one(p: int) -> bytes:
     return _ONE_HEAD + dumps([p], 2)[2:]
 
 
-_ONES: list[bytes] = []  # _one(p) for p < 65536, made on first use (not in every web worker)
+ONES = 65536  # positions whose single-occurrence value is kept in a table
 _ONE_HEAD = pack_uint(1) + b"\x80\x02"
+_ONES: list[bytes] | None = None  # _one(p) for p < ONES, made on first use (not in web workers)
+
+
+def _ones() -> list[bytes]:
+    """The table of single-occurrence values, made whole before it is published (a thread
+    that races another builds its own copy; none sees a half-made or doubled table)."""
+    global _ONES  # noqa: PLW0603 - a table made once per process
+    if _ONES is None:
+        _ONES = list(map(_one, range(ONES)))
+    return _ONES
 
 
 def _entry(levels: tuple[str, str, str]) -> tuple[str, bytes, bytes, bytes]:
@@ -206,11 +216,9 @@ def analyze_text(text: str) -> TextAnalysis:
     firsts = list(map(order.__getitem__, heads[: len(freqs)]))
     # Every value as if its word occurred once (a table lookup by position, no Python-level
     # work per posting); then the words that occur more often are encoded again, whole.
-    if not _ONES:
-        _ONES.extend(map(_one, range(65536)))
-    if len(exacts) <= len(_ONES):
-        values = list(map(_ONES.__getitem__, firsts))
-    else:
+    if len(exacts) <= ONES:
+        values = list(map(_ones().__getitem__, firsts))
+    else:  # positions past the table's
         values = list(map(_one, firsts))
     for k in compress(range(len(freqs)), map((1).__lt__, freqs)):
         h = heads[k]
@@ -263,7 +271,7 @@ def known_words() -> set[str]:
 def text_postings(text: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """Posting tuples of ``text`` for its exact, stem and root fields.
 
-    Exact: positions and characters (phrases, highlights), stopwords kept.
+    Exact: positions (phrases), stopwords kept.
     Stem and root: frequencies, stopwords dropped; positions count every word.
 
     >>> exact, stem, root_ = text_postings("قصف الغارات والغارات")

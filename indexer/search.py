@@ -739,6 +739,7 @@ def known(reader, w: Word) -> bool:
 # (tens of ms per edit-distance pass on 30,000 reports), so only a few words are
 # looked at, and past the time budget the answer is "no suggestion".
 SUGGEST_MAX_WORDS = 4  # unknown words looked up; a longer query of unknown words gets none
+SURFACE_TOKENS = 20_000  # a suggestion's spelling is read from the first this many tokens of a text
 SUGGEST_MAX_CHARS = 20  # longer "words" are no typo of anything in the index
 SUGGEST_BUDGET_S = 0.25  # wall-clock budget of one suggestion
 
@@ -820,7 +821,7 @@ def surface_form(searcher: Searcher, term: str, db) -> str:
         row = db.execute(
             f"SELECT {column} FROM docs WHERE id = ?", (searcher.stored_fields(docnum)["id"],)
         ).fetchone()
-        if row and row[0] and positions:
+        if row and row[0] and positions and positions[0] < SURFACE_TOKENS:
             # A position is a token's index: the tokenizer's tokens up to it, no further.
             word = next(islice(TOKEN_RE.finditer(row[0]), positions[0], None), None)
             surface = strip_marks(word.group()) if word else ""

@@ -18,7 +18,8 @@ AWKWARD = [
     "وانسحبتْ قوّاتُ النظامِ من «الرقّة»، أمس. من من من",
     'قصفت F16 مواقع ISIS في 2017م و٢٠١٨ لـ"داعش" بـ«قسد» حلـــب ﻻ',
     "في في الذين ما",
-    "قصف " * 17_000 + "حلب والرقة قصف",  # offsets past 65,535: pickled as 4-byte ints
+    "قصف " * 17_000 + "حلب والرقة قصف",  # 17,003 tokens: values from the table of single ones
+    "قصف حلب " * 33_000 + "الرقة",  # 66,001 tokens: positions past 65,535 (4-byte ints), no table
 ]
 
 
