@@ -170,10 +170,18 @@ def doc_signature(
     """
     if not ENABLED:
         return None
+    sig = report_signature(title, body, words)
+    return None if sig is None else sig.tobytes()
+
+
+def report_signature(
+    title: str, body: str, words: tuple[Sequence[str], Sequence[str]] | None = None
+) -> np.ndarray | None:
+    """A report's signature: :func:`signature_of` its :func:`story_words` (``words``: the
+    title's and body's normalized words, made from the texts when not given)."""
     if words is None:
         words = (text_words(title or ""), text_words(body or ""))
-    sig = signature_of(story_words(*words))
-    return None if sig is None else sig.tobytes()
+    return signature_of(story_words(*words))
 
 
 def ensure(con: sqlite3.Connection) -> None:
@@ -234,7 +242,7 @@ def update(
         }
         for i in part:
             title, body = texts[todo[i]]
-            sig = signature_of(story_words(text_words(title or ""), text_words(body or "")))
+            sig = report_signature(title, body)
             if sig is not None:
                 sigs[i] = sig
                 signed[i] = True

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate, compress
-from pickle import dumps
 from typing import NamedTuple
 
 from whoosh.formats import Positions
@@ -130,20 +129,8 @@ _WORDS_MAX = 1_000_000  # ~300 MB at most; cleared (not evicted) when full
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 
 
-def _one(p: int) -> bytes:
-    """``Positions().encode([p])``: one occurrence's value (``pack_uint(1)`` and the pickled
-    list ``[p]``, protocol 2), bytes for bytes.
-
-    >>> from whoosh.formats import Positions
-    >>> all(_one(p) == Positions().encode([p]) for p in (0, 255, 256, 65535, 65536, 2**31))
-    True
-    """
-    return _ONE_HEAD + dumps([p], 2)[2:]
-
-
 ONES = 65536  # positions whose single-occurrence value is kept in a table
-_ONE_HEAD = pack_uint(1) + b"\x80\x02"
-_ONES: list[bytes] | None = None  # _one(p) for p < ONES, made on first use (not in web workers)
+_ONES: list[bytes] | None = None  # the value of one occurrence at p < ONES, made on first use
 
 
 def _ones() -> list[bytes]:
@@ -151,7 +138,7 @@ def _ones() -> list[bytes]:
     that races another builds its own copy; none sees a half-made or doubled table)."""
     global _ONES  # noqa: PLW0603 - a table made once per process
     if _ONES is None:
-        _ONES = list(map(_one, range(ONES)))
+        _ONES = [_encode_positions((p,)) for p in range(ONES)]
     return _ONES
 
 
@@ -219,7 +206,7 @@ def analyze_text(text: str) -> TextAnalysis:
     if len(exacts) <= ONES:
         values = list(map(_ones().__getitem__, firsts))
     else:  # positions past the table's
-        values = list(map(_one, firsts))
+        values = [_encode_positions((p,)) for p in firsts]
     for k in compress(range(len(freqs)), map((1).__lt__, freqs)):
         h = heads[k]
         values[k] = _encode_positions(order[h : h + freqs[k]])

@@ -272,9 +272,7 @@ def _reference_update(con, changed: list[str], signatures: dict[str, bytes | Non
             sig = signatures[doc_id]
             sig = None if sig is None else np.frombuffer(sig, dtype=np.uint32)
         else:
-            sig = dedupe.signature_of(
-                dedupe.story_words(dedupe.text_words(title or ""), dedupe.text_words(body or ""))
-            )
+            sig = dedupe.report_signature(title, body)
         work.append((doc_id, sig, dedupe.band_keys(sig[None])[0].tolist() if sig is not None else None))
     bands: dict[int, list[str]] = {}
     known: dict = {}
