@@ -1,10 +1,11 @@
 """Per-generation arrays of the ranking engine, written at build time, memory-mapped when read.
 
-Field lengths (a byte per document and scored field), dates, the live-document mask
-and the facet postings (place, group, month, source: document numbers end to end, with
-each term's offset) are what every query needs over the whole collection. Computed in
-each process they cost each gunicorn worker its own copy (tens of MB at a million
-documents) and the first query of a worker the time to decode them. So the build writes
+Field lengths (a byte per document and scored field), dates, the live-document mask,
+each document's story group (indexer/dedupe.py) and the facet postings (place, group,
+month, source: document numbers end to end, with each term's offset) are what every
+query needs over the whole collection. Computed in each process they cost each gunicorn
+worker its own copy (tens of MB at a million documents; the story groups' ~140 MB of
+freed small objects besides) and the first query of a worker the time to decode them. So the build writes
 them once, beside the generation's Whoosh shards (``generations/<n>/engine/``), before it
 publishes, and readers ``numpy.load`` them with ``mmap_mode="r"``: every worker maps the
 same pages of the OS page cache, and a fresh worker reads only the pages it touches.
@@ -49,7 +50,7 @@ def write(gdir: Path | str) -> Path:
     Vectorized: posting blocks and columns are decoded whole (indexer/ranking.py), so a
     million documents take seconds. Returns the directory written.
     """
-    from indexer import store
+    from indexer import dedupe, store
     from indexer.facets import read_table
     from indexer.ranking import Corpus
 
@@ -79,6 +80,12 @@ def write(gdir: Path | str) -> Path:
             np.save(tmp / f"facet_{fname}_docterms.npy", terms)
             (tmp / f"facet_{fname}_names.json").write_text(json.dumps(names, ensure_ascii=False), "utf-8")
             facets.append(fname)
+        db = store.connect_ro(gdir / store.DB)
+        db.row_factory = None
+        try:
+            np.save(tmp / "groups.npy", dedupe.group_codes(reader, db))
+        finally:
+            db.close()
         meta = {
             "version": VERSION,
             "documents": c.n,
@@ -89,6 +96,7 @@ def write(gdir: Path | str) -> Path:
             # Added later, without a new version (older readers ignore the files): fields whose
             # values per document were written too (see by_document).
             "by_doc": facets,
+            "groups": True,  # groups.npy: each document's story group (indexer/dedupe.py)
         }
         meta["postings"] = write_postings(reader, gdir, tmp / POSTINGS)
     (tmp / "meta.json").write_text(json.dumps(meta), "utf-8")
@@ -176,6 +184,10 @@ class Mapped:
 
     def length_bytes(self, fieldname: str) -> np.ndarray | None:
         return self.array(f"len_{fieldname}") if fieldname in self.meta["lengths"] else None
+
+    def groups(self) -> np.ndarray | None:
+        """Each document number's story group code (``None`` for arrays written before it)."""
+        return self.array("groups") if self.meta.get("groups") else None
 
     def terms(self) -> termstore.TermTable:
         """The generation's term table and decoded lists (:func:`write_postings`), mapped."""

@@ -417,29 +417,43 @@ _lock = threading.Lock()
 
 
 class Groups:
-    """Per open index: each document number's group as an integer code, and the codes' ids."""
+    """Per open index: each document number's group as an integer code (equal codes: one story)."""
 
-    def __init__(self, code: np.ndarray, names: list[str]) -> None:
+    def __init__(self, code: np.ndarray) -> None:
         self.code = code
-        self.names = names
+
+
+def group_codes(reader, db: sqlite3.Connection) -> np.ndarray:
+    """Each document number's group as an integer: documents of one story share a code,
+    every other document has one of its own (a deleted one too: ``n + docnum``).
+
+    The build writes it with the engine's arrays (indexer/arrays.py), so a search maps it;
+    an index without them computes it here: a million documents take ~6 s and leave
+    ~140 MB of freed small objects in the process (the dict of a million ids).
+    """
+    grp_of = dict(db.execute("SELECT doc_id, grp FROM dedupe")) if has_groups(db) else {}
+    n = reader.doc_count_all()
+    code = np.arange(n, dtype=np.int64) + n
+    names: dict[str, int] = {}
+    for docnum, fields in reader.iter_docs():
+        doc_id = fields["id"]
+        code[docnum] = names.setdefault(grp_of.get(doc_id, doc_id), len(names))
+    return code
 
 
 def groups(searcher: Searcher, db: sqlite3.Connection) -> Groups:
-    """The :class:`Groups` of a searcher's index (cached while its reader lives)."""
+    """The :class:`Groups` of a searcher's index (cached while its reader lives): the build's
+    mapped array, else computed (:func:`group_codes`)."""
+    from indexer.ranking import corpus
+
     reader = searcher.reader()
     with _lock:
         found = _cache.get(reader)
         if found is not None:
             return found
-    grp_of = dict(db.execute("SELECT doc_id, grp FROM dedupe")) if has_groups(db) else {}
-    n = reader.doc_count_all()
-    code = np.arange(n, dtype=np.int64) + (1 << 40)  # ungrouped documents: a group of their own
-    names: dict[str, int] = {}
-    for docnum, fields in reader.iter_docs():
-        doc_id = fields["id"]
-        g = grp_of.get(doc_id, doc_id)
-        code[docnum] = names.setdefault(g, len(names))
-    found = Groups(code, list(names))
+    mapped = corpus(searcher).mapped
+    code = mapped.groups() if mapped is not None else None
+    found = Groups(group_codes(reader, db) if code is None else code)
     with _lock:
         _cache[reader] = found
     return found

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer import dedupe, store
@@ -100,8 +101,18 @@ def build_story_index(work: Path, batches: int = 2) -> Path:
 
 
 def groups_of(ix: Path) -> dict[str, str]:
+    """Each report's group, from the store; checked against the group codes searches read
+    (the build's memory-mapped array): one code per group, a different one per group."""
     with store.open_current(ix) as snap:
-        return dict(snap.db.execute("SELECT doc_id, grp FROM dedupe"))
+        g = dict(snap.db.execute("SELECT doc_id, grp FROM dedupe"))
+        s = snap.searcher()
+        code = dedupe.groups(s, snap.db).code
+        assert isinstance(code.base, np.memmap)  # mapped (termstore.mapped_array), not computed
+        by_doc = {fields["id"]: int(code[docnum]) for docnum, fields in s.reader().iter_docs()}
+        assert set(by_doc) == set(g)
+        pairs = {(g[d], c) for d, c in by_doc.items()}
+        assert len(pairs) == len(set(g.values())) == len(set(by_doc.values()))
+        return g
 
 
 @pytest.fixture(scope="module")
