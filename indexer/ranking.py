@@ -852,8 +852,10 @@ class _Evaluation:
 
         BM25's saturation ``t (K1 + 1) / (t + K1 x)`` stays below ``K1 + 1`` whatever the
         frequency and length, so a term is bounded by ``idf x boost x (K1 + 1)`` and a word's
-        level (BM25F) by ``level weight x idf x (K1 + 1)``, with the IDF of the level's
-        rarest present form (the level takes its most frequent one's: at most as large).
+        level (BM25F) by ``level weight x idf x (K1 + 1)``, with the IDF the level scores
+        with: that of its most frequent form in the index (:meth:`add_word`). (The rarest
+        form's, as this took before, is up to twice as large for a root, whose title list is
+        far shorter than its body list: the bounds were loose, and fewer words were pruned.)
         """
         bm, c = self.bm, self.c
         if isinstance(q, Q.Term):
@@ -872,7 +874,7 @@ class _Evaluation:
             for specs in _levels(q).values():
                 dfs = [d for d in (c.doc_frequency(f, form) for f, form, *_ in specs) if d]
                 if dfs:
-                    total += _nonnegative(specs[0][4] * idf_of(min(dfs), c.n, bm.idf) * (bm.K1 + 1))
+                    total += _nonnegative(specs[0][4] * idf_of(max(dfs), c.n, bm.idf) * (bm.K1 + 1))
             return total
         if isinstance(q, CliticPhrase):
             return max((self.bound(f) for f in q.forms), default=0.0)
