@@ -785,9 +785,11 @@ class _Evaluation:
         elif isinstance(q, Q.AndMaybe):
             m, s = self.fresh(q.a)
             s += self.fresh(q.b)[1]  # scores outside m are never read
-        elif isinstance(q, Q.ConstantScoreQuery):
+        elif isinstance(q, Q.ConstantScoreQuery):  # (no collection-sized vector of the constant)
             m, _ = self.fresh(q.child)
-            s = np.full(self.c.n, q.score)
+            mask |= m
+            score[m[1]] += q.score
+            return
         elif isinstance(q, Q.Phrase):
             m = np.broadcast_to(
                 self.c.mask(self.c.phrase_docs(q.fieldname, list(q.words))), (2, self.c.n)
