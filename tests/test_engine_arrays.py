@@ -619,6 +619,21 @@ def test_arrays_of_an_older_version_are_written_anew_by_the_next_build(tmp_path:
     assert after["total"] == before["total"]
     build([src], tmp_path / "ix", jobs=1)
     assert current_generation(tmp_path / "ix") == second
+    # Arrays of this version written before the story groups were: the next build adds them.
+    meta = generation_dir(tmp_path / "ix", second) / "engine" / "meta.json"
+    meta.write_text(meta.read_text("utf-8").replace('"groups": true', '"groups": false'), "utf-8")
+    assert not arrays.up_to_date(generation_dir(tmp_path / "ix", second))
+    with open_current(tmp_path / "ix") as snap:  # meanwhile computed from the store, the same codes
+        from indexer import dedupe
+
+        computed = dedupe.groups(snap.searcher(), snap.db).code
+        assert not isinstance(computed.base, np.memmap)
+        assert (computed == np.load(meta.parent / "groups.npy")).all()
+    build([src], tmp_path / "ix", jobs=1)
+    third = current_generation(tmp_path / "ix")
+    assert third != second and arrays.up_to_date(generation_dir(tmp_path / "ix", third))
+    with open_current(tmp_path / "ix") as snap:
+        assert ranking.corpus(snap.searcher()).mapped.groups() is not None
 
 
 def test_lists_of_segments_whooshs_merges_wrote_equal_whooshs(tmp_path: Path) -> None:
