@@ -5,10 +5,11 @@ each document's story group (indexer/dedupe.py) and the facet postings (place, g
 month, source: document numbers end to end, with each term's offset) are what every
 query needs over the whole collection. Computed in each process they cost each gunicorn
 worker its own copy (tens of MB at a million documents; the story groups' ~140 MB of
-freed small objects besides) and the first query of a worker the time to decode them. So the build writes
-them once, beside the generation's Whoosh shards (``generations/<n>/engine/``), before it
-publishes, and readers ``numpy.load`` them with ``mmap_mode="r"``: every worker maps the
-same pages of the OS page cache, and a fresh worker reads only the pages it touches.
+freed small objects besides) and the first query of a worker the time to decode them.
+So the build writes them once, beside the generation's Whoosh shards
+(``generations/<n>/engine/``), before it publishes, and readers ``numpy.load`` them with
+``mmap_mode="r"``: every worker maps the same pages of the OS page cache, and a fresh
+worker reads only the pages it touches.
 
 The files describe the exact segments they were computed from (``meta.json``); a reader
 whose segments differ (or an index built before this existed) computes the arrays in
@@ -81,7 +82,7 @@ def write(gdir: Path | str) -> Path:
             (tmp / f"facet_{fname}_names.json").write_text(json.dumps(names, ensure_ascii=False), "utf-8")
             facets.append(fname)
         db = store.connect_ro(gdir / store.DB)
-        db.row_factory = None
+        db.row_factory = None  # plain tuples: a row per document
         try:
             np.save(tmp / "groups.npy", dedupe.group_codes(reader, db))
         finally:

@@ -855,9 +855,9 @@ class _Evaluation:
         BM25's saturation ``t (K1 + 1) / (t + K1 x)`` stays below ``K1 + 1`` whatever the
         frequency and length, so a term is bounded by ``idf x boost x (K1 + 1)`` and a word's
         level (BM25F) by ``level weight x idf x (K1 + 1)``, with the IDF the level scores
-        with: that of its most frequent form in the index (:meth:`add_word`). (The rarest
-        form's, as this took before, is up to twice as large for a root, whose title list is
-        far shorter than its body list: the bounds were loose, and fewer words were pruned.)
+        with: that of its most frequent form in the index (:meth:`add_word`). Any larger
+        IDF (its rarest form's: for a root, the title list's, up to twice the body list's)
+        is a looser bound, and MaxScore prunes fewer words.
         """
         bm, c = self.bm, self.c
         if isinstance(q, Q.Term):
