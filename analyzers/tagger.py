@@ -232,8 +232,22 @@ def _first_forms(word: str) -> tuple[tuple[str, int], ...]:
 def _name_forms(word: str) -> tuple[tuple[str, int], ...]:
     """The :func:`_first_forms` of a token that begin a known name (usually none): one
     cached lookup per token in :func:`_matches` instead of a few."""
+    return name_forms(word)
+
+
+_NO_FORMS: tuple = ()
+
+
+def name_forms(word: str) -> tuple[tuple[str, int], ...]:
+    """:func:`_name_forms` uncached, for a caller that keeps its own table (the indexer's word
+    table, ``indexer.postings``); ``()`` (one shared tuple) for most words.
+
+    >>> name_forms("وبالرقه"), name_forms("قصف")
+    ((('الرقه', 2),), ())
+    """
     index = _index()
-    return tuple(f for f in _first_forms(word) if f[0] in index)
+    found = tuple(f for f in _first_forms(word) if f[0] in index)
+    return found or _NO_FORMS
 
 
 def is_name_word(word: str) -> bool:
@@ -290,13 +304,14 @@ def _index2() -> tuple[dict[tuple[str, str], tuple[_Name, ...]], dict[str, tuple
     return {k: tuple(v) for k, v in longer.items()}, {k: tuple(v) for k, v in single.items()}
 
 
-def _matches(text: str, tokens: list, norms: list[str]) -> list[_Match]:
+def _matches(text: str, tokens: list, norms: list[str], forms_at: list | None = None) -> list[_Match]:
     longer, single = _index2()
     out: list[_Match] = []
     n = len(tokens)
     # One cached lookup per token, mapped in C: most tokens begin no name, and a Python loop
-    # over all of them cost more than the matching.
-    forms_at = list(map(_name_forms, norms))
+    # over all of them cost more than the matching. (The indexer gives them: ``forms``.)
+    if forms_at is None:
+        forms_at = list(map(_name_forms, norms))
     after = 0  # tokens before it belong to a match found already
     for i in compress(range(n), forms_at):  # the tokens some form of which begins a name
         if i < after:
@@ -401,11 +416,17 @@ def _ignored(phrases: list[tuple[str, ...]], norms: list[str], m: _Match) -> boo
     return False
 
 
-def tag(text: str, tokens: list[Token] | None = None, norms: list[str] | None = None) -> list[Mention]:
+def tag(
+    text: str,
+    tokens: list[Token] | None = None,
+    norms: list[str] | None = None,
+    forms: list[tuple] | None = None,
+) -> list[Mention]:
     """Places and groups named in ``text``, in text order. Deterministic.
 
     ``tokens`` (``tokenize(text)``) and ``norms`` (their ``normalize``d forms) may be given by
-    a caller that has them already (the indexer's analysis), to save tokenizing twice.
+    a caller that has them already (the indexer's analysis), to save tokenizing twice; and
+    ``forms``, each norm's :func:`name_forms`.
 
     >>> [(m.entity_id, m.surface) for m in tag("قصف بالرقة وقوات سوريا الديمقراطية لـ\\"داعش\\"")]
     [('sy-raqqa-raqqa', 'الرقة'), ('sdf', 'قوات سوريا الديمقراطية'), ('isis', 'داعش')]
@@ -419,9 +440,10 @@ def tag(text: str, tokens: list[Token] | None = None, norms: list[str] | None = 
     if tokens is None or norms is None:
         tokens = tokenize(text)
         norms = [normalize(t.text) for t in tokens]
+        forms = None
     found: list[tuple[_Match, Entity, str]] = []
     cue = None
-    for m in _matches(text, tokens, norms):
+    for m in _matches(text, tokens, norms, forms):
         if any(_TANWEEN_RE.search(tokens[k].text) for k in range(m.first, m.last + 1)):
             continue  # names take no tanween: درعًا is "a shield", سوريًا "Syria-wise"
         listed = bool(found) and found[-1][0].last + 1 == m.first and m.clitic and norms[m.first][0] in "وف"

@@ -431,9 +431,10 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
                 # Bound the batch held in memory: commit it as one segment, start the next
                 # (without Whoosh's merge, which would re-add the big segments posting by posting).
                 writer.commit(merge=False)
+                postings.trim()  # between two batches: the word table's term numbers may start anew
                 writer = BulkWriter(ix, lists)
-            postings, found, words = analyze_document(d.title, d.text)
-            fields = {"id": d.id, **postings}
+            analyzed = analyze_document(d.title, d.text)
+            fields = {"id": d.id, **analyzed.postings}
             if d.date:
                 # Filters, the month facet and date sorting use the day where the report was
                 # written (the source's offset dropped, not applied); the store keeps the offset.
@@ -442,8 +443,8 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
             if d.source:
                 fields["source"] = d.source
             writer.add_document(**fields)
-            mentions.extend((d.id, *m) for m in found)
-            signatures[d.id] = dedupe.doc_signature(d.title, d.text, words)
+            mentions.extend((d.id, *m) for m in analyzed.mentions)
+            signatures[d.id] = dedupe.doc_signature(d.title, d.text, analyzed.words, analyzed.hashes)
             if _DONE is not None:
                 with _DONE.get_lock():
                     _DONE.value += 1
@@ -469,7 +470,7 @@ def _prime_words(ctx, jobs: int, busy: list[int]) -> None:
     """
     with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         words = sorted(set().union(*pool.map(_shard_surfaces, busy)) - postings.known_words())
-        parts = [words[i::jobs] for i in range(jobs)]
+        parts = postings.share_words(words, jobs)
         for part, levels in zip(parts, pool.map(postings.word_levels, parts), strict=True):
             postings.learn_words(part, levels)
 
@@ -500,7 +501,8 @@ def _warm() -> None:
     """Load the analyzers' tables (lexicon, gazetteer and tagger indexes, MinHash permutations)
     in this process before the workers fork: each would otherwise load its own copy (~1 s)."""
     text = "قالت مصادر إن قوات النظام انسحبت من مدينة حلب وريف إدلب بعد قصف الطيران"
-    dedupe.doc_signature("", text, analyze_document("الرقة", text).words)
+    a = analyze_document("الرقة", text)
+    dedupe.doc_signature("", text, a.words, a.hashes)
 
 
 def _write(  # noqa: PLR0917 - one private call site

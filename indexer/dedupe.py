@@ -79,6 +79,16 @@ def story_words(title_words: Sequence[str], body_words: Sequence[str]) -> Sequen
     return body_words if len(body_words) >= MIN_WORDS else [*title_words, *body_words]
 
 
+def word_hashes(words: Sequence[str]) -> np.ndarray:
+    """Each word's CRC-32 (of its UTF-8), what shingles are made of; the indexer's word table
+    keeps them (``indexer.postings``).
+
+    >>> int(word_hashes(["قصف"])[0]) == zlib.crc32("قصف".encode())
+    True
+    """
+    return np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint32, count=len(words))
+
+
 def shingle_hashes(words: Sequence[str], k: int = SHINGLE) -> np.ndarray:
     """One 32-bit hash per ``k``-word shingle of ``words`` (repeats included: a MinHash takes
     the minimum over them, which repeats do not change): each word's CRC-32 once, then
@@ -88,10 +98,15 @@ def shingle_hashes(words: Sequence[str], k: int = SHINGLE) -> np.ndarray:
     >>> len(h), bool(h[0] == h[2]), bool(h[0] == h[1])
     (3, True, False)
     """
-    n = len(words) - k + 1
+    return _shingles(word_hashes(words), k)
+
+
+def _shingles(hashes: np.ndarray, k: int = SHINGLE) -> np.ndarray:
+    """:func:`shingle_hashes` of the words whose :func:`word_hashes` are ``hashes``."""
+    n = len(hashes) - k + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
-    w = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    w = hashes.astype(np.uint64)
     h = w[:n].copy()
     for j in range(1, k):
         h = h * _MIX + w[j : j + n]  # wraps modulo 2**64, as meant
@@ -103,10 +118,14 @@ def signature_of(words: Sequence[str]) -> np.ndarray | None:
     there are fewer than :data:`MIN_WORDS`."""
     if len(words) < MIN_WORDS:
         return None
+    return _minhash(shingle_hashes(words))
+
+
+def _minhash(shingles: np.ndarray) -> np.ndarray:
     perms, scheme = _permutations()
     # The shingle hashes are the values: datasketch premixes them (fmix32) for its scheme.
     m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=perms, scheme=scheme)
-    m.update_batch(shingle_hashes(words).tolist())
+    m.update_batch(shingles.tolist())
     return m.hashvalues.astype(np.uint32)
 
 
@@ -159,17 +178,25 @@ def band_keys(sigs: np.ndarray) -> np.ndarray:
 
 
 def doc_signature(
-    title: str, body: str, words: tuple[Sequence[str], Sequence[str]] | None = None
+    title: str,
+    body: str,
+    words: tuple[Sequence[str], Sequence[str]] | None = None,
+    hashes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bytes | None:
     """The signature :func:`update` gives a document, as bytes (``None``: too short; or
     grouping is switched off), for the build's worker processes to compute. ``words``: the
-    title's and body's normalized words when the caller has them (``analyze_document``).
+    title's and body's normalized words when the caller has them (``analyze_document``),
+    and ``hashes`` their :func:`word_hashes`.
 
     >>> doc_signature("", "قصف") is None
     True
     """
     if not ENABLED:
         return None
+    if hashes is not None:
+        title_h, body_h = hashes
+        story = body_h if len(body_h) >= MIN_WORDS else np.concatenate((title_h, body_h))
+        return _minhash(_shingles(story)).tobytes() if len(story) >= MIN_WORDS else None
     sig = report_signature(title, body, words)
     return None if sig is None else sig.tobytes()
 

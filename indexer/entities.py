@@ -21,14 +21,15 @@ class Mention(NamedTuple):
 
 
 def entities_for(
-    title: str, body: str, tokenized: dict[str, tuple[list, list[str]]] | None = None
+    title: str, body: str, tokenized: dict[str, tuple] | None = None
 ) -> tuple[list[str], list[str], list[Mention]]:
     """``(place_ids, group_ids, mentions)`` for a document.
 
     Each mentioned entity also counts for its ancestors, so a report on البوكمال
     is found under دير الزور governorate and under Syria, and a unit under its
     force. Runs in the analysis worker processes; pure. ``tokenized`` may give each
-    field's ``(tokens, normalized forms)`` when the caller has them (``analyze_doc``).
+    field's ``(tokens, normalized forms)``, or ``(tokens, normalized forms, name forms)``,
+    when the caller has them (``analyze_doc``).
 
     >>> places, groups, mentions = entities_for("", "انسحبت قوات النظام من البوكمال")
     >>> "sy" in places and "sy-deirezzor" in places

@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import NamedTuple
 
+import numpy as np
 from whoosh import fields
 
 from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyzer
@@ -103,6 +104,7 @@ class DocAnalysis(NamedTuple):
     postings: dict[str, Analyzed | Postings]
     mentions: list[Mention]
     words: tuple[list[str], list[str]]
+    hashes: tuple[np.ndarray, np.ndarray] | None = None  # the words' CRC-32s (indexer.dedupe)
 
 
 def analyze_document(title: str, body: str) -> DocAnalysis:
@@ -120,10 +122,12 @@ def analyze_document(title: str, body: str) -> DocAnalysis:
     s = schema()
     out: dict[str, Analyzed | Postings] = {}
     tokenized = {}
+    hashes = []
     for name, value in (("title", title), ("body", body)):
         a = analyze_text(value)
+        hashes.append(a.hashes)
         out[f"{name}_exact"], out[f"{name}_stem"], out[f"{name}_root"] = a.exact, a.stem, a.root
-        tokenized[name] = (a.tokens, a.norms)
+        tokenized[name] = (a.tokens, a.norms, a.forms)
     places, groups, mentions = entities_for(title, body, tokenized)
     if places:
         out["place"] = Analyzed(s["place"].index(",".join(places)))
@@ -133,7 +137,7 @@ def analyze_document(title: str, body: str) -> DocAnalysis:
         named = sorted({m.entity_id for m in mentions if m.kind == kind})
         if named:
             out[f"{kind}_named"] = Analyzed(s[f"{kind}_named"].index(",".join(named)))
-    return DocAnalysis(out, mentions, (tokenized["title"][1], tokenized["body"][1]))
+    return DocAnalysis(out, mentions, (tokenized["title"][1], tokenized["body"][1]), tuple(hashes))
 
 
 def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed | Postings], list[Mention]]:

@@ -35,7 +35,7 @@ from whoosh.system import pack_int, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from indexer.postings import Postings
+from indexer.postings import Postings, Terms, level_terms
 from indexer.termstore import POSITIONAL, SegmentLists, run_indexes, value_positions
 
 # Pickled blocks shorter than this are stored uncompressed (see _write_field).
@@ -49,16 +49,6 @@ BLOCK_PROTOCOL = 3
 _CHUNK = 1 << 16  # postings turned into Python lists at a time while a field is written
 
 
-class _Vocab(dict):
-    """Term bytes → term id, numbered in arrival order; a lookup of a new term adds it."""
-
-    __slots__ = ()
-
-    def __missing__(self, term: bytes) -> int:
-        tid = self[term] = len(self)
-        return tid
-
-
 class _FieldPostings:
     """One field's postings of a batch, in arrival order (document by document)."""
 
@@ -69,15 +59,19 @@ class _FieldPostings:
         "lengths",
         "plens",
         "positions",
+        "space",
         "tids",
         "value_lens",
         "values",
-        "vocab",
         "weights",
     )
 
-    def __init__(self, fixed0: bool, freqs: bool = False, positions: bool = False) -> None:
-        self.vocab: dict[bytes, int] = _Vocab()
+    def __init__(
+        self, fixed0: bool, freqs: bool = False, positions: bool = False, space: Terms | None = None
+    ) -> None:
+        # The terms' numbering: a text field's is its level's in this process (the numbers
+        # analyze_text gives, shared by title and body), any other field's its own.
+        self.space = space if space is not None else Terms()
         self.tids = array("i")
         self.docs = array("i")
         self.weights = array("f")  # float32, as Whoosh's block buffer holds them
@@ -98,28 +92,33 @@ class _FieldPostings:
     def add_columns(self, docnum: int, p: Postings) -> int:
         """Add one document's :class:`~indexer.postings.Postings`; returns the summed freq.
 
-        Column by column (``extend`` over ``map``): no Python-level work per posting."""
-        n = len(p.terms)
+        Column by column, and the terms as numbers when they are of this field's numbering
+        (:func:`~indexer.postings.analyze_text`'s): no Python-level work per posting."""
+        n = len(p.freqs)
         if not n:
             return 0
-        # (an array made from a list, then appended whole: array() of an iterator costs ~130 ns
-        # more per item than of a list, as much as the dictionary lookup itself)
-        self.tids.extend(array("i", list(map(self.vocab.__getitem__, p.terms))))
-        self.weights.extend(array("f", p.freqs))  # weight = frequency (field boost 1)
+        if p.ids is not None and p.space is self.space:
+            self.tids.frombytes(np.asarray(p.ids, dtype=np.int32).tobytes())
+        else:
+            # (an array made from a list, then appended whole: array() of an iterator costs
+            # ~130 ns more per item than of a list)
+            self.tids.extend(array("i", list(map(self.space.id_of, p.terms))))
+        freqs = np.asarray(p.freqs)
+        self.weights.frombytes(freqs.astype(np.float32).tobytes())  # weight = frequency (boost 1)
         if self.freqs is not None:
-            self.freqs.extend(array("I", p.freqs))
+            self.freqs.frombytes(freqs.astype(np.uint32).tobytes())
         elif not self.fixed0:
             values = p.values if p.values is not None else list(map(pack_uint, p.freqs))
             self.values += b"".join(values)
             self.value_lens.extend(array("I", list(map(len, values))))
         if self.positions is not None:
             if p.positions is not None:  # analyze_text's token order, grouped by term
-                self.positions.extend(array("I", p.positions))
-                self.plens.extend(array("I", p.freqs))
+                self.positions.frombytes(np.asarray(p.positions, dtype=np.uint32).tobytes())
+                self.plens.frombytes(freqs.astype(np.uint32).tobytes())
             else:
                 self._add_positions(p.values or ())
         self.docs.extend(array("i", (docnum,)) * n)
-        return sum(p.freqs)
+        return int(freqs.sum())
 
     def _add_positions(self, values: Iterable[bytes]) -> None:
         for value in values:
@@ -129,7 +128,7 @@ class _FieldPostings:
 
     def add(self, docnum: int, items: Iterable[tuple]) -> int:
         """Add one document's ``(term bytes, freq, weight, value bytes)``; returns the summed freq."""
-        vocab = self.vocab
+        term_id = self.space.id_of
         tids = self.tids
         n = 0
         freq_total = 0
@@ -142,7 +141,7 @@ class _FieldPostings:
             items = list(items)
             self._add_positions(item[3] for item in items)
         for tbytes, freq, weight, vbytes in items:
-            tids.append(vocab[tbytes])
+            tids.append(term_id(tbytes))
             weights.append(weight)
             if freqs is not None:
                 freqs.append(freq)
@@ -163,6 +162,7 @@ def _new_field(name: str, field) -> _FieldPostings:
         fmt.fixed_value_size() == 0,
         freqs=type(fmt) is Frequency,
         positions=name in POSITIONAL and fmt.supports("positions"),
+        space=level_terms(name),
     )
 
 
@@ -302,15 +302,20 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     all equal, its length-byte range, and each term's statistics and term-info row; the loop
     left pickles and compresses the blocks.
     """
-    terms = list(fp.vocab)  # insertion order: index = term id
+    # The field's terms: the numbers its postings hold (of a numbering other fields and
+    # batches may share), renumbered 0..nterms-1 in the order of their bytes.
+    numbered = np.frombuffer(fp.tids, dtype=np.int32)
+    per_number = np.bincount(numbered, minlength=len(fp.space))
+    used = np.flatnonzero(per_number)
+    all_terms = fp.space.terms
+    terms = list(map(all_terms.__getitem__, used.tolist()))
     nterms = len(terms)
     by_bytes = sorted(range(nterms), key=terms.__getitem__)
-    rank = np.empty(nterms, dtype=np.int64)
-    rank[by_bytes] = np.arange(nterms)
-    tids = np.frombuffer(fp.tids, dtype=np.int32)
+    rank = np.empty(len(per_number), dtype=np.int64)
+    rank[used[by_bytes]] = np.arange(nterms)
     # Stable: postings of one term stay in document order (they arrived that way).
-    order = np.argsort(rank[tids], kind="stable")
-    counts_a = np.bincount(tids, minlength=nterms)[by_bytes]
+    order = np.argsort(rank[numbered], kind="stable")
+    counts_a = per_number[used[by_bytes]]
     docs = np.frombuffer(fp.docs, dtype=np.int32)[order].astype(np.int64)
     weights = np.frombuffer(fp.weights, dtype=np.float32)[order]
     if lists is not None:  # the decoded lists the ranking engine maps (indexer/termstore.py)

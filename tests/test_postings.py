@@ -8,8 +8,11 @@ import json
 
 import pytest
 
-from indexer.postings import text_postings
-from indexer.schema import LEVELS, schema
+from analyzers import tagger
+from indexer import dedupe
+from indexer.entities import entities_for
+from indexer.postings import analyze_text, share_words, text_postings
+from indexer.schema import LEVELS, analyze_document, schema
 from tests.conftest import shared_file
 
 AWKWARD = [
@@ -44,3 +47,38 @@ def test_real_articles() -> None:
             doc = json.loads(line)
             check(doc["title"])
             check(doc["text"])
+
+
+def test_what_analysis_hands_the_tagger_and_the_signature() -> None:
+    """The analysis' name forms and word hashes (kept in its word table) give the mentions and
+    story-grouping signatures that the tagger's and dedupe's own paths give."""
+    path = shared_file("corpus/ant_multisource_v2.1.jsonl.gz")
+    named = signed = 0
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in itertools.islice(f, 0, 3000, 60):
+            doc = json.loads(line)
+            title, body = doc["title"] or "", doc["text"]
+            a = analyze_text(body)
+            assert a.forms == [tagger._name_forms(n) for n in a.norms]
+            assert a.hashes.tolist() == dedupe.word_hashes(a.norms).tolist()
+            d = analyze_document(title, body)
+            assert d.mentions == entities_for(title, body)[2]
+            sig = dedupe.doc_signature(title, body, d.words, d.hashes)
+            assert sig == dedupe.doc_signature(title, body)
+            named += bool(d.mentions)
+            signed += sig is not None
+    assert named >= 30 and signed >= 40  # of 50: not an empty comparison
+    # A body too short to sign on its own is signed with its title; too short with it, not at all.
+    title, body = "قصفت الطائرات الروسية مدينة إدلب أمس", "وقتل خمسة مدنيين"
+    d = analyze_document(title, body)
+    sig = dedupe.doc_signature(title, body, d.words, d.hashes)
+    assert sig is not None and sig == dedupe.doc_signature(title, body)
+    assert dedupe.doc_signature("", body, *analyze_document("", body)[2:]) is None
+
+
+def test_new_words_shared_out_whole() -> None:
+    words = sorted({w for text in AWKWARD[:5] for w in text.split()} | {"الغارات", "بالغارات", "غارة"})
+    parts = share_words(words, 3)
+    assert sorted(w for p in parts for w in p) == words
+    assert max(map(len, parts)) - min(map(len, parts)) <= 2
+    assert any({"الغارات", "بالغارات", "غارة"} <= set(p) for p in parts)  # one stem, one part

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from whoosh import index
 
-from indexer import segments
+from indexer import postings, segments
 from indexer.postings import Postings
 from indexer.schema import analyze_doc, month_of, schema
 from indexer.segments import BulkWriter
@@ -35,6 +35,10 @@ def _documents(n: int) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         arts = [json.loads(line) for line in itertools.islice(f, n)]
     arts += [{"id": f"awkward{i}", "title": t, "text": b} for i, (t, b) in enumerate(AWKWARD)]
+    return _analyzed(arts)
+
+
+def _analyzed(arts: list[dict]) -> list[dict]:
     docs = []
     for a in arts:
         postings, _ = analyze_doc(a.get("title") or "", a["text"])
@@ -184,16 +188,47 @@ def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: p
     one = build_module.build([src], tmp_path / "one", jobs=1)
     monkeypatch.setattr(build_module, "SEGMENT_DOCS", 16)
     several = build_module.build([src], tmp_path / "several", jobs=1)
-    assert one.documents == several.documents == 60
+    # ... and with the levels' terms numbered anew between every two segments (postings.trim)
+    monkeypatch.setattr(postings, "_TERMS_MAX", 0)
+    renumbered = build_module.build([src], tmp_path / "renumbered", jobs=1)
+    assert one.documents == several.documents == renumbered.documents == 60
     gdir = store.generation_dir(tmp_path / "several", several.generation)
     assert len(index.open_dir(str(gdir / store.WHOOSH / "0"))._segments()) == 4
     for query in ("سوريا", "قوات النظام", "حلب"):
         a = search(tmp_path / "one", query, op="or", limit=50)
-        b = search(tmp_path / "several", query, op="or", limit=50)
-        assert a["total"] == b["total"] > 0
-        assert [(h["id"], round(h["score"], 9)) for h in a["hits"]] == [
-            (h["id"], round(h["score"], 9)) for h in b["hits"]
-        ]
+        for other in ("several", "renumbered"):
+            b = search(tmp_path / other, query, op="or", limit=50)
+            assert a["total"] == b["total"] > 0
+            assert [(h["id"], round(h["score"], 9)) for h in a["hits"]] == [
+                (h["id"], round(h["score"], 9)) for h in b["hits"]
+            ]
+
+
+def test_terms_numbered_anew_within_a_batch_read_like_whoosh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Analysis gives terms as numbers of a level's numbering in this process, and the bulk
+    writer files them under those numbers. When the numbering is replaced (``trim``) while a
+    batch is open, the batch's fields keep theirs and the later postings are filed by their
+    bytes: the segment still reads like Whoosh's of the same documents."""
+    path = shared_file("corpus/ant_multisource_v2.1.jsonl.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        arts = [json.loads(line) for line in itertools.islice(f, 120)]
+    first = _analyzed(arts[:60])
+    monkeypatch.setattr(postings, "_TERMS_MAX", 0)
+    postings.trim()
+    later = _analyzed(arts[60:])
+    assert later[0]["body_exact"].space is not first[0]["body_exact"].space
+    a, b = tmp_path / "whoosh", tmp_path / "bulk"
+    for p in (a, b):
+        p.mkdir()
+        index.create_in(str(p), schema())
+    _whoosh(a, first + later)
+    _bulk(b, first + later)
+    want, got = _contents(a), _contents(b)
+    assert want["docs"] == (120, 120)
+    assert [k for k in want if want[k] != got.get(k)][:5] == []
+    assert want == got
 
 
 def test_blocks_are_protocol_3_and_read_back(
