@@ -94,7 +94,8 @@ class Terms:
 # The numbering of each level's terms (exact, stem, root) in this process. Replaced (not
 # cleared) when it grows past _TERMS_MAX, between two segments of a build (``trim``): a
 # field of a batch keeps the numbering it started with.
-_LEVELS: dict[str, Terms] = {"exact": Terms(), "stem": Terms(), "root": Terms()}
+LEVELS = ("exact", "stem", "root")
+_LEVELS: dict[str, Terms] = {level: Terms() for level in LEVELS}
 _TERMS_MAX = 3_000_000  # terms of the three levels together (~100 bytes each)
 
 
@@ -219,24 +220,35 @@ def _ones() -> list[bytes]:
     return _ONES
 
 
-def _entry(levels: tuple[str, str, str]) -> tuple[str, bytes, tuple]:
-    """A word table entry: the exact form; the numbers of the three levels' terms in this
-    process's :class:`Terms` as three int32 (-1: none, a stopword's stem and root) and the
-    exact form's CRC-32 (``indexer.dedupe.word_hashes``), packed; the exact form's
-    name-starting forms (``analyzers.tagger``).
+def _details(levels: tuple[str, str, str]) -> tuple[str, str, str, int, tuple]:
+    """A word's levels with what else the word table keeps of it: the exact form's CRC-32
+    (``indexer.dedupe.word_hashes``) and its name-starting forms (``analyzers.tagger``).
 
-    >>> e = _entry(("الغارات", "غار", ""))
+    >>> d = _details(("وبالرقه", "رقه", "رقه"))
+    >>> d[3] == zlib.crc32("وبالرقه".encode()), d[4]
+    (True, (('الرقه', 2),))
+    """
+    exact = levels[0]
+    return (*levels, zlib.crc32(exact.encode()), name_forms(exact))
+
+
+def _entry(details: tuple[str, str, str, int, tuple]) -> tuple[str, bytes, tuple]:
+    """A word table entry (of :func:`_details`): the exact form; the numbers of the three
+    levels' terms in this process's :class:`Terms` (-1: none, a stopword's stem and root)
+    and the CRC-32, packed as four 32-bit numbers; the name-starting forms.
+
+    >>> e = _entry(_details(("الغارات", "غار", "")))
     >>> ids = np.frombuffer(e[1], dtype=np.int32)
     >>> e[0], _LEVELS["stem"].terms[ids[1]].decode(), int(ids[2]), e[2]
     ('الغارات', 'غار', -1, ())
     """
-    exact, stem, root = levels
+    exact, stem, root, crc, forms = details
     ids = (
         _LEVELS["exact"].id_of(exact.encode()) if exact else -1,
         _LEVELS["stem"].id_of(stem.encode()) if stem else -1,
         _LEVELS["root"].id_of(root.encode()) if root else -1,
     )
-    return exact, _PACKED.pack(*ids, zlib.crc32(exact.encode())), name_forms(exact)
+    return exact, _PACKED.pack(*ids, crc), forms
 
 
 _PACKED = struct.Struct("=3iI")  # an entry's numbers: exact, stem, root, CRC-32
@@ -253,7 +265,7 @@ def _levels_of(surfaces: list[str]) -> list[tuple[str, bytes, tuple]]:
                 if lv is None:
                     if len(words) >= _WORDS_MAX:
                         words.clear()
-                    lv = words[surface] = _entry(_levels(surface))
+                    lv = words[surface] = _entry(_details(_levels(surface)))
                 levels[i] = lv
     return levels
 
@@ -359,14 +371,16 @@ def surfaces(texts: Iterable[str]) -> set[str]:
     return out
 
 
-def word_levels(words: list[str]) -> list[tuple[str, str, str]]:
-    """``(exact, stem, root)`` of each surface form (:func:`_levels`), for :func:`learn_words`.
+def word_levels(words: list[str]) -> list[tuple[str, str, str, int, tuple]]:
+    """``(exact, stem, root)`` of each surface form (:func:`_levels`) and the rest of its
+    :func:`_details`, for :func:`learn_words` (which only numbers the terms: the build's main
+    process learns every new word, its processes analyze them).
 
-    >>> word_levels(["وبالغارات", "من"])[1]
+    >>> word_levels(["وبالغارات", "من"])[1][:3]
     ('من', '', '')
     """
     # New words, each analyzed once: _levels' small cache would only cost a lookup.
-    return [_analyze_word(w) for w in words]
+    return [_details(_analyze_word(w)) for w in words]
 
 
 def _stem_key(word: str) -> str:
@@ -403,7 +417,7 @@ def share_words(words: list[str], parts: int) -> list[list[str]]:
     return out
 
 
-def learn_words(words: list[str], levels: list[tuple[str, str, str]]) -> None:
+def learn_words(words: list[str], levels: list[tuple[str, str, str, int, tuple]]) -> None:
     """Put words analyzed elsewhere (another process: the build splits a batch's new words
     between its workers) into this process's word table."""
     if len(_WORDS) + len(words) > _WORDS_MAX:

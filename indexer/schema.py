@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 from whoosh import fields
+from whoosh.system import pack_uint
 
 from analyzers.whoosh_analysis import exact_analyzer, root_analyzer, stem_analyzer
 from indexer.entities import Mention, entities_for
@@ -119,7 +120,6 @@ def analyze_document(title: str, body: str) -> DocAnalysis:
     >>> [t.decode() for t, *_ in a.postings["title_exact"]], a.words[0]
     (['الرقه'], ['الرقه'])
     """
-    s = schema()
     out: dict[str, Analyzed | Postings] = {}
     tokenized = {}
     hashes = []
@@ -130,14 +130,27 @@ def analyze_document(title: str, body: str) -> DocAnalysis:
         tokenized[name] = (a.tokens, a.norms, a.forms)
     places, groups, mentions = entities_for(title, body, tokenized)
     if places:
-        out["place"] = Analyzed(s["place"].index(",".join(places)))
+        out["place"] = keywords(places)
     if groups:
-        out["group"] = Analyzed(s["group"].index(",".join(groups)))
+        out["group"] = keywords(groups)
     for kind in ("place", "group"):
         named = sorted({m.entity_id for m in mentions if m.kind == kind})
         if named:
-            out[f"{kind}_named"] = Analyzed(s[f"{kind}_named"].index(",".join(named)))
+            out[f"{kind}_named"] = keywords(named)
     return DocAnalysis(out, mentions, (tokenized["title"][1], tokenized["body"][1]), tuple(hashes))
+
+
+_ONCE = pack_uint(1)  # the Frequency format's value of one occurrence
+
+
+def keywords(ids: list[str]) -> Analyzed:
+    """A keyword field's postings of distinct entity ids: what the field's own ``index`` gives
+    for them joined by commas (each once, as a Frequency posting), without its analyzer.
+
+    >>> keywords(["sy", "sy-aleppo"]) == list(schema()["place"].index("sy,sy-aleppo"))
+    True
+    """
+    return Analyzed([(i.encode(), 1, 1.0, _ONCE) for i in ids])
 
 
 def analyze_doc(title: str, body: str) -> tuple[dict[str, Analyzed | Postings], list[Mention]]:

@@ -62,7 +62,17 @@ def test_what_analysis_hands_the_tagger_and_the_signature() -> None:
             assert a.forms == [tagger._name_forms(n) for n in a.norms]
             assert a.hashes.tolist() == dedupe.word_hashes(a.norms).tolist()
             d = analyze_document(title, body)
-            assert d.mentions == entities_for(title, body)[2]
+            places, groups, mentions = entities_for(title, body)
+            assert d.mentions == mentions
+            for field, ids in (
+                ("place", places),
+                ("group", groups),
+                ("place_named", sorted({m.entity_id for m in mentions if m.kind == "place"})),
+                ("group_named", sorted({m.entity_id for m in mentions if m.kind == "group"})),
+            ):  # the keyword fields as their own analyzer and format make them
+                assert d.postings.get(field, []) == (
+                    list(schema()[field].index(",".join(ids))) if ids else []
+                )
             sig = dedupe.doc_signature(title, body, d.words, d.hashes)
             assert sig == dedupe.doc_signature(title, body)
             named += bool(d.mentions)

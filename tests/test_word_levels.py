@@ -38,8 +38,8 @@ stem._clear_registered()
 forms = json.loads(sys.stdin.read())
 batch = postings.word_levels(forms)
 one_by_one = [postings._levels.__wrapped__(f) for f in forms]
-rows = [[*lv, roots.root(f)] for f, lv in zip(forms, batch)]
-print(json.dumps({"rows": rows, "same": [list(a) == list(b) for a, b in zip(batch, one_by_one)]}))
+rows = [[*lv[:3], roots.root(f)] for f, lv in zip(forms, batch)]
+print(json.dumps({"rows": rows, "same": [list(a[:3]) == list(b) for a, b in zip(batch, one_by_one)]}))
 """
 
 PREFIXES = ("و", "ف", "ب", "ل", "ال", "وال", "بال", "لل", "فال", "وب", "ولل", "ك")
