@@ -524,6 +524,9 @@ def _write(  # noqa: PLR0917 - one private call site
     """Write the shards (in worker processes) of the documents ``ids``, whose rows are in
     the store already, and the store's mentions; returns the documents' signatures."""
     global _DONE, _DB  # noqa: PLW0603 - shared with the forked workers
+    # No batch is open here: this process's term numbering (and word table) starts anew if
+    # it has grown past its bound, so a process that runs many builds stays bounded.
+    postings.trim()
     work: dict[int, tuple[str, bool, list[str], list[str]]] = {}
     for k in range(nshards):
         path = gdir / store.WHOOSH / str(k)

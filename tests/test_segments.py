@@ -188,7 +188,8 @@ def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: p
     one = build_module.build([src], tmp_path / "one", jobs=1)
     monkeypatch.setattr(build_module, "SEGMENT_DOCS", 16)
     several = build_module.build([src], tmp_path / "several", jobs=1)
-    # ... and with the levels' terms numbered anew between every two segments (postings.trim)
+    # ... and with the levels' terms numbered anew before the build and between every two
+    # segments (postings.trim)
     monkeypatch.setattr(postings, "_TERMS_MAX", 0)
     renumbered = build_module.build([src], tmp_path / "renumbered", jobs=1)
     assert one.documents == several.documents == renumbered.documents == 60
@@ -202,6 +203,24 @@ def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: p
             assert [(h["id"], round(h["score"], 9)) for h in a["hits"]] == [
                 (h["id"], round(h["score"], 9)) for h in b["hits"]
             ]
+
+
+def test_a_build_bounds_the_numbering_of_its_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that runs build after build (the numbering lives as long as the process)
+    starts each with a fresh numbering once it is past its bound, also when its writer
+    commits a single segment."""
+    from indexer import build as build_module
+
+    src = tmp_path / "in.jsonl"
+    with gzip.open(shared_file("corpus/ant_multisource_v2.1.jsonl.gz"), "rt", encoding="utf-8") as f:
+        src.write_text("".join(itertools.islice(f, 20)), encoding="utf-8")
+    monkeypatch.setattr(postings, "_TERMS_MAX", 10**9)
+    before = postings._LEVELS["exact"]
+    build_module.build([src], tmp_path / "a", jobs=1)
+    assert postings._LEVELS["exact"] is before  # under the bound: kept
+    monkeypatch.setattr(postings, "_TERMS_MAX", 0)
+    assert build_module.build([src], tmp_path / "b", jobs=1).documents == 20
+    assert postings._LEVELS["exact"] is not before
 
 
 def test_terms_numbered_anew_within_a_batch_read_like_whoosh(
