@@ -127,9 +127,9 @@ class Postings:
     def __init__(
         self,
         terms: list[bytes] | None,
-        freqs: list[int],
+        freqs: list[int] | np.ndarray,
         values: list[bytes] | None,
-        positions: list[int] | None = None,
+        positions: list[int] | np.ndarray | None = None,
         *,
         ids: np.ndarray | None = None,
         space: Terms | None = None,
