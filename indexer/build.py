@@ -431,7 +431,7 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
                 # Bound the batch held in memory: commit it as one segment, start the next
                 # (without Whoosh's merge, which would re-add the big segments posting by posting).
                 writer.commit(merge=False)
-                postings.trim()  # between two batches: the word table's term numbers may start anew
+                postings.trim()  # a renumbering past its bound, rather here than within a batch
                 writer = BulkWriter(ix, lists)
             analyzed = analyze_document(d.title, d.text)
             fields = {"id": d.id, **analyzed.postings}
@@ -524,9 +524,6 @@ def _write(  # noqa: PLR0917 - one private call site
     """Write the shards (in worker processes) of the documents ``ids``, whose rows are in
     the store already, and the store's mentions; returns the documents' signatures."""
     global _DONE, _DB  # noqa: PLW0603 - shared with the forked workers
-    # No batch is open here: this process's term numbering (and word table) starts anew if
-    # it has grown past its bound, so a process that runs many builds stays bounded.
-    postings.trim()
     work: dict[int, tuple[str, bool, list[str], list[str]]] = {}
     for k in range(nshards):
         path = gdir / store.WHOOSH / str(k)

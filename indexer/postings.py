@@ -5,8 +5,10 @@ times, and Whoosh's ``Format.word_values`` loops over the tokens again per field
 Here each text is tokenized once, each distinct surface form is analyzed once per
 process (``_levels``, memoized: news vocabulary is Zipfian), and the posting
 tuples Whoosh's writer takes — ``(term bytes, frequency, weight, encoded value)`` —
-are built directly. ``tests/test_postings.py`` checks that the result equals what
-the fields' own analyzers and formats produce.
+are built directly, with each term as its number in the process's numbering of its
+level (``Terms``): the bulk writer files the numbers, and a term's bytes are looked up
+only when read. ``tests/test_postings.py`` checks that the result equals what the
+fields' own analyzers and formats produce.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def _analyze_word(surface: str) -> tuple[str, str, str]:
     return exact, stem, root_level(surface, stem)
 
 
-# callers keep their own table (analyze_text's _WORDS)
+# callers keep their own table (the word table, _Numbering.words)
 _levels = lru_cache(maxsize=4096)(_analyze_word)
 
 
@@ -86,17 +88,45 @@ class Terms:
             with self._lock:  # a threaded caller must not give two terms one number
                 i = self.ids.get(term)
                 if i is None:
-                    i = self.ids[term] = len(self.terms)
+                    # the bytes first: a reader without the lock never sees a number without them
+                    i = len(self.terms)
                     self.terms.append(term)
+                    self.ids[term] = i
         return i
 
 
-# The numbering of each level's terms (exact, stem, root) in this process. Replaced (not
-# cleared) when it grows past _TERMS_MAX, between two segments of a build (``trim``): a
-# field of a batch keeps the numbering it started with.
 LEVELS = ("exact", "stem", "root")
-_LEVELS: dict[str, Terms] = {level: Terms() for level in LEVELS}
 _TERMS_MAX = 3_000_000  # terms of the three levels together (~100 bytes each)
+
+
+class _Numbering:
+    """The numbering of each level's terms in this process (``levels``) and the word table
+    whose entries hold those numbers (``words``).
+
+    Surface form → (exact form, the numbers of its exact, stem and root terms and the exact
+    form's CRC-32 packed as four 32-bit integers, its forms that begin a name): ``_levels``
+    without lru_cache's per-call overhead, each term numbered once per word, and one lookup
+    per token gives all a text's analysis needs (the tagger's own table of name forms is as
+    large, and a lookup in a table that size is a cache miss, ~0.3 µs).
+
+    Replaced whole, by one assignment (:func:`trim`), once the levels hold more than
+    ``_TERMS_MAX`` terms: a text analyzed meanwhile by another thread goes on with the old
+    one throughout, a bulk writer's field keeps the numbering it started with, and a
+    :class:`Postings` of another numbering is filed by its terms' bytes.
+    """
+
+    __slots__ = ("levels", "words")
+
+    def __init__(self) -> None:
+        self.levels: dict[str, Terms] = {level: Terms() for level in LEVELS}
+        self.words: dict[str, tuple[str, bytes, tuple]] = {}
+
+    def size(self) -> int:
+        """Terms numbered in the three levels."""
+        return sum(map(len, self.levels.values()))
+
+
+_NOW = _Numbering()
 
 
 def level_terms(field: str) -> Terms | None:
@@ -106,7 +136,7 @@ def level_terms(field: str) -> Terms | None:
     (True, None)
     """
     level = field.rpartition("_")[2]
-    return _LEVELS.get(level) if field.startswith(("title_", "body_")) else None
+    return _NOW.levels.get(level) if field.startswith(("title_", "body_")) else None
 
 
 class Postings:
@@ -195,13 +225,9 @@ class TextAnalysis(NamedTuple):
     hashes: np.ndarray  # each normalized form's CRC-32 (of its UTF-8): story-grouping shingles
 
 
-# Surface form → (exact form, the numbers of its exact, stem and root terms packed as three
-# int32, its forms that begin a name): _levels without lru_cache's per-call overhead, each
-# term numbered once per word, and one lookup per token gives all a text's analysis needs
-# (the tagger's own table of name forms is as large, and a lookup in a table that size is a
-# cache miss, ~0.3 µs).
-_WORDS: dict[str, tuple[str, bytes, tuple]] = {}
-_WORDS_MAX = 1_000_000  # ~300 MB at most; cleared (not evicted) when full
+# Entries of the word table (_Numbering.words), which is cleared (not evicted) when full:
+# ~300 MB at most, besides the numbering's terms (up to _TERMS_MAX).
+_WORDS_MAX = 1_000_000
 # The tokenizer's pattern as a group: re.split gives gap, token, gap, ..., gap, and the
 # running sum of their lengths gives every token's offsets without a match object each.
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
@@ -232,21 +258,22 @@ def _details(levels: tuple[str, str, str]) -> tuple[str, str, str, int, tuple]:
     return (*levels, zlib.crc32(exact.encode()), name_forms(exact))
 
 
-def _entry(details: tuple[str, str, str, int, tuple]) -> tuple[str, bytes, tuple]:
+def _entry(details: tuple[str, str, str, int, tuple], levels: dict[str, Terms]) -> tuple[str, bytes, tuple]:
     """A word table entry (of :func:`_details`): the exact form; the numbers of the three
-    levels' terms in this process's :class:`Terms` (-1: none, a stopword's stem and root)
-    and the CRC-32, packed as four 32-bit numbers; the name-starting forms.
+    levels' terms in ``levels`` (-1: none, a stopword's stem and root) and the CRC-32,
+    packed as four 32-bit numbers; the name-starting forms.
 
-    >>> e = _entry(_details(("الغارات", "غار", "")))
+    >>> levels = _Numbering().levels
+    >>> e = _entry(_details(("الغارات", "غار", "")), levels)
     >>> ids = np.frombuffer(e[1], dtype=np.int32)
-    >>> e[0], _LEVELS["stem"].terms[ids[1]].decode(), int(ids[2]), e[2]
+    >>> e[0], levels["stem"].terms[ids[1]].decode(), int(ids[2]), e[2]
     ('الغارات', 'غار', -1, ())
     """
     exact, stem, root, crc, forms = details
     ids = (
-        _LEVELS["exact"].id_of(exact.encode()) if exact else -1,
-        _LEVELS["stem"].id_of(stem.encode()) if stem else -1,
-        _LEVELS["root"].id_of(root.encode()) if root else -1,
+        levels["exact"].id_of(exact.encode()) if exact else -1,
+        levels["stem"].id_of(stem.encode()) if stem else -1,
+        levels["root"].id_of(root.encode()) if root else -1,
     )
     return exact, _PACKED.pack(*ids, crc), forms
 
@@ -254,8 +281,8 @@ def _entry(details: tuple[str, str, str, int, tuple]) -> tuple[str, bytes, tuple
 _PACKED = struct.Struct("=3iI")  # an entry's numbers: exact, stem, root, CRC-32
 
 
-def _levels_of(surfaces: list[str]) -> list[tuple[str, bytes, tuple]]:
-    words = _WORDS
+def _levels_of(surfaces: list[str], now: _Numbering) -> list[tuple[str, bytes, tuple]]:
+    words = now.words
     levels = list(map(words.get, surfaces))
     if None in levels:
         for i, found in enumerate(levels):
@@ -265,20 +292,19 @@ def _levels_of(surfaces: list[str]) -> list[tuple[str, bytes, tuple]]:
                 if lv is None:
                     if len(words) >= _WORDS_MAX:
                         words.clear()
-                    lv = words[surface] = _entry(_details(_levels(surface)))
+                    lv = words[surface] = _entry(_details(_levels(surface)), now.levels)
                 levels[i] = lv
     return levels
 
 
-def trim() -> None:
-    """Number the levels' terms anew when they have grown past ``_TERMS_MAX`` (and forget
-    the word table, whose entries hold the old numbers). For a build between two segments:
-    a batch in the writing keeps the numbering its fields started with (each holds its
-    :class:`Terms`), and a :class:`Postings` made before is read by its bytes."""
-    if sum(map(len, _LEVELS.values())) > _TERMS_MAX:
-        for level in _LEVELS:
-            _LEVELS[level] = Terms()
-        _WORDS.clear()
+def trim() -> _Numbering:
+    """The numbering to go on with: this process's, or a new one (with an empty word table)
+    when it has grown past ``_TERMS_MAX``. Every text's analysis asks; a build asks between
+    two segments too, so that the renumbering mostly falls between two batches."""
+    global _NOW  # noqa: PLW0603 - one numbering per process, replaced whole
+    if _NOW.size() > _TERMS_MAX:
+        _NOW = _Numbering()
+    return _NOW
 
 
 def _runs(grouped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -308,13 +334,15 @@ def analyze_text(text: str) -> TextAnalysis:
     >>> a.norms, a.tokens[3]
     (['انسحبت', 'القوات', 'من', 'الرقه'], Token(text='الرقّة', start=17, end=23))
     """
+    now = trim()  # one numbering for the whole text
     parts = _SPLIT_RE.split(text)
     surfaces = parts[1::2]
     bounds = list(accumulate(map(len, parts)))
     starts = bounds[0:-1:2]
     ends = bounds[1::2]
+    levels = now.levels
     if not surfaces:
-        exact, stem, root = _LEVELS["exact"], _LEVELS["stem"], _LEVELS["root"]
+        exact, stem, root = levels["exact"], levels["stem"], levels["root"]
         none = np.zeros(0, dtype=np.int32)
         return TextAnalysis(
             Tokens([], [], []),
@@ -325,7 +353,7 @@ def analyze_text(text: str) -> TextAnalysis:
             [],
             np.zeros(0, dtype=np.uint32),
         )
-    exacts, packed, forms = zip(*_levels_of(surfaces), strict=True)
+    exacts, packed, forms = zip(*_levels_of(surfaces, now), strict=True)
     ids = np.frombuffer(b"".join(packed), dtype=np.int32).reshape(-1, 4)
     # Occurrences grouped by exact term with one stable sort of the token numbers: a
     # token's position is its index, so ``order`` lists each term's positions in turn.
@@ -351,9 +379,9 @@ def analyze_text(text: str) -> TextAnalysis:
     return TextAnalysis(
         Tokens(surfaces, starts, ends),
         list(exacts),
-        Postings(None, freqs, values, order, ids=terms, space=_LEVELS["exact"]),
-        _counts(ids[:, 1], _LEVELS["stem"]),
-        _counts(ids[:, 2], _LEVELS["root"]),
+        Postings(None, freqs, values, order, ids=terms, space=levels["exact"]),
+        _counts(ids[:, 1], levels["stem"]),
+        _counts(ids[:, 2], levels["root"]),
         list(forms),
         ids[:, 3].view(np.uint32),
     )
@@ -420,14 +448,15 @@ def share_words(words: list[str], parts: int) -> list[list[str]]:
 def learn_words(words: list[str], levels: list[tuple[str, str, str, int, tuple]]) -> None:
     """Put words analyzed elsewhere (another process: the build splits a batch's new words
     between its workers) into this process's word table."""
-    if len(_WORDS) + len(words) > _WORDS_MAX:
-        _WORDS.clear()
-    _WORDS.update(zip(words, map(_entry, levels), strict=True))
+    now = trim()
+    if len(now.words) + len(words) > _WORDS_MAX:
+        now.words.clear()
+    now.words.update(zip(words, (_entry(d, now.levels) for d in levels), strict=True))
 
 
 def known_words() -> set[str]:
     """The surface forms this process has analyzed already."""
-    return set(_WORDS)
+    return set(_NOW.words)
 
 
 def text_postings(text: str) -> tuple[list[tuple], list[tuple], list[tuple]]:

@@ -112,7 +112,9 @@ def analyze_document(title: str, body: str) -> DocAnalysis:
     """Postings for the six text fields and the place/group keywords (rolled up to
     ancestors, and as named), mentions, and each text's normalized words.
 
-    Pure and picklable: runs in worker processes.
+    Runs in the shard writer processes. Not pure: new terms are numbered in the process's
+    numbering (``indexer.postings``), which the text fields' :class:`Postings` refer to
+    (so they are not picklable; their ``terms`` and iteration give the bytes).
 
     >>> a = analyze_document("الرقّة", "انسحبت القوات من الرقة")
     >>> sorted(t.decode() for t, *_ in a.postings["body_exact"])

@@ -92,3 +92,21 @@ def test_new_words_shared_out_whole() -> None:
     assert sorted(w for p in parts for w in p) == words
     assert max(map(len, parts)) - min(map(len, parts)) <= 2
     assert any({"الغارات", "بالغارات", "غارة"} <= set(p) for p in parts)  # one stem, one part
+
+
+def test_the_numbering_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that only analyzes (the Sphinx rows, a long-lived worker) numbers new terms
+    up to the bound and then starts a fresh numbering: its memory stays bounded."""
+    from indexer import postings
+
+    monkeypatch.setattr(postings, "_TERMS_MAX", 2_000)
+    path = shared_file("corpus/ant_multisource_v2.1.jsonl.gz")
+    seen = set()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in itertools.islice(f, 200):
+            doc = json.loads(line)
+            a = analyze_text(doc["text"])
+            seen.add(id(a.exact.space))
+            assert postings._NOW.size() <= 2_000 + 3 * len(a.norms)  # the bound, plus one text's
+            assert sorted(a.exact) == reference("body_exact", doc["text"])  # right in any numbering
+    assert len(seen) > 5  # numbered anew again and again

@@ -207,20 +207,20 @@ def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: p
 
 def test_a_build_bounds_the_numbering_of_its_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A process that runs build after build (the numbering lives as long as the process)
-    starts each with a fresh numbering once it is past its bound, also when its writer
-    commits a single segment."""
+    goes on with a fresh numbering once it is past its bound, also when its writer commits
+    a single segment."""
     from indexer import build as build_module
 
     src = tmp_path / "in.jsonl"
     with gzip.open(shared_file("corpus/ant_multisource_v2.1.jsonl.gz"), "rt", encoding="utf-8") as f:
         src.write_text("".join(itertools.islice(f, 20)), encoding="utf-8")
     monkeypatch.setattr(postings, "_TERMS_MAX", 10**9)
-    before = postings._LEVELS["exact"]
+    before = postings._NOW.levels["exact"]
     build_module.build([src], tmp_path / "a", jobs=1)
-    assert postings._LEVELS["exact"] is before  # under the bound: kept
+    assert postings._NOW.levels["exact"] is before  # under the bound: kept
     monkeypatch.setattr(postings, "_TERMS_MAX", 0)
     assert build_module.build([src], tmp_path / "b", jobs=1).documents == 20
-    assert postings._LEVELS["exact"] is not before
+    assert postings._NOW.levels["exact"] is not before
 
 
 def test_terms_numbered_anew_within_a_batch_read_like_whoosh(
