@@ -444,7 +444,7 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
                 fields["source"] = d.source
             writer.add_document(**fields)
             mentions.extend((d.id, *m) for m in analyzed.mentions)
-            signatures[d.id] = dedupe.doc_signature(d.title, d.text, analyzed.words, analyzed.hashes)
+            signatures[d.id] = dedupe.doc_signature(d.title, d.text, hashes=analyzed.hashes)
             if _DONE is not None:
                 with _DONE.get_lock():
                     _DONE.value += 1
@@ -506,8 +506,7 @@ def _warm() -> None:
     """Load the analyzers' tables (lexicon, gazetteer and tagger indexes, MinHash permutations)
     in this process before the workers fork: each would otherwise load its own copy (~1 s)."""
     text = "قالت مصادر إن قوات النظام انسحبت من مدينة حلب وريف إدلب بعد قصف الطيران"
-    a = analyze_document("الرقة", text)
-    dedupe.doc_signature("", text, a.words, a.hashes)
+    dedupe.doc_signature("", text, hashes=analyze_document("الرقة", text).hashes)
 
 
 def _write(  # noqa: PLR0917 - one private call site

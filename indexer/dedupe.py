@@ -69,14 +69,14 @@ def text_words(text: str) -> list[str]:
     return list(map(normalize, TOKEN_RE.findall(text)))
 
 
-def story_words(title_words: Sequence[str], body_words: Sequence[str]) -> Sequence[str]:
+def story_words(title_words: Sequence, body_words: Sequence) -> Sequence:
     """The words a report's signature is taken on: the body carries the story (a re-titled
     copy must still match); a report with fewer than :data:`MIN_WORDS` body words adds its title.
 
     >>> len(story_words(["عنوان"], ["قصف"] * 8)), len(story_words(["عنوان"], ["قصف"]))
     (8, 2)
     """
-    return body_words if len(body_words) >= MIN_WORDS else [*title_words, *body_words]
+    return body_words if len(body_words) >= MIN_WORDS else np.concatenate((title_words, body_words))
 
 
 def word_hashes(words: Sequence[str]) -> np.ndarray:
@@ -193,22 +193,26 @@ def doc_signature(
     """
     if not ENABLED:
         return None
-    if hashes is not None:
-        title_h, body_h = hashes
-        story = body_h if len(body_h) >= MIN_WORDS else np.concatenate((title_h, body_h))
-        return _minhash(_shingles(story)).tobytes() if len(story) >= MIN_WORDS else None
-    sig = report_signature(title, body, words)
+    sig = report_signature(title, body, words, hashes)
     return None if sig is None else sig.tobytes()
 
 
 def report_signature(
-    title: str, body: str, words: tuple[Sequence[str], Sequence[str]] | None = None
+    title: str,
+    body: str,
+    words: tuple[Sequence[str], Sequence[str]] | None = None,
+    hashes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray | None:
-    """A report's signature: :func:`signature_of` its :func:`story_words` (``words``: the
-    title's and body's normalized words, made from the texts when not given)."""
-    if words is None:
-        words = (text_words(title or ""), text_words(body or ""))
-    return signature_of(story_words(*words))
+    """A report's signature: the MinHash (as :func:`signature_of`) of its :func:`story_words`
+    (``None`` when fewer than :data:`MIN_WORDS`). ``hashes``: the title's and body's
+    :func:`word_hashes` when the caller has them (the indexer's word table keeps them), else
+    made from ``words``, the normalized words, else from the texts."""
+    if hashes is None:
+        if words is None:
+            words = (text_words(title or ""), text_words(body or ""))
+        hashes = (word_hashes(words[0]), word_hashes(words[1]))
+    story = story_words(*hashes)
+    return _minhash(_shingles(story)) if len(story) >= MIN_WORDS else None
 
 
 def ensure(con: sqlite3.Connection) -> None:

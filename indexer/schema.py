@@ -105,7 +105,7 @@ class DocAnalysis(NamedTuple):
     postings: dict[str, Analyzed | Postings]
     mentions: list[Mention]
     words: tuple[list[str], list[str]]
-    hashes: tuple[np.ndarray, np.ndarray] | None = None  # the words' CRC-32s (indexer.dedupe)
+    hashes: tuple[np.ndarray, np.ndarray]  # the words' CRC-32s (indexer.dedupe.word_hashes)
 
 
 def analyze_document(title: str, body: str) -> DocAnalysis:

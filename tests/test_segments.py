@@ -188,8 +188,8 @@ def test_build_in_several_segments_finds_the_same(tmp_path: Path, monkeypatch: p
     one = build_module.build([src], tmp_path / "one", jobs=1)
     monkeypatch.setattr(build_module, "SEGMENT_DOCS", 16)
     several = build_module.build([src], tmp_path / "several", jobs=1)
-    # ... and with the levels' terms numbered anew before the build and between every two
-    # segments (postings.trim)
+    # ... and with the levels' terms numbered anew at every text (postings.trim, asked by
+    # each text's analysis and between two segments)
     monkeypatch.setattr(postings, "_TERMS_MAX", 0)
     renumbered = build_module.build([src], tmp_path / "renumbered", jobs=1)
     assert one.documents == several.documents == renumbered.documents == 60
