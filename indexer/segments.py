@@ -24,7 +24,6 @@ from hashlib import md5
 from pathlib import Path
 from pickle import dumps
 from types import MethodType
-from zlib import compress
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
@@ -35,6 +34,7 @@ from whoosh.system import pack_int, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from indexer import blocks
 from indexer.postings import Postings, Terms, level_terms
 from indexer.termstore import POSITIONAL, SegmentLists, run_indexes, value_positions
 
@@ -321,16 +321,19 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     if lists is not None:  # the decoded lists the ranking engine maps (indexer/termstore.py)
         positions = _ordered_positions(fp, order)
         lists.add(name, [terms[t] for t in by_bytes], counts_a, docs, weights, positions=positions)
+    # Each posting's value bytes, in written order: (source, starts, lengths), or None for a
+    # format without values. A block holds them as one bytes object when they have a fixed
+    # size (pack_uint frequencies), else as a tuple.
     fixed = fieldobj.format.fixed_value_size()
-    freq_bytes = vstart = vend = None
-    buf = b""
+    values = None
+    joined = fp.freqs is not None or (fixed is not None and fixed > 0)
     if fp.freqs is not None:
-        freq_bytes = np.frombuffer(fp.freqs, dtype=np.uint32)[order].astype(">u4").tobytes()
+        freq_bytes = np.frombuffer(fp.freqs, dtype=np.uint32)[order].astype(">u4").view(np.uint8)
+        values = (freq_bytes, 4 * np.arange(len(docs)), np.full(len(docs), 4))
     elif fixed != 0:
         lens = np.frombuffer(fp.value_lens, dtype=np.uint32).astype(np.int64)
         ends = np.cumsum(lens)
-        vstart, vend = (ends - lens)[order], ends[order]
-        buf = bytes(fp.values)
+        values = (np.frombuffer(bytes(fp.values), dtype=np.uint8), (ends - lens)[order], lens[order])
         fp.values = bytearray()  # the copy is read from now on
     limit = fw._codec._blocklimit
     level = fw._codec._compression
@@ -348,7 +351,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     deltas[1:] -= docs[:-1]
     deltas[bstart] = docs[bstart]  # each block's ids count from 0
     wtop = np.maximum.reduceat(weights, bstart)
-    wsame = (np.minimum.reduceat(weights, bstart) == wtop).tolist()
+    wsame = np.minimum.reduceat(weights, bstart) == wtop
     w64 = weights.astype(np.float64)
     if np.array_equal(w64, np.round(w64)):
         # Integer weights (frequencies): sums are exact in any order, as Python's sum() gives them.
@@ -373,9 +376,8 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
         minlb_t[minlb_t == 256] = 0
         maxlb_t = np.maximum.reduceat(bhi_a, tfirst)
         blo_a[blo_a == 256] = 0
-        blo, bhi = blo_a.tolist(), bhi_a.tolist()
     else:
-        blo = bhi = [0] * len(bstart)
+        blo_a = bhi_a = np.zeros(len(bstart), dtype=np.uint16)
         minlb_t = maxlb_t = np.zeros(nterms, dtype=np.uint16)
 
     fw.start_field(name, fieldobj)
@@ -387,54 +389,44 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     if terms and fieldid + terms[by_bytes[0]] <= tindex.lastkey:
         raise ValueError(f"field {name!r} written out of order")
     post0, term0 = postfile.tell(), tindex.dbfile.tell()
-    wtop_list = wtop.tolist()
-    tstart_list, tend_list = tstart.tolist(), tend.tolist()
-    p0 = p1 = 0  # postings [p0, p1) are in the lists below (a chunk: bounded memory)
-    nb_list = nblocks.tolist()
-    bs_list, be_list = bstart.tolist(), bend.tolist()
-    posts = bytearray()
-    offsets = [0] * nterms
-    k = 0  # block number
-    for t in range(nterms):
-        if tend_list[t] > p1:
-            # Python lists of the next chunk of postings (a whole field's would cost ~100
-            # bytes per posting at once); a term is never split.
-            p0 = tstart_list[t]
-            p1 = max(p0 + _CHUNK, tend_list[t])
-            delta_list = deltas[p0:p1].tolist()
-            doc_list = docs[p0:p1].tolist()
-            weight_list = weights[p0:p1].tolist()
-            if vstart is not None:
-                vs_list, ve_list = vstart[p0:p1].tolist(), vend[p0:p1].tolist()
-        offsets[t] = len(posts)
-        posts += _MAGIC
-        last = k + nb_list[t] - 1
-        while k <= last:
-            a, b = bs_list[k] - p0, be_list[k] - p0
-            if wsame[k]:
-                first = weight_list[a]
-                wmini = None if first == 1.0 else first
-            else:
-                wmini = tuple(weight_list[a:b])
-            if freq_bytes is not None:
-                vmini = freq_bytes[4 * (p0 + a) : 4 * (p0 + b)]  # b"".join of the pack_uint(freq) values
-            elif vstart is None:
-                vmini = None
-            else:
-                vals = [buf[x:y] for x, y in zip(vs_list[a:b], ve_list[a:b], strict=True)]
-                vmini = tuple(filter(None, vals)) if fixed is None or fixed < 0 else b"".join(vals)
-            data = dumps((tuple(delta_list[a:b]), wmini, vmini), protocol)
-            comp = 0
-            if len(data) >= SMALL_BLOCK and level:
-                comp = level
-                data = compress(data, level)
-            top = wtop_list[k]
-            info = dumps((b - a, doc_list[b - 1], top if top > 0 else 0, comp, blo[k], bhi[k]), 2)
-            size = len(info) + len(data)
-            posts += pack_int(-size if k == last else size)
-            posts += info
-            posts += data
-            k += 1
+    if protocol == 3 and limit <= blocks.MAX_BLOCK and (joined or values is None or (values[2] > 1).all()):
+        posts, offs = blocks.posting_bytes(
+            counts=bend - bstart,
+            nblocks=nblocks,
+            deltas=deltas,
+            weights=weights,
+            wsame=wsame,
+            wtop=wtop,
+            last=docs[bend - 1],
+            blo=blo_a,
+            bhi=bhi_a,
+            values=values,
+            joined=joined,
+            level=level,
+            small=SMALL_BLOCK,
+        )
+    else:
+        # Whoosh's protocol 2; or values that may be empty (a block's tuple leaves them out)
+        # or one byte long (a one-byte slice is a shared object, which pickle writes once
+        # and then refers back to): not in Kashaf's schema, where a value has 4 bytes or more.
+        posts, offs = _blocks_one_by_one(
+            nblocks,
+            tstart,
+            tend,
+            bstart,
+            bend,
+            deltas,
+            docs,
+            weights,
+            wsame,
+            wtop,
+            blo_a,
+            bhi_a,
+            values,
+            joined,
+            protocol,
+            level,
+        )
 
     # Term-info rows (W3TermInfo.to_bytes: the struct, then the postings' offset and length),
     # each after its key and the two lengths, as HashWriter.add writes them.
@@ -447,7 +439,6 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     rows_a["top"] = top_t
     rows_a["first"] = docs[tstart]
     rows_a["last"] = docs[tend - 1]
-    offs = np.array(offsets, dtype=np.int64)
     rows_a["offset"] = post0 + offs
     rows_a["length"] = np.diff(offs, append=len(posts))
     size = _ROW.itemsize
@@ -470,9 +461,85 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
         buckets[h & 255].append((h, pos))
     _extend_positions(positions, places)
     tindex.lastkey = keys[-1]
-    postfile.write(bytes(posts))
+    postfile.write(posts)
     tindex.dbfile.write(rows)
     fw.finish_field()
+
+
+def _blocks_one_by_one(  # noqa: PLR0917 - the state _write_field computed
+    nblocks,
+    tstart,
+    tend,
+    bstart,
+    bend,
+    deltas,
+    docs,
+    weights,
+    wsame,
+    wtop,
+    blo_a,
+    bhi_a,
+    values,
+    joined,
+    protocol,
+    level,
+) -> tuple[bytes, np.ndarray]:
+    """:func:`indexer.blocks.posting_bytes` block by block with ``pickle``: for Whoosh's
+    protocol 2 (``tests/test_segments.py`` checks these files against Whoosh's own), and for
+    a field whose values may be empty (a tuple of values leaves them out)."""
+    nterms = len(nblocks)
+    if values is not None:
+        src, vstart, vlens = values
+        buf = src.tobytes()
+        vend = vstart + vlens
+    wsame, blo, bhi = wsame.tolist(), blo_a.tolist(), bhi_a.tolist()
+    wtop_list = wtop.tolist()
+    tstart_list, tend_list = tstart.tolist(), tend.tolist()
+    p0 = p1 = 0  # postings [p0, p1) are in the lists below (a chunk: bounded memory)
+    nb_list = nblocks.tolist()
+    bs_list, be_list = bstart.tolist(), bend.tolist()
+    posts = bytearray()
+    offsets = [0] * nterms
+    k = 0  # block number
+    for t in range(nterms):
+        if tend_list[t] > p1:
+            # Python lists of the next chunk of postings (a whole field's would cost ~100
+            # bytes per posting at once); a term is never split.
+            p0 = tstart_list[t]
+            p1 = max(p0 + _CHUNK, tend_list[t])
+            delta_list = deltas[p0:p1].tolist()
+            doc_list = docs[p0:p1].tolist()
+            weight_list = weights[p0:p1].tolist()
+            if values is not None:
+                vs_list, ve_list = vstart[p0:p1].tolist(), vend[p0:p1].tolist()
+        offsets[t] = len(posts)
+        posts += _MAGIC
+        last = k + nb_list[t] - 1
+        while k <= last:
+            a, b = bs_list[k] - p0, be_list[k] - p0
+            if wsame[k]:
+                first = weight_list[a]
+                wmini = None if first == 1.0 else first
+            else:
+                wmini = tuple(weight_list[a:b])
+            if values is None:
+                vmini = None
+            else:
+                vals = [buf[x:y] for x, y in zip(vs_list[a:b], ve_list[a:b], strict=True)]
+                vmini = b"".join(vals) if joined else tuple(filter(None, vals))
+            data = dumps((tuple(delta_list[a:b]), wmini, vmini), protocol)
+            comp = 0
+            if len(data) >= SMALL_BLOCK and level:
+                comp = level
+                data = blocks.compress(data, level)
+            top = wtop_list[k]
+            info = dumps((b - a, doc_list[b - 1], top if top > 0 else 0, comp, blo[k], bhi[k]), 2)
+            size = len(info) + len(data)
+            posts += pack_int(-size if k == last else size)
+            posts += info
+            posts += data
+            k += 1
+    return bytes(posts), np.array(offsets, dtype=np.int64)
 
 
 def _ordered_positions(fp: _FieldPostings, order: np.ndarray) -> np.ndarray | None:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import pickle
+import zlib
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh import index
 
-from indexer import postings, segments
+from indexer import blocks, postings, segments
 from indexer.postings import Postings
 from indexer.schema import analyze_doc, month_of, schema
 from indexer.segments import BulkWriter
@@ -122,9 +125,10 @@ def test_bulk_segment_reads_like_whoosh(tmp_path: Path, docs: list[dict]) -> Non
 def test_bulk_bytes_equal_whoosh_when_small_blocks_compressed(
     tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With every block compressed and pickled with protocol 2, as Whoosh does, the posting
-    and term files are byte for byte Whoosh's."""
+    """With every block compressed by zlib and pickled with protocol 2, as Whoosh does, the
+    posting and term files are byte for byte Whoosh's."""
     monkeypatch.setattr(segments, "SMALL_BLOCK", 0)
+    monkeypatch.setattr(blocks, "compress", zlib.compress)
     monkeypatch.setattr(segments, "BLOCK_PROTOCOL", 2)
     a, b = tmp_path / "whoosh", tmp_path / "bulk"
     for p in (a, b):
@@ -309,4 +313,78 @@ def test_chunked_lists_write_the_same_bytes(
 
     whole = files("whole")
     monkeypatch.setattr(segments, "_CHUNK", 7)
+    monkeypatch.setattr(blocks, "_CHUNK", 7)
     assert files("chunked") == whole
+
+
+def _segment_files(p: Path, docs: list[dict]) -> dict[str, bytes]:
+    p.mkdir()
+    index.create_in(str(p), schema())
+    _bulk(p, docs, compound=False)
+    return {
+        f.name.split(".", 1)[1]: f.read_bytes()
+        for f in p.iterdir()
+        if f.name.startswith("MAIN_") and "." in f.name
+    }
+
+
+def test_blocks_made_with_numpy_equal_pickled_ones(
+    tmp_path: Path, docs: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The postings written whole with numpy (indexer/blocks.py) are the bytes of pickling
+    and compressing them block by block, in chunks of any size."""
+    made = _segment_files(tmp_path / "numpy", docs)
+    monkeypatch.setattr(blocks, "_CHUNK", 5)
+    assert _segment_files(tmp_path / "small chunks", docs) == made
+    monkeypatch.setattr(blocks, "MAX_BLOCK", 0)  # every field block by block, with pickle
+    pickled = _segment_files(tmp_path / "pickled", docs)
+    assert len(pickled["pst"]) > 100_000
+    assert made == pickled
+
+
+def test_block_pickles_equal_pickle_dumps() -> None:
+    """Random blocks, with what real ones rarely hold (ids past 65,535, values of 256 bytes
+    and more, unequal weights, blocks of one to MAX_BLOCK postings), pickle as pickle.dumps."""
+    rng = np.random.default_rng(7)
+    counts = np.concatenate([rng.integers(1, 6, 300), rng.integers(1, blocks.MAX_BLOCK + 1, 40)])
+    rng.shuffle(counts)
+    n = int(counts.sum())
+    deltas = rng.choice([3, 255, 256, 65535, 65536, 2**31 - 1], n) - rng.integers(0, 2, n)
+    weights = rng.choice([1.0, 2.0, 0.5, 3.25], n).astype(np.float32)
+    wsame = rng.random(len(counts)) < 0.5
+    starts = np.cumsum(counts) - counts
+    for k in np.flatnonzero(wsame):
+        weights[starts[k] : starts[k] + counts[k]] = weights[starts[k]]
+    lens = rng.choice([2, 4, 30, 255, 256, 300], n)
+    src = rng.integers(0, 256, int(lens.sum()) + 10).astype(np.uint8)
+    vstarts = rng.integers(0, 10, n) + np.cumsum(lens) - lens
+    for values, joined in ((None, False), ((src, vstarts, lens), False), ((src, vstarts, lens), True)):
+        data, sizes = blocks.pickled_blocks(counts, deltas, weights, wsame, values, joined=joined)
+        at = np.cumsum(sizes) - sizes
+        wl, dl = weights.tolist(), deltas.tolist()
+        for k, (a, c) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+            w = (None if wl[a] == 1.0 else wl[a]) if wsame[k] else tuple(wl[a : a + c])
+            vals = [
+                src[x : x + m].tobytes() for x, m in zip(vstarts[a : a + c], lens[a : a + c], strict=True)
+            ]
+            v = None if values is None else b"".join(vals) if joined else tuple(vals)
+            want = pickle.dumps((tuple(dl[a : a + c]), w, v), 3)
+            assert data[at[k] : at[k] + sizes[k]].tobytes() == want, k
+    top = rng.choice([0.0, 1.0, 7.5], len(counts))
+    last = np.cumsum(deltas)[starts + counts - 1] % 2**31
+    comp, lo, hi = (
+        rng.choice([0, 3], len(counts)),
+        rng.integers(0, 256, len(counts)),
+        rng.integers(0, 256, len(counts)),
+    )
+    data, sizes = blocks.info_pickles(counts, last, top, comp, blo=lo, bhi=hi)
+    at = np.cumsum(sizes) - sizes
+    for k, row in enumerate(
+        zip(
+            counts.tolist(), last.tolist(), top.tolist(), comp.tolist(), lo.tolist(), hi.tolist(), strict=True
+        )
+    ):
+        c, la, t, cm, a, b = row
+        assert data[at[k] : at[k] + sizes[k]].tobytes() == pickle.dumps(
+            (c, la, t if t > 0 else 0, cm, a, b), 2
+        )
