@@ -161,6 +161,16 @@ def _row(d: Doc) -> tuple:
     )
 
 
+_FOUND: set[str] = set()  # a word finder's words so far (each process its own)
+
+
+def _new_surfaces(texts: list[tuple[str, str]]) -> set[str]:
+    """A word finder's task: the surface forms of (title, body) pairs it has not returned yet."""
+    new = postings.surfaces(t for pair in texts for t in pair if t) - _FOUND
+    _FOUND.update(new)
+    return new
+
+
 def _under(path: str, roots: list[Path]) -> bool:
     p = Path(path)
     return any(p == r or p.is_relative_to(r) for r in roots)
@@ -182,6 +192,10 @@ class _Pending:
         self.con: sqlite3.Connection | None = None
         self.written: list[str] = []
         self._rows: list[tuple] = []
+        # The distinct words of the documents written, found by other processes while this
+        # one reads and stores (it leaves the other cores idle): a pool and its results.
+        self._finder: tuple | None = None
+        self.carried = False  # documents came from the old store too (their words are not found)
 
     def start(self) -> sqlite3.Connection:
         """The generation's store (the generation started if it was not), rows flushed."""
@@ -191,6 +205,7 @@ class _Pending:
             self.con = store.open_build_db(self.gdir / store.DB)
             self.con.execute("INSERT OR REPLACE INTO info VALUES ('shards', ?)", (str(self.nshards),))
         if self._rows:
+            self._find()
             self.con.executemany(
                 "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows
             )
@@ -203,7 +218,35 @@ class _Pending:
         if len(self._rows) >= self.BATCH:
             self.start()
 
+    def _find(self) -> None:
+        """Hand the rows about to be stored to the word finders (started at the first full
+        batch when there are cores to spare: a small build's writers find their own)."""
+        if self._finder is None:
+            spare = (self.jobs or os.cpu_count() or 1) - 1
+            if spare < 1 or len(self._rows) < self.BATCH:
+                return
+            ctx = multiprocessing.get_context("fork")
+            self._finder = (ctx.Pool(spare, initializer=_die_with_parent, initargs=(os.getpid(),)), [])
+        pool, results = self._finder
+        results.append(pool.apply_async(_new_surfaces, ([(r[1], r[2]) for r in self._rows],)))
+
+    def surfaces(self) -> set[str] | None:
+        """The distinct surface forms of every document written, as found while reading
+        (the finders stopped); ``None`` when not all were found that way."""
+        if self._finder is None:
+            return None
+        pool, results = self._finder
+        try:
+            found = set().union(*(r.get() for r in results))
+        finally:
+            pool.terminate()
+            self._finder = None
+        return None if self.carried else found
+
     def close(self) -> None:
+        if self._finder is not None:
+            self._finder[0].terminate()
+            self._finder = None
         if self.con is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.con.close()
@@ -309,6 +352,7 @@ def build(
                 keep = set(known) - set(seen) - set(removed)
                 if keep:
                     old_db = store.generation_dir(index_dir, carried_from) / store.DB
+                    gen.carried = True
                     carried = _carry(gen.start(), old_db, keep)
                     report.updated += len(carried)
                     gen.written.extend(carried)
@@ -331,7 +375,9 @@ def build(
             n, gdir, linked, nshards = gen.n, gen.gdir, gen.linked, gen.nshards
             log(f"writing generation {n}: {len(written)} document(s) to analyze, {len(removed)} to remove")
             changed = [*removed, *written]
-            sigs = _write(gdir, nshards, base is None, con, written, removed, known, jobs, progress)
+            sigs = _write(
+                gdir, nshards, base is None, con, written, removed, known, jobs, progress, gen.surfaces()
+            )
             # story groups: indexer/dedupe.py (signatures computed by the shard writers)
             dedupe.update(con, changed, log, sigs)
             del sigs
@@ -459,7 +505,7 @@ def _shard_surfaces(k: int) -> set[str]:
     return postings.surfaces(t for d in _docs_of(_DB, _WORK[k][3]) for t in (d.title or "", d.text or ""))
 
 
-def _prime_words(ctx, jobs: int, busy: list[int]) -> None:
+def _prime_words(ctx, jobs: int, busy: list[int], found: set[str] | None = None) -> None:
     """Analyze every new word of the batch once, split between ``jobs`` processes, into this
     process's word table, which the shard writers then inherit (fork).
 
@@ -471,10 +517,13 @@ def _prime_words(ctx, jobs: int, busy: list[int]) -> None:
     The words go out in a few parts per process (words of one stem together,
     ``postings.share_words``), taken as processes come free: parts of one size still differ
     in cost. This process numbers each part's terms (``learn_words``) while the others
-    are analyzed.
+    are analyzed. ``found``: the batch's surface forms if the reading found them already
+    (:class:`_Pending`), else a pass over the shards' texts finds them here.
     """
     with ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        words = sorted(set().union(*pool.map(_shard_surfaces, busy)) - postings.known_words())
+        if found is None:
+            found = set().union(*pool.map(_shard_surfaces, busy))
+        words = sorted(found - postings.known_words())
         parts = postings.share_words(words, 4 * jobs)
         for part, levels in zip(parts, pool.imap(postings.word_levels, parts), strict=True):
             postings.learn_words(part, levels)
@@ -519,6 +568,7 @@ def _write(  # noqa: PLR0917 - one private call site
     known: dict,
     jobs: int | None,
     progress: Progress | None,
+    words: set[str] | None = None,
 ) -> dict[str, bytes | None]:
     """Write the shards (in worker processes) of the documents ``ids``, whose rows are in
     the store already, and the store's mentions; returns the documents' signatures."""
@@ -546,7 +596,7 @@ def _write(  # noqa: PLR0917 - one private call site
     try:
         if jobs > 1 and len(ids) > 50:
             _warm()
-            _prime_words(ctx, jobs, busy)
+            _prime_words(ctx, jobs, busy, words)
             pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
             pending = pool.map_async(_write_shard, busy, chunksize=1)
         else:

@@ -226,3 +226,46 @@ def test_edited_analysis_data_reanalyzes_every_stored_document(tmp_path: Path, c
     assert "000_02962da82e9d9d32" in ids(ix, "انسحاب")  # documents not given this time are kept
     again = kashaf_index(other)
     assert again.startswith("nothing changed"), again  # and the new digest is remembered
+
+
+def test_words_of_the_written_documents_are_found_while_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's reading hands each batch of rows to word finders (other processes) and
+    the new-words step gets exactly the words of the documents written; with documents
+    carried from the old store (not read) it finds them itself."""
+    from indexer import build as build_module
+    from indexer import postings
+    from indexer.readers import read_file
+
+    src = tmp_path / "docs.jsonl"
+    lines = [
+        ln for f in sorted(SEEDS.glob("*.txt")) for ln in f.read_text("utf-8").splitlines() if len(ln) > 40
+    ]
+    rows = [
+        {
+            "id": f"p{i}",
+            "title": lines[i % len(lines)][:30],
+            "text": lines[(i * 7) % len(lines)] + f" كلمة{i}",
+        }
+        for i in range(120)
+    ]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    monkeypatch.setattr(build_module._Pending, "BATCH", 25)
+    given: list = []
+    prime = build_module._prime_words
+    monkeypatch.setattr(build_module, "_prime_words", lambda *a: (given.append(a[3]), prime(*a))[1])
+    assert build([src], tmp_path / "ix", jobs=2).documents == 120
+    want = postings.surfaces(t for r in rows for t in (r["title"], r["text"]))
+    assert given == [want]
+    assert "119" in want  # the last batch's words too
+
+    gen = build_module._Pending(tmp_path / "other", None, 0, 2)
+    try:
+        for d in read_file(src, tmp_path, "docs.jsonl"):
+            gen.add(d)
+        gen.start()
+        gen.carried = True
+        assert gen.surfaces() is None
+    finally:
+        gen.close()
