@@ -375,12 +375,21 @@ def build(
             n, gdir, linked, nshards = gen.n, gen.gdir, gen.linked, gen.nshards
             log(f"writing generation {n}: {len(written)} document(s) to analyze, {len(removed)} to remove")
             changed = [*removed, *written]
-            sigs = _write(
-                gdir, nshards, base is None, con, written, removed, known, jobs, progress, gen.surfaces()
+            # Story groups (indexer/dedupe.py) from the signatures the shard writers computed,
+            # taken while they commit.
+            _write(
+                gdir,
+                nshards,
+                base is None,
+                con,
+                written,
+                removed,
+                known,
+                jobs,
+                progress,
+                gen.surfaces(),
+                on_signatures=lambda sigs: dedupe.update(con, changed, log, sigs),
             )
-            # story groups: indexer/dedupe.py (signatures computed by the shard writers)
-            dedupe.update(con, changed, log, sigs)
-            del sigs
 
             # 3. Verify, record, publish, collect garbage.
             report.seconds = time.monotonic() - t0
@@ -455,12 +464,16 @@ def _shard_count(index_dir: Path, base: int | None, jobs: int | None) -> int:
 _WORK: dict[int, tuple[str, bool, list[str], list[str]]] = {}
 _DB: Path | None = None  # the new generation's store
 _DONE = None  # multiprocessing.Value: documents added so far, for the progress bar
+# multiprocessing.SimpleQueue: each shard writer's (shard, mentions, signatures), sent when its
+# documents are analyzed, before its commit (the store takes them meanwhile)
+_SENT = None
 
 
 def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]]:
     """Delete and add one shard's documents with its own Whoosh writer.
 
-    Returns (shard, documents added, mentions, story-grouping signatures).
+    Returns (shard, documents added, mentions, story-grouping signatures); the mentions and
+    signatures are empty when they went out through ``_SENT`` before the commit.
     """
     path, create, deletes, ids = _WORK[k]
     docs = _docs_of(_DB, ids)
@@ -497,8 +510,12 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
     except BaseException:
         writer.cancel()
         raise
+    added = len(signatures)
+    if _SENT is not None:
+        _SENT.put((k, mentions, signatures))
+        mentions, signatures = [], {}
     writer.commit(merge=not create)  # an update may fold small old segments in (Whoosh's policy)
-    return k, len(signatures), mentions, signatures
+    return k, added, mentions, signatures
 
 
 def _shard_surfaces(k: int) -> set[str]:
@@ -569,10 +586,13 @@ def _write(  # noqa: PLR0917 - one private call site
     jobs: int | None,
     progress: Progress | None,
     words: set[str] | None = None,
-) -> dict[str, bytes | None]:
+    on_signatures: Callable[[dict[str, bytes | None]], None] | None = None,
+) -> None:
     """Write the shards (in worker processes) of the documents ``ids``, whose rows are in
-    the store already, and the store's mentions; returns the documents' signatures."""
-    global _DONE, _DB  # noqa: PLW0603 - shared with the forked workers
+    the store already, and the store's mentions; ``on_signatures`` gets the documents'
+    signatures (story grouping) while the writers commit. ``words``: the surface forms of
+    the documents ``ids``, if the reading found them."""
+    global _DONE, _DB, _SENT  # noqa: PLW0603 - shared with the forked workers
     work: dict[int, tuple[str, bool, list[str], list[str]]] = {}
     for k in range(nshards):
         path = gdir / store.WHOOSH / str(k)
@@ -592,23 +612,51 @@ def _write(  # noqa: PLR0917 - one private call site
     jobs = min(jobs or os.cpu_count() or 1, len(busy))
     ctx = multiprocessing.get_context("fork")
     _DONE = ctx.Value("l", 0)
+    sent: dict[int, tuple[list[tuple], dict[str, bytes | None]]] = {}
+
+    def take(parts) -> None:
+        """The store's part of the writers' output: mentions, then story grouping. Run once
+        every writer has read and analyzed its documents (it no longer reads the store)."""
+        con.executemany(
+            'INSERT INTO mentions (doc_id, entity_id, kind, start, "end", field) VALUES (?, ?, ?, ?, ?, ?)',
+            [m for mentions, _ in parts for m in mentions],
+        )
+        con.commit()
+        if on_signatures is not None:
+            on_signatures({i: sig for _, sigs in parts for i, sig in sigs.items()})
+
     pool = None
     try:
         if jobs > 1 and len(ids) > 50:
             _warm()
             _prime_words(ctx, jobs, busy, words)
+            _SENT = ctx.SimpleQueue()
             pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
             pending = pool.map_async(_write_shard, busy, chunksize=1)
         else:
             pool, pending = None, None
         if pending is None:
             results = [_write_shard(k) for k in busy]  # small jobs: no processes to start
+            take([(r[2], r[3]) for r in results])
         else:
-            while not pending.ready():
+            taken = False
+            while True:
+                while not _SENT.empty():
+                    k, mentions, sigs = _SENT.get()
+                    sent[k] = (mentions, sigs)
+                if not taken and len(sent) == len(busy):
+                    # Every writer is committing: the store takes their output meanwhile.
+                    take(list(sent.values()))
+                    taken = True
+                    sent.clear()
+                if pending.ready():
+                    break
                 if progress:
                     progress(_DONE.value, len(ids))
                 pending.wait(0.2)
             results = pending.get()
+            if not taken:  # (every writer sends before its commit: cannot happen)
+                raise RuntimeError("shard writers finished without sending their documents' output")
             pool.close()
             pool.join()
         if progress:
@@ -617,16 +665,10 @@ def _write(  # noqa: PLR0917 - one private call site
         if pool is not None:
             pool.terminate()
         _WORK.clear()
-        _DONE = _DB = None
+        _DONE = _DB = _SENT = None
     added = sum(r[1] for r in results)
     if added != len(ids):
         raise RuntimeError(f"shard writers added {added} documents, expected {len(ids)}")
-    con.executemany(
-        'INSERT INTO mentions (doc_id, entity_id, kind, start, "end", field) VALUES (?, ?, ?, ?, ?, ?)',
-        [m for r in results for m in r[2]],
-    )
-    con.commit()
-    return {i: sig for r in results for i, sig in r[3].items()}
 
 
 def _write_store(con: sqlite3.Connection, ids: list[str], removed: list[str], known: dict) -> None:
