@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whoosh import index
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import fields, index
 
 from indexer import blocks, postings, segments
 from indexer.postings import Postings
@@ -388,3 +390,10 @@ def test_block_pickles_equal_pickle_dumps() -> None:
         assert data[at[k] : at[k] + sizes[k]].tobytes() == pickle.dumps(
             (c, la, t if t > 0 else 0, cm, a, b), 2
         )
+
+
+@settings(max_examples=500)
+@given(st.datetimes())
+def test_date_terms_equal_whoosh_datetime(d: datetime) -> None:
+    """The date field's terms (one conversion for the eight precisions) are Whoosh's."""
+    assert schema()["date"].index(d) == list(fields.DATETIME(sortable=True).index(d))
