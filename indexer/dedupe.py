@@ -122,11 +122,19 @@ def signature_of(words: Sequence[str]) -> np.ndarray | None:
 
 
 def _minhash(shingles: np.ndarray) -> np.ndarray:
-    perms, scheme = _permutations()
-    # The shingle hashes are the values: datasketch premixes them (fmix32) for its scheme.
-    m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=perms, scheme=scheme)
+    # One MinHash per thread, cleared for each report: making one (its permutations checked
+    # and copied) cost a fifth of signing a report.
+    m = getattr(_HASHER, "minhash", None)
+    if m is None:
+        perms, scheme = _permutations()
+        # The shingle hashes are the values: datasketch premixes them (fmix32) for its scheme.
+        m = _HASHER.minhash = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=perms, scheme=scheme)
+    m.clear()
     m.update_batch(shingles.tolist())
     return m.hashvalues.astype(np.uint32)
+
+
+_HASHER = threading.local()
 
 
 def signature(text: str) -> np.ndarray | None:
