@@ -641,6 +641,7 @@ def _write(  # noqa: PLR0917 - one private call site
         else:
             taken = False
             while True:
+                done = pending.ready()  # before reading: a writer that has returned has sent
                 while not _SENT.empty():
                     k, mentions, sigs = _SENT.get()
                     sent[k] = (mentions, sigs)
@@ -649,13 +650,13 @@ def _write(  # noqa: PLR0917 - one private call site
                     take(list(sent.values()))
                     taken = True
                     sent.clear()
-                if pending.ready():
+                if done:
                     break
                 if progress:
                     progress(_DONE.value, len(ids))
                 pending.wait(0.2)
             results = pending.get()
-            if not taken:  # (every writer sends before its commit: cannot happen)
+            if not taken:  # (every writer sends before it returns: cannot happen)
                 raise RuntimeError("shard writers finished without sending their documents' output")
             pool.close()
             pool.join()
