@@ -10,8 +10,9 @@ the merge policy, the TOC commit) and replaces only the posting path: postings a
 as compact arrays per field, sorted once with numpy at commit, and each term's blocks are
 filled whole and written as Whoosh's ``W3PostingsWriter._write_block`` writes them: the
 same pickled, compressed blocks, except that a block's tuple is pickled with protocol 3
-(:data:`BLOCK_PROTOCOL`; both Whoosh's reader and the engine unpickle either). With
-Whoosh's protocol 2 (and :data:`SMALL_BLOCK` 0) the files are byte for byte Whoosh's.
+(:data:`BLOCK_PROTOCOL`; both Whoosh's reader and the engine unpickle either) and
+compressed by ISA-L (:func:`indexer.blocks.compress`, zlib's format). With Whoosh's
+protocol 2, zlib (and :data:`SMALL_BLOCK` 0) the files are byte for byte Whoosh's.
 ``tests/test_segments.py`` checks that a segment written this way reads back posting for
 posting, length for length and column for column like one written by ``add_document``.
 """
@@ -299,8 +300,9 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
 
     What does not need Python per posting is computed with numpy for the whole field first:
     block boundaries, delta ids, each block's weight sum, maximum and whether its weights are
-    all equal, its length-byte range, and each term's statistics and term-info row; the loop
-    left pickles and compresses the blocks.
+    all equal, its length-byte range, and each term's statistics and term-info row; then the
+    blocks themselves (:func:`indexer.blocks.posting_bytes`, or block by block with pickle
+    for protocol 2).
     """
     # The field's terms: the numbers its postings hold (of a numbering other fields and
     # batches may share), renumbered 0..nterms-1 in the order of their bytes.
