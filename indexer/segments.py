@@ -391,7 +391,8 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     if terms and fieldid + terms[by_bytes[0]] <= tindex.lastkey:
         raise ValueError(f"field {name!r} written out of order")
     post0, term0 = postfile.tell(), tindex.dbfile.tell()
-    if protocol == 3 and limit <= blocks.MAX_BLOCK and (joined or values is None or (values[2] > 1).all()):
+    simple = joined or values is None or bool((values[2] > 1).all())  # see the else branch
+    if protocol == 3 and limit <= blocks.MAX_BLOCK and simple and not (deltas < 0).any():
         posts, offs = blocks.posting_bytes(
             counts=bend - bstart,
             nblocks=nblocks,
@@ -410,7 +411,8 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     else:
         # Whoosh's protocol 2; or values that may be empty (a block's tuple leaves them out)
         # or one byte long (a one-byte slice is a shared object, which pickle writes once
-        # and then refers back to): not in Kashaf's schema, where a value has 4 bytes or more.
+        # and then refers back to): not in Kashaf's schema, where a value has 4 bytes or more;
+        # or document numbers out of order (negative deltas, which blocks.py does not write).
         posts, offs = _blocks_one_by_one(
             nblocks,
             tstart,
