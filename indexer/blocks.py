@@ -16,7 +16,10 @@ for Whoosh's protocol 2), byte for byte.
 
 from __future__ import annotations
 
+import struct
 from itertools import pairwise
+from pickle import dumps
+from typing import NamedTuple
 
 import numpy as np
 from isal.isal_zlib import compress as _isal_compress
@@ -24,7 +27,7 @@ from isal.isal_zlib import compress as _isal_compress
 from indexer.termstore import run_indexes
 
 # Pickle opcodes (Lib/pickle.py)
-_PROTO, _MARK, _TUPLE, _TUPLE1, _TUPLE3 = 0x80, 0x28, 0x74, 0x85, 0x87
+_PROTO, _MARK, _TUPLE, _TUPLE1 = 0x80, 0x28, 0x74, 0x85
 _BINPUT, _NONE, _BINFLOAT, _STOP = 0x71, 0x4E, 0x47, 0x2E
 _BININT1, _BININT2, _BININT = 0x4B, 0x4D, 0x4A
 _SHORT_BINBYTES, _BINBYTES = 0x43, 0x42
@@ -33,6 +36,8 @@ _MAGIC = b"W3Bl"  # whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC, before each term'
 # 4 + MAX_BLOCK of them.
 MAX_BLOCK = 250
 _CHUNK = 1 << 17  # postings encoded at a time (index arrays of ~8 bytes per value byte)
+LIST_CHUNK = 1 << 16  # postings turned into Python lists at a time, block by block
+_SIZE = struct.Struct("!i")  # a block's length (whoosh.system.pack_int)
 _EIGHT = np.arange(8)
 ISAL_LEVEL = 1
 
@@ -212,10 +217,8 @@ def pickled_blocks(
         out[v_at + head + vlens] = _BINPUT
         out[v_at + head + vlens + 1] = memo0[blk] + rank
         _close_tuples(out, c + mark + v_sum, n, memo0 + n)
-    c = c + v_len  # the block's own tuple
-    out[c] = _TUPLE3
-    out[c + 1] = _BINPUT
-    out[c + 2] = memo_last
+    c = c + v_len  # the block's own tuple of three, and the end
+    _close_tuples(out, c, 3, memo_last)
     out[c + 3] = _STOP
     return out, lens
 
@@ -260,42 +263,55 @@ def info_pickles(
     for k, v in enumerate((comp, blo, bhi)):
         out[c + 2 * k] = _BININT1
         out[c + 2 * k + 1] = v
-    c = c + 6
-    out[c] = _TUPLE
-    out[c + 1] = _BINPUT
-    out[c + 2] = 0
+    c = c + 6  # the tuple of six, and the end
+    _close_tuples(out, c, 6, 0)
     out[c + 3] = _STOP
     return out, lens
 
 
-def posting_bytes(
-    *,
-    counts: np.ndarray,
-    nblocks: np.ndarray,
-    deltas: np.ndarray,
-    weights: np.ndarray,
-    wsame: np.ndarray,
-    wtop: np.ndarray,
-    last: np.ndarray,
-    blo: np.ndarray,
-    bhi: np.ndarray,
-    values: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    joined: bool,
-    level: int,
-    small: int,
-) -> tuple[bytes, np.ndarray]:
-    """A field's postings file bytes, as ``W3FieldWriter`` writes term after term, and where
-    each term's start (relative to the first).
+class FieldBlocks(NamedTuple):
+    """A field's posting blocks, as :func:`posting_bytes` writes them.
 
-    Per block (in term order): ``counts``, ``wsame``, ``wtop`` (the largest weight),
-    ``last`` (last document number), ``blo``/``bhi`` (length bytes); ``nblocks`` per term;
-    per posting ``deltas``, ``weights`` and ``values`` as :func:`pickled_blocks` takes them.
+    Per block (in term order): ``counts`` (postings), ``wsame`` (its weights all equal),
+    ``wtop`` (the largest weight), ``last`` (its last document number), ``blo``/``bhi``
+    (its smallest and largest length byte); ``nblocks`` per term; per posting ``deltas``,
+    ``weights`` and ``values`` as :func:`pickled_blocks` takes them, and ``joined``.
+    """
+
+    counts: np.ndarray
+    nblocks: np.ndarray
+    deltas: np.ndarray
+    weights: np.ndarray
+    wsame: np.ndarray
+    wtop: np.ndarray
+    last: np.ndarray
+    blo: np.ndarray
+    bhi: np.ndarray
+    values: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    joined: bool
+
+
+def posting_bytes(f: FieldBlocks, *, level: int, small: int, protocol: int = 3) -> tuple[bytes, np.ndarray]:
+    """A field's postings file bytes, as ``W3FieldWriter`` writes term after term, and where
+    each term's start (relative to the first), the blocks pickled with ``protocol``.
+
     A block whose pickle is at least ``small`` bytes is compressed (:func:`compress`; none
     when ``level`` is 0). Each term's blocks follow ``W3Bl``; each block is its length
     (negative for a term's last), its info pickle and its (compressed) pickle.
     """
-    if len(counts) and int(counts.max()) > MAX_BLOCK:
-        raise ValueError(f"blocks of more than {MAX_BLOCK} postings")
+    counts, nblocks, deltas, weights, wsame, wtop, last, blo, bhi, values, joined = f
+    plain = (
+        protocol == 3
+        and (not len(counts) or int(counts.max()) <= MAX_BLOCK)
+        # Values that may be empty (a block's tuple leaves them out) or one byte long (a
+        # one-byte slice is a shared object, which pickle writes once and then refers back
+        # to), and document numbers out of order (negative deltas): not in Kashaf's schema,
+        # where a value has 4 bytes or more.
+        and (joined or values is None or bool((values[2] > 1).all()))
+        and not (deltas < 0).any()
+    )
+    if not plain:
+        return _one_by_one(f, level, small, protocol)
     nterms = len(nblocks)
     tfirst = np.cumsum(nblocks) - nblocks
     first = np.zeros(len(counts), dtype=bool)
@@ -354,3 +370,67 @@ def posting_bytes(
         parts.append(out.tobytes())
         done += len(out)
     return b"".join(parts), offsets
+
+
+def _one_by_one(f: FieldBlocks, level: int, small: int, protocol: int) -> tuple[bytes, np.ndarray]:
+    """:func:`posting_bytes` block by block with ``pickle`` at ``protocol``: for Whoosh's
+    protocol 2 (``tests/test_segments.py`` checks these files against Whoosh's own), and
+    for what the numpy path does not write."""
+    counts, nblocks, deltas, weights, wsame, wtop, last, blo, bhi, values, joined = f
+    nterms = len(nblocks)
+    bend = np.cumsum(counts)
+    bstart = bend - counts
+    tfirst = np.cumsum(nblocks) - nblocks
+    tstart = bstart[tfirst]
+    tend = bend[tfirst + nblocks - 1]
+    if values is not None:
+        src, vstart, vlens = values
+        buf = src.tobytes()
+        vend = vstart + vlens
+    wsame, blo, bhi, lasts = wsame.tolist(), blo.tolist(), bhi.tolist(), last.tolist()
+    wtop_list = wtop.tolist()
+    tstart_list, tend_list = tstart.tolist(), tend.tolist()
+    p0 = p1 = 0  # postings [p0, p1) are in the lists below (a chunk: bounded memory)
+    nb_list = nblocks.tolist()
+    bs_list, be_list = bstart.tolist(), bend.tolist()
+    posts = bytearray()
+    offsets = [0] * nterms
+    k = 0  # block number
+    for t in range(nterms):
+        if tend_list[t] > p1:
+            # Python lists of the next chunk of postings (a whole field's would cost ~100
+            # bytes per posting at once); a term is never split.
+            p0 = tstart_list[t]
+            p1 = max(p0 + LIST_CHUNK, tend_list[t])
+            delta_list = deltas[p0:p1].tolist()
+            weight_list = weights[p0:p1].tolist()
+            if values is not None:
+                vs_list, ve_list = vstart[p0:p1].tolist(), vend[p0:p1].tolist()
+        offsets[t] = len(posts)
+        posts += _MAGIC
+        final = k + nb_list[t] - 1  # the term's last block
+        while k <= final:
+            a, b = bs_list[k] - p0, be_list[k] - p0
+            if wsame[k]:
+                first = weight_list[a]
+                wmini = None if first == 1.0 else first
+            else:
+                wmini = tuple(weight_list[a:b])
+            if values is None:
+                vmini = None
+            else:
+                vals = [buf[x:y] for x, y in zip(vs_list[a:b], ve_list[a:b], strict=True)]
+                vmini = b"".join(vals) if joined else tuple(filter(None, vals))
+            data = dumps((tuple(delta_list[a:b]), wmini, vmini), protocol)
+            comp = 0
+            if len(data) >= small and level:
+                comp = level
+                data = compress(data, level)
+            top = wtop_list[k]
+            info = dumps((b - a, lasts[k], top if top > 0 else 0, comp, blo[k], bhi[k]), 2)
+            size = len(info) + len(data)
+            posts += _SIZE.pack(-size if k == final else size)
+            posts += info
+            posts += data
+            k += 1
+    return bytes(posts), np.array(offsets, dtype=np.int64)

@@ -23,15 +23,13 @@ from array import array
 from collections.abc import Iterable
 from hashlib import md5
 from pathlib import Path
-from pickle import dumps
 from types import MethodType
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
 from whoosh.filedb.filetables import _lengths, md5_hash
 from whoosh.formats import Frequency
-from whoosh.system import pack_int, pack_uint, pack_ushort, unpack_uint
+from whoosh.system import pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -47,7 +45,6 @@ SMALL_BLOCK = 96
 # pickle.loads, which reads either (Whoosh's W3 matcher, indexer/ranking.py); the values
 # themselves (pickled positions, pack_uint frequencies) are not changed.
 BLOCK_PROTOCOL = 3
-_CHUNK = 1 << 16  # postings turned into Python lists at a time while a field is written
 
 
 class _FieldPostings:
@@ -391,46 +388,20 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     if terms and fieldid + terms[by_bytes[0]] <= tindex.lastkey:
         raise ValueError(f"field {name!r} written out of order")
     post0, term0 = postfile.tell(), tindex.dbfile.tell()
-    simple = joined or values is None or bool((values[2] > 1).all())  # see the else branch
-    if protocol == 3 and limit <= blocks.MAX_BLOCK and simple and not (deltas < 0).any():
-        posts, offs = blocks.posting_bytes(
-            counts=bend - bstart,
-            nblocks=nblocks,
-            deltas=deltas,
-            weights=weights,
-            wsame=wsame,
-            wtop=wtop,
-            last=docs[bend - 1],
-            blo=blo_a,
-            bhi=bhi_a,
-            values=values,
-            joined=joined,
-            level=level,
-            small=SMALL_BLOCK,
-        )
-    else:
-        # Whoosh's protocol 2; or values that may be empty (a block's tuple leaves them out)
-        # or one byte long (a one-byte slice is a shared object, which pickle writes once
-        # and then refers back to): not in Kashaf's schema, where a value has 4 bytes or more;
-        # or document numbers out of order (negative deltas, which blocks.py does not write).
-        posts, offs = _blocks_one_by_one(
-            nblocks,
-            tstart,
-            tend,
-            bstart,
-            bend,
-            deltas,
-            docs,
-            weights,
-            wsame,
-            wtop,
-            blo_a,
-            bhi_a,
-            values,
-            joined,
-            protocol,
-            level,
-        )
+    made = blocks.FieldBlocks(
+        counts=bend - bstart,
+        nblocks=nblocks,
+        deltas=deltas,
+        weights=weights,
+        wsame=wsame,
+        wtop=wtop,
+        last=docs[bend - 1],
+        blo=blo_a,
+        bhi=bhi_a,
+        values=values,
+        joined=joined,
+    )
+    posts, offs = blocks.posting_bytes(made, level=level, small=SMALL_BLOCK, protocol=protocol)
 
     # Term-info rows (W3TermInfo.to_bytes: the struct, then the postings' offset and length),
     # each after its key and the two lengths, as HashWriter.add writes them.
@@ -468,82 +439,6 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     postfile.write(posts)
     tindex.dbfile.write(rows)
     fw.finish_field()
-
-
-def _blocks_one_by_one(  # noqa: PLR0917 - the state _write_field computed
-    nblocks,
-    tstart,
-    tend,
-    bstart,
-    bend,
-    deltas,
-    docs,
-    weights,
-    wsame,
-    wtop,
-    blo_a,
-    bhi_a,
-    values,
-    joined,
-    protocol,
-    level,
-) -> tuple[bytes, np.ndarray]:
-    """:func:`indexer.blocks.posting_bytes` block by block with ``pickle``: for Whoosh's
-    protocol 2 (``tests/test_segments.py`` checks these files against Whoosh's own), and for
-    a field whose values may be empty (a tuple of values leaves them out)."""
-    nterms = len(nblocks)
-    if values is not None:
-        src, vstart, vlens = values
-        buf = src.tobytes()
-        vend = vstart + vlens
-    wsame, blo, bhi = wsame.tolist(), blo_a.tolist(), bhi_a.tolist()
-    wtop_list = wtop.tolist()
-    tstart_list, tend_list = tstart.tolist(), tend.tolist()
-    p0 = p1 = 0  # postings [p0, p1) are in the lists below (a chunk: bounded memory)
-    nb_list = nblocks.tolist()
-    bs_list, be_list = bstart.tolist(), bend.tolist()
-    posts = bytearray()
-    offsets = [0] * nterms
-    k = 0  # block number
-    for t in range(nterms):
-        if tend_list[t] > p1:
-            # Python lists of the next chunk of postings (a whole field's would cost ~100
-            # bytes per posting at once); a term is never split.
-            p0 = tstart_list[t]
-            p1 = max(p0 + _CHUNK, tend_list[t])
-            delta_list = deltas[p0:p1].tolist()
-            doc_list = docs[p0:p1].tolist()
-            weight_list = weights[p0:p1].tolist()
-            if values is not None:
-                vs_list, ve_list = vstart[p0:p1].tolist(), vend[p0:p1].tolist()
-        offsets[t] = len(posts)
-        posts += _MAGIC
-        last = k + nb_list[t] - 1
-        while k <= last:
-            a, b = bs_list[k] - p0, be_list[k] - p0
-            if wsame[k]:
-                first = weight_list[a]
-                wmini = None if first == 1.0 else first
-            else:
-                wmini = tuple(weight_list[a:b])
-            if values is None:
-                vmini = None
-            else:
-                vals = [buf[x:y] for x, y in zip(vs_list[a:b], ve_list[a:b], strict=True)]
-                vmini = b"".join(vals) if joined else tuple(filter(None, vals))
-            data = dumps((tuple(delta_list[a:b]), wmini, vmini), protocol)
-            comp = 0
-            if len(data) >= SMALL_BLOCK and level:
-                comp = level
-                data = blocks.compress(data, level)
-            top = wtop_list[k]
-            info = dumps((b - a, doc_list[b - 1], top if top > 0 else 0, comp, blo[k], bhi[k]), 2)
-            size = len(info) + len(data)
-            posts += pack_int(-size if k == last else size)
-            posts += info
-            posts += data
-            k += 1
-    return bytes(posts), np.array(offsets, dtype=np.int64)
 
 
 def _ordered_positions(fp: _FieldPostings, order: np.ndarray) -> np.ndarray | None:

@@ -302,21 +302,12 @@ def test_chunked_lists_write_the_same_bytes(
     """A field's postings become Python lists a chunk at a time (bounded memory); chunks far
     smaller than a field (and than its longest terms) write the same files."""
 
-    def files(name: str) -> dict[str, bytes]:
-        p = tmp_path / name
-        p.mkdir()
-        index.create_in(str(p), schema())
-        _bulk(p, docs, compound=False)
-        return {
-            f.name.split(".", 1)[1]: f.read_bytes()
-            for f in p.iterdir()
-            if f.name.startswith("MAIN_") and "." in f.name
-        }
-
-    whole = files("whole")
-    monkeypatch.setattr(segments, "_CHUNK", 7)
+    whole = _segment_files(tmp_path / "whole", docs)
+    monkeypatch.setattr(blocks, "LIST_CHUNK", 7)
     monkeypatch.setattr(blocks, "_CHUNK", 7)
-    assert files("chunked") == whole
+    assert _segment_files(tmp_path / "chunked", docs) == whole
+    monkeypatch.setattr(blocks, "MAX_BLOCK", 0)  # the block-by-block writer's chunks too
+    assert _segment_files(tmp_path / "chunked, one by one", docs) == whole
 
 
 def _segment_files(p: Path, docs: list[dict]) -> dict[str, bytes]:
