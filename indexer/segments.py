@@ -21,16 +21,19 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from datetime import datetime
 from hashlib import md5
 from pathlib import Path
 from types import MethodType
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
+from whoosh.fields import DATETIME
 from whoosh.filedb.filetables import _lengths, md5_hash
 from whoosh.formats import Frequency
 from whoosh.system import pack_uint, pack_ushort, unpack_uint
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import length_to_byte, to_sortable
+from whoosh.util.times import datetime_to_long
 from whoosh.writing import SegmentWriter
 
 from indexer import blocks
@@ -154,6 +157,23 @@ class _FieldPostings:
         return freq_total
 
 
+def datetime_terms(field: DATETIME, value: datetime) -> list[tuple[bytes, int, float, bytes]]:
+    """``list(field.index(value))`` of a DATETIME field (its value at each of 8 precisions,
+    for ranges) from one conversion instead of one per term: ~4 µs, not ~20. (The schema
+    keeps Whoosh's own field class: a class of ours in the schema would be pickled into every
+    segment's TOC, and code before it could not open the index.)
+
+    >>> d = datetime(2017, 5, 3, 10, 20, 30)
+    >>> f = DATETIME(sortable=True)
+    >>> datetime_terms(f, d) == list(f.index(d))
+    True
+    """
+    x = to_sortable(field.numtype, field.bits, field.signed, field.prepare_number(datetime_to_long(value)))
+    return [
+        (field.sortable_to_bytes(x, shift), 1, 1.0, b"") for shift in range(0, field.bits, field.shift_step)
+    ]
+
+
 def _new_field(name: str, field) -> _FieldPostings:
     fmt = field.format
     return _FieldPostings(
@@ -209,6 +229,8 @@ class BulkWriter:
                         fp = self._fields[name] = _new_field(name, field)
                     if type(value) is Postings and field.format.field_boost == 1:
                         freq = fp.add_columns(docnum, value)
+                    elif type(field) is DATETIME and type(value) is datetime:
+                        freq = fp.add(docnum, datetime_terms(field, value))
                     else:
                         freq = fp.add(docnum, field.index(value))
                     if field.scorable:
