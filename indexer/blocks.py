@@ -312,6 +312,8 @@ def posting_bytes(f: FieldBlocks, *, level: int, small: int, protocol: int = 3) 
     )
     if not plain:
         return _one_by_one(f, level, small, protocol)
+    if not len(counts):
+        return b"", np.zeros(0, dtype=np.int64)
     nterms = len(nblocks)
     tfirst = np.cumsum(nblocks) - nblocks
     first = np.zeros(len(counts), dtype=bool)
