@@ -222,7 +222,9 @@ class _Pending:
         """Hand the rows about to be stored to the word finders (started at the first full
         batch when there are cores to spare: a small build's writers find their own)."""
         if self._finder is None:
-            spare = (self.jobs or os.cpu_count() or 1) - 1
+            # One finder keeps up with the reading on ANT; a second covers slower ones. Each
+            # returns its own new words, so more finders would hold more copies of them.
+            spare = min((self.jobs or os.cpu_count() or 1) - 1, 2)
             if spare < 1 or len(self._rows) < self.BATCH:
                 return
             ctx = multiprocessing.get_context("fork")
@@ -507,13 +509,13 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
             if _DONE is not None:
                 with _DONE.get_lock():
                     _DONE.value += 1
+        added = len(signatures)
+        if _SENT is not None:
+            _SENT.put((k, mentions, signatures))
+            mentions, signatures = [], {}
     except BaseException:
         writer.cancel()
         raise
-    added = len(signatures)
-    if _SENT is not None:
-        _SENT.put((k, mentions, signatures))
-        mentions, signatures = [], {}
     writer.commit(merge=not create)  # an update may fold small old segments in (Whoosh's policy)
     return k, added, mentions, signatures
 
