@@ -4,9 +4,9 @@
 A bulk-written segment (:mod:`indexer.segments`) has about nine blocks per document, most
 of them one or two postings long; pickling them one at a time in Python (a tuple of ids,
 the weights, a tuple of values; then the block's info tuple) took about 0.2 ms per
-document besides compressing them, a third of writing the postings. The pickles are simple: small ints,
-floats, bytes, tuples and their memo entries, in an order that only depends on how many
-postings a block has and how long its values are. So every opcode's place is computed for
+document besides compressing them, a third of writing the postings. The pickles are
+simple: small ints, floats, bytes, tuples and their memo entries, in an order that only
+depends on how many postings a block has and how long its values are. So every opcode's place is computed for
 the whole field and written with one numpy assignment per kind of piece; Python runs only
 to compress the blocks that are worth it (:func:`compress`).
 
@@ -16,13 +16,14 @@ for Whoosh's protocol 2), byte for byte.
 
 from __future__ import annotations
 
-import struct
 from itertools import pairwise
 from pickle import dumps
 from typing import NamedTuple
 
 import numpy as np
 from isal.isal_zlib import compress as _isal_compress
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
+from whoosh.system import pack_int
 
 from indexer.termstore import run_indexes
 
@@ -31,13 +32,11 @@ _PROTO, _MARK, _TUPLE, _TUPLE1 = 0x80, 0x28, 0x74, 0x85
 _BINPUT, _NONE, _BINFLOAT, _STOP = 0x71, 0x4E, 0x47, 0x2E
 _BININT1, _BININT2, _BININT = 0x4B, 0x4D, 0x4A
 _SHORT_BINBYTES, _BINBYTES = 0x43, 0x42
-_MAGIC = b"W3Bl"  # whoosh.codec.whoosh3.WHOOSH3_HEADER_MAGIC, before each term's blocks
 # Memo numbers are written as BINPUT n (one byte): a block's pickle has at most
 # 4 + MAX_BLOCK of them.
 MAX_BLOCK = 250
 _CHUNK = 1 << 17  # postings encoded at a time (index arrays of ~8 bytes per value byte)
 LIST_CHUNK = 1 << 16  # postings turned into Python lists at a time, block by block
-_SIZE = struct.Struct("!i")  # a block's length (whoosh.system.pack_int)
 _EIGHT = np.arange(8)
 ISAL_LEVEL = 1
 
@@ -172,7 +171,7 @@ def pickled_blocks(
         src, vstarts, vlens = values
         vlens = vlens.astype(np.int64)
         if joined:
-            _, vsum = within(vlens)
+            v_at, vsum = within(vlens)
             v_len = _bytes_head_lens(vsum) + vsum + 2
             memo_last = memo0 + 1
         else:
@@ -205,7 +204,7 @@ def pickled_blocks(
     elif joined:
         head = _bytes_head_lens(vsum)
         _put_bytes_heads(out, c, vsum)
-        _put_runs(out, (c + head)[blk] + within(vlens)[0], src, vstarts, vlens)
+        _put_runs(out, (c + head)[blk] + v_at, src, vstarts, vlens)
         out[c + head + vsum] = _BINPUT
         out[c + head + vsum + 1] = memo0
     else:
@@ -431,7 +430,7 @@ def _one_by_one(f: FieldBlocks, level: int, small: int, protocol: int) -> tuple[
             top = wtop_list[k]
             info = dumps((b - a, lasts[k], top if top > 0 else 0, comp, blo[k], bhi[k]), 2)
             size = len(info) + len(data)
-            posts += _SIZE.pack(-size if k == final else size)
+            posts += pack_int(-size if k == final else size)
             posts += info
             posts += data
             k += 1
