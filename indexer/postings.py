@@ -13,6 +13,7 @@ fields' own analyzers and formats produce.
 
 from __future__ import annotations
 
+import pickle
 import re
 import struct
 import threading
@@ -373,9 +374,14 @@ def analyze_text(text: str) -> TextAnalysis:
         values = [_encode_positions((p,)) for p in firsts]
     more = np.flatnonzero(freqs > 1)
     if len(more):
-        positions = order.tolist()
+        # Positions.encode's bytes (the count, then the pickled deltas from 0) with the deltas
+        # of every term made at once: its Python loop over positions cost 1.6 µs a term.
+        deltas = order.copy()
+        deltas[1:] -= order[:-1]
+        deltas[heads] = order[heads]
+        dl = deltas.tolist()
         for k, h, f in zip(more.tolist(), heads[more].tolist(), freqs[more].tolist(), strict=True):
-            values[k] = _encode_positions(positions[h : h + f])
+            values[k] = pack_uint(f) + pickle.dumps(dl[h : h + f], 2)
     return TextAnalysis(
         Tokens(surfaces, starts, ends),
         list(exacts),
