@@ -27,10 +27,11 @@ from pathlib import Path
 from types import MethodType
 
 import numpy as np
+from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
-from whoosh.fields import DATETIME
+from whoosh.fields import DATETIME, ID
 from whoosh.filedb.filetables import _lengths, md5_hash
-from whoosh.formats import Frequency
+from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import length_to_byte, to_sortable
 from whoosh.util.times import datetime_to_long
@@ -174,6 +175,28 @@ def datetime_terms(field: DATETIME, value: datetime) -> list[tuple[bytes, int, f
     ]
 
 
+def id_terms(value: str) -> tuple[tuple[bytes, int, float, bytes]]:
+    """``list(field.index(value))`` of an ID field as the schema makes them (:func:`_plain_id`):
+    its one term, the value's UTF-8 bytes. Whoosh's path (a tokenizer's Token, the format's
+    set) cost ~10 µs for each of a report's id, month and source.
+
+    >>> f = ID(sortable=True)
+    >>> _plain_id(f), list(id_terms("2017-05")) == list(f.index("2017-05"))
+    (True, True)
+    """
+    return ((value.encode("utf-8"), 1, 1.0, b""),)
+
+
+def _plain_id(field) -> bool:
+    """An ID field whose terms :func:`id_terms` gives: Whoosh's tokenizer and format, no boost."""
+    return (
+        type(field) is ID
+        and type(field.analyzer) is IDTokenizer
+        and type(field.format) is Existence
+        and field.format.field_boost == 1
+    )
+
+
 def _new_field(name: str, field) -> _FieldPostings:
     fmt = field.format
     return _FieldPostings(
@@ -231,6 +254,8 @@ class BulkWriter:
                         freq = fp.add_columns(docnum, value)
                     elif type(field) is DATETIME and type(value) is datetime:
                         freq = fp.add(docnum, datetime_terms(field, value))
+                    elif type(value) is str and _plain_id(field):
+                        freq = fp.add(docnum, id_terms(value))
                     else:
                         freq = fp.add(docnum, field.index(value))
                     if field.scorable:

@@ -393,6 +393,16 @@ def test_date_terms_equal_whoosh_datetime(d: datetime) -> None:
     assert segments.datetime_terms(field, d) == list(field.index(d))
 
 
+@settings(max_examples=300)
+@given(st.text())
+def test_id_terms_equal_whoosh_id(value: str) -> None:
+    """The bulk writer's term of an id, month or source is Whoosh's, for any text."""
+    for name in ("id", "month", "source"):
+        field = schema()[name]
+        assert segments._plain_id(field)
+        assert list(segments.id_terms(value)) == list(field.index(value))
+
+
 def test_a_field_without_blocks_writes_nothing() -> None:
     empty = np.zeros(0, dtype=np.int64)
     f = blocks.FieldBlocks(
