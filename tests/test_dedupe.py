@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer import dedupe, store
 from indexer.build import build
@@ -150,6 +153,18 @@ def test_signature_ignores_spelling_and_tells_stories_apart() -> None:
     assert dedupe.similarity(dedupe.signature(a), dedupe.signature(a.replace("أ", "ا"))) == 1.0
     assert dedupe.similarity(dedupe.signature(a), dedupe.signature(b)) < 0.1
     assert dedupe.signature("قصف على حلب") is None  # too short to compare
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=600))
+def test_signatures_are_datasketchs(values: list[int]) -> None:
+    """A report's signature is what datasketch's MinHash gives its shingle hashes (the
+    array path the indexer takes and ``update_batch`` value by value)."""
+    perms, scheme = dedupe._permutations()
+    m = MinHash(num_perm=dedupe.NUM_PERM, hashfunc=int, permutations=perms, scheme=scheme)
+    m.update_batch(values)
+    got = dedupe._minhash(np.array(values, dtype=np.uint64))
+    assert got.dtype == np.uint32 and got.tolist() == m.hashvalues.astype(np.uint32).tolist()
 
 
 def test_dedupe_counts_stories(ix: Path) -> None:
