@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import multiprocessing
 import os
@@ -222,9 +223,11 @@ class _Pending:
         """Hand the rows about to be stored to the word finders (started at the first full
         batch when there are cores to spare: a small build's writers find their own)."""
         if self._finder is None:
-            # One finder keeps up with the reading on ANT; a second covers slower ones. Each
-            # returns its own new words, so more finders would hold more copies of them.
-            spare = min((self.jobs or os.cpu_count() or 1) - 1, 2)
+            # Two finders, even on two cores: one fell behind the reading on ANT (the build
+            # then waited 0.7 s for it, 0.1 s for two). Each returns its own new words, so more
+            # finders would hold more copies of them. One job: no other process.
+            jobs = self.jobs or os.cpu_count() or 1
+            spare = min(jobs, 2) if jobs > 1 else 0
             if spare < 1 or len(self._rows) < self.BATCH:
                 return
             ctx = multiprocessing.get_context("fork")
@@ -499,8 +502,8 @@ def _write_shard(k: int) -> tuple[int, int, list[tuple], dict[str, bytes | None]
             if d.date:
                 # Filters, the month facet and date sorting use the day where the report was
                 # written (the source's offset dropped, not applied); the store keeps the offset.
-                fields["date"] = local(d.date)
-                fields["month"] = month_of(local(d.date))
+                fields["date"] = day = local(d.date)
+                fields["month"] = month_of(day)
             if d.source:
                 fields["source"] = d.source
             writer.add_document(**fields)
@@ -632,8 +635,14 @@ def _write(  # noqa: PLR0917 - one private call site
         if jobs > 1 and len(ids) > 50:
             _warm()
             _prime_words(ctx, jobs, busy, words)
+            # The word table and tables loaded so far are shared with the writers as forked: kept
+            # out of the collector, whose passes would write to (and so copy) their pages.
+            gc.freeze()
             _SENT = ctx.SimpleQueue()
-            pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+            try:
+                pool = ctx.Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+            finally:
+                gc.unfreeze()  # (the writers have forked; this process collects as before)
             pending = pool.map_async(_write_shard, busy, chunksize=1)
         else:
             pool, pending = None, None
