@@ -403,6 +403,15 @@ def test_id_terms_equal_whoosh_id(value: str) -> None:
         assert list(segments.id_terms(value)) == list(field.index(value))
 
 
+@settings(max_examples=300)
+@given(st.lists(st.integers(0, 2**40), max_size=300), st.booleans())
+def test_stable_order_is_a_stable_argsort(keys: list[int], few: bool) -> None:
+    """Postings ordered by term keep their arrival order within a term, with keys of a few
+    values (many ties) or large ones (past what fits beside the index: the fallback)."""
+    a = np.array([k % 7 for k in keys] if few else keys, dtype=np.int64)
+    assert segments.stable_order(a).tolist() == np.argsort(a, kind="stable").tolist()
+
+
 def test_a_field_without_blocks_writes_nothing() -> None:
     empty = np.zeros(0, dtype=np.int64)
     f = blocks.FieldBlocks(
