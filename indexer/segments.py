@@ -49,6 +49,7 @@ SMALL_BLOCK = 96
 # pickle.loads, which reads either (Whoosh's W3 matcher, indexer/ranking.py); the values
 # themselves (pickled positions, pack_uint frequencies) are not changed.
 BLOCK_PROTOCOL = 3
+FLUSH_DOCS = 256  # documents whose postings a field keeps aside before it puts them in its columns
 
 
 class _FieldPostings:
@@ -59,6 +60,7 @@ class _FieldPostings:
         "fixed0",
         "freqs",
         "lengths",
+        "pending",
         "plens",
         "positions",
         "space",
@@ -90,15 +92,52 @@ class _FieldPostings:
         # the decoded lists), in arrival order, with how many each posting has.
         self.positions = array("I") if positions else None
         self.plens = array("I") if positions else None
+        # Documents added as analyze_text made them, not yet in the columns above: (docnum,
+        # ids, freqs, values, positions), put in by :meth:`flush` a few hundred at a time (a
+        # document's dozen numpy conversions per field cost more than the whole batch's).
+        self.pending: list[tuple] = []
+
+    def flush(self) -> None:
+        """Put the pending documents' postings into the columns (in arrival order)."""
+        if not self.pending:
+            return
+        docnums, ids, freqs, values, positions = zip(*self.pending, strict=True)
+        self.pending = []
+        f = np.concatenate(freqs)
+        self.tids.frombytes(np.concatenate(ids).astype(np.int32).tobytes())
+        self.weights.frombytes(f.astype(np.float32).tobytes())  # weight = frequency (boost 1)
+        if self.freqs is not None:
+            self.freqs.frombytes(f.astype(np.uint32).tobytes())
+        elif not self.fixed0:
+            joined = [v for part in values for v in part]
+            self.values += b"".join(joined)
+            self.value_lens.extend(array("I", list(map(len, joined))))
+        if self.positions is not None:
+            self.positions.frombytes(np.concatenate(positions).astype(np.uint32).tobytes())
+            self.plens.frombytes(f.astype(np.uint32).tobytes())
+        self.docs.frombytes(np.repeat(np.array(docnums, dtype=np.int32), list(map(len, freqs))).tobytes())
 
     def add_columns(self, docnum: int, p: Postings) -> int:
         """Add one document's :class:`~indexer.postings.Postings`; returns the summed freq.
 
         Column by column, and the terms as numbers when they are of this field's numbering
-        (:func:`~indexer.postings.analyze_text`'s): no Python-level work per posting."""
+        (:func:`~indexer.postings.analyze_text`'s): no Python-level work per posting; such a
+        document's columns wait in :attr:`pending` for :meth:`flush`."""
         n = len(p.freqs)
         if not n:
             return 0
+        if (
+            p.ids is not None
+            and p.space is self.space
+            and isinstance(p.freqs, np.ndarray)
+            and (self.positions is None or p.positions is not None)
+            and (self.freqs is not None or self.fixed0 or p.values is not None)
+        ):
+            self.pending.append((docnum, p.ids, p.freqs, p.values, p.positions))
+            if len(self.pending) >= FLUSH_DOCS:
+                self.flush()
+            return int(p.freqs.sum())
+        self.flush()
         if p.ids is not None and p.space is self.space:
             self.tids.frombytes(np.asarray(p.ids, dtype=np.int32).tobytes())
         else:
@@ -130,6 +169,7 @@ class _FieldPostings:
 
     def add(self, docnum: int, items: Iterable[tuple]) -> int:
         """Add one document's ``(term bytes, freq, weight, value bytes)``; returns the summed freq."""
+        self.flush()
         term_id = self.space.id_of
         tids = self.tids
         n = 0
@@ -325,6 +365,7 @@ def _write_fields(fw: W3FieldWriter, schema, fields: dict[str, _FieldPostings], 
     ``lists`` (a :class:`~indexer.termstore.SegmentLists`) gets each field's postings too."""
     for name in sorted(fields):
         fp = fields[name]
+        fp.flush()
         if not fp.tids:
             continue
         _write_field(fw, name, schema[name], fp, lists)
@@ -348,6 +389,7 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     blocks themselves (:func:`indexer.blocks.posting_bytes`, or block by block with pickle
     for protocol 2).
     """
+    fp.flush()
     # The field's terms: the numbers its postings hold (of a numbering other fields and
     # batches may share), renumbered 0..nterms-1 in the order of their bytes.
     numbered = np.frombuffer(fp.tids, dtype=np.int32)
