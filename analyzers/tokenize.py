@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from itertools import accumulate
 from typing import NamedTuple
 
 # Arabic letters (base block, supplements, extended-A, presentation forms).
@@ -27,6 +29,59 @@ class Token(NamedTuple):
     text: str
     start: int
     end: int
+
+
+class Tokens(Sequence):
+    """A text's tokens, made into :class:`~analyzers.tokenize.Token` only when one is read
+    (the tagger reads a few around each name; building all of them cost more than the rest).
+    The indexer's analysis makes them (``indexer.postings.analyze_text``); :func:`columns`
+    gives any token sequence's texts and offsets as lists.
+
+    >>> Tokens(["قصف", "حلب"], [0, 4], [3, 7])[1]
+    Token(text='حلب', start=4, end=7)
+    """
+
+    __slots__ = ("ends", "starts", "surfaces")
+
+    def __init__(self, surfaces: list[str], starts: list[int], ends: list[int]) -> None:
+        self.surfaces = surfaces
+        self.starts = starts
+        self.ends = ends
+
+    def __len__(self) -> int:
+        return len(self.surfaces)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return Token(self.surfaces[i], self.starts[i], self.ends[i])
+
+
+# The pattern as a group: re.split gives gap, token, gap, ..., gap, and the running sum of
+# their lengths gives every token's offsets without a match object each.
+SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
+
+
+def tokens_of(text: str) -> Tokens:
+    """``tokenize(text)`` as a :class:`Tokens` (one split of the text, no match objects).
+
+    >>> tokens_of("قصف، حلب")[1], list(tokens_of("قصف، حلب")) == tokenize("قصف، حلب")
+    (Token(text='حلب', start=5, end=8), True)
+    """
+    parts = SPLIT_RE.split(text)
+    bounds = list(accumulate(map(len, parts)))
+    return Tokens(parts[1::2], bounds[0:-1:2], bounds[1::2])
+
+
+def columns(tokens: Sequence[Token]) -> tuple[list[str], list[int], list[int]]:
+    """The texts, starts and ends of ``tokens``: a :class:`Tokens`' own lists, or made.
+
+    >>> columns(tokenize("قصف حلب"))
+    (['قصف', 'حلب'], [0, 4], [3, 7])
+    """
+    if isinstance(tokens, Tokens):
+        return tokens.surfaces, tokens.starts, tokens.ends
+    return [t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens]
 
 
 def tokenize(text: str) -> list[Token]:

@@ -14,11 +14,10 @@ fields' own analyzers and formats produce.
 from __future__ import annotations
 
 import pickle
-import re
 import struct
 import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import accumulate
 from typing import NamedTuple
@@ -32,7 +31,7 @@ from analyzers.roots import root_level
 from analyzers.stem import light_stem
 from analyzers.stopwords import is_normalized_stopword
 from analyzers.tagger import name_forms
-from analyzers.tokenize import TOKEN_RE, Token
+from analyzers.tokenize import SPLIT_RE, TOKEN_RE, Tokens
 
 _encode_positions = Positions().encode  # a positional value: pack_uint(n) + pickled position deltas
 
@@ -188,30 +187,6 @@ class Postings:
         return zip(self.terms, freqs, map(float, freqs), values, strict=False)
 
 
-class Tokens(Sequence):
-    """A text's tokens, made into :class:`~analyzers.tokenize.Token` only when one is read
-    (the tagger reads a few around each name; building all of them cost more than the rest).
-
-    >>> Tokens(["قصف", "حلب"], [0, 4], [3, 7])[1]
-    Token(text='حلب', start=4, end=7)
-    """
-
-    __slots__ = ("ends", "starts", "surfaces")
-
-    def __init__(self, surfaces: list[str], starts: list[int], ends: list[int]) -> None:
-        self.surfaces = surfaces
-        self.starts = starts
-        self.ends = ends
-
-    def __len__(self) -> int:
-        return len(self.surfaces)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        return Token(self.surfaces[i], self.starts[i], self.ends[i])
-
-
 class TextAnalysis(NamedTuple):
     """One text analyzed once: its tokens, normalized forms and each token's forms that begin
     a place or group name (what ``analyzers.tagger.tag`` reads), and the postings of its
@@ -229,9 +204,6 @@ class TextAnalysis(NamedTuple):
 # Entries of the word table (_Numbering.words), which is cleared (not evicted) when full:
 # ~300 MB at most, besides the numbering's terms (up to _TERMS_MAX).
 _WORDS_MAX = 1_000_000
-# The tokenizer's pattern as a group: re.split gives gap, token, gap, ..., gap, and the
-# running sum of their lengths gives every token's offsets without a match object each.
-_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 
 
 ONES = 65536  # positions whose single-occurrence value is kept in a table
@@ -340,7 +312,7 @@ def analyze_text(text: str) -> TextAnalysis:
     (['انسحبت', 'القوات', 'من', 'الرقه'], Token(text='الرقّة', start=17, end=23))
     """
     now = trim()  # one numbering for the whole text
-    parts = _SPLIT_RE.split(text)
+    parts = SPLIT_RE.split(text)
     surfaces = parts[1::2]
     bounds = list(accumulate(map(len, parts)))
     starts = bounds[0:-1:2]
