@@ -468,7 +468,7 @@ def tag(
             cue = _cue(norms, m.first)
         entity, needs = _resolve(m, norms, cue)
         if _another_sense(m, entity, norms, cue) or (
-            entity.kind == "place" and _quoted_title(text, tokens, m)
+            entity.kind == "place" and _quoted_title(text, starts, ends, m)
         ):
             needs = "drop"
         # ... and a name listed right after an accepted one of the same kind needs nothing more.
@@ -513,9 +513,8 @@ def tag(
     for k, (m, target) in enumerate(kept):
         if k + 1 < len(kept) and kept[k + 1][0].first == m.last + 1 and kept[k + 1][1].id == target.id:
             continue  # العاصمة السورية دمشق: the descriptor and the name are one mention, the name
-        first = tokens[m.first]
-        start = first.start + _skip_letters(first.text, m.clitic)
-        end = tokens[m.last].end
+        start = starts[m.first] + _skip_letters(texts[m.first], m.clitic)
+        end = ends[m.last]
         out.append(Mention(target.id, target.kind, start, end, text[start:end]))
     return out
 
@@ -611,14 +610,14 @@ _OPEN_QUOTES = frozenset("\"«“'")
 _CLOSE_QUOTES = frozenset("\"»”'«“")  # « and “ too: a reversed pair closes with them
 
 
-def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
+def _quoted_title(text: str, starts: list[int], ends: list[int], m: _Match) -> bool:
     """True when a place name opens a quoted phrase of more words: a title or an operation's name.
 
     >>> tag('نشر رواية " القاهرة الجديدة " عام 1945'), tag('عملية «درع الفرات»')
     ([], [])
     """
-    start = tokens[m.first].start
-    before = text[tokens[m.first - 1].end if m.first else 0 : start]
+    start = starts[m.first]
+    before = text[ends[m.first - 1] if m.first else 0 : start]
     # « and “ open; a straight quote opens when an odd number of them precede it, and so does a
     # guillemet written the other way round (» القاهرة 30 «, common in right-to-left text)
     opening = "«" in before or "“" in before
@@ -628,14 +627,21 @@ def _quoted_title(text: str, tokens: list, m: _Match) -> bool:
         opening = opening or (q in before and text.count(q, 0, start) % 2 == 1)
     if not opening:
         return False
-    for k in range(m.last, min(m.last + 4, len(tokens) - 1)):
-        gap = text[tokens[k].end : tokens[k + 1].start]
+    for k in range(m.last, min(m.last + 4, len(starts) - 1)):
+        gap = text[ends[k] : starts[k + 1]]
         if any(c in _CLOSE_QUOTES for c in gap):
             return k > m.last  # closed after more words: a title; right after the name: the name
     return False
 
 
+@lru_cache(maxsize=8192)
 def _strip_conj(word: str) -> str:
+    """A normalized ``word`` without a glued و/ف or ب/ل when what remains is an
+    organization, person or contest head word (cached as :func:`_strip_clitics` is).
+
+    >>> _strip_conj("ولاتحاد"), _strip_conj("وقال")
+    ('اتحاد', 'وقال')
+    """
     for p in ("وب", "ول", "فب", "فل", "و", "ف", "ب", "ل"):
         rest = word[len(p) :]
         if word.startswith(p) and (rest in _ORG_HEADS or rest in _PERSON_HEADS or rest in _CONTEST_HEADS):
