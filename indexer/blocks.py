@@ -83,8 +83,22 @@ def _put_floats(out: np.ndarray, at: np.ndarray, v: np.ndarray) -> None:
 
 
 def _put_runs(out: np.ndarray, at: np.ndarray, src: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> None:
-    """Copy the runs ``src[starts[k] : starts[k] + lens[k]]`` to ``out`` at ``at[k]``."""
-    if len(lens):
+    """Copy the runs ``src[starts[k] : starts[k] + lens[k]]`` to ``out`` at ``at[k]``.
+
+    Runs that lie end to end in ``src`` (compressed blocks, info tuples, a frequency field's
+    values) are read as one slice: only the places they go to are indexed, byte by byte.
+
+    >>> out = np.zeros(8, dtype=np.uint8)
+    >>> _put_runs(out, np.array([5, 0]), np.arange(1, 6, dtype=np.uint8), np.array([0, 2]), np.array([2, 3]))
+    >>> out.tolist()
+    [3, 4, 5, 0, 0, 1, 2, 0]
+    """
+    if not len(lens):
+        return
+    first = int(starts[0])
+    if np.array_equal(starts[1:], starts[:-1] + lens[:-1]):
+        out[run_indexes(at, lens)] = src[first : first + int(lens.sum())]
+    else:
         out[run_indexes(at, lens)] = src[run_indexes(starts, lens)]
 
 
