@@ -92,6 +92,9 @@ def _put_runs(out: np.ndarray, at: np.ndarray, src: np.ndarray, starts: np.ndarr
     >>> _put_runs(out, np.array([5, 0]), np.arange(1, 6, dtype=np.uint8), np.array([0, 2]), np.array([2, 3]))
     >>> out.tolist()
     [3, 4, 5, 0, 0, 1, 2, 0]
+    >>> _put_runs(out, np.array([0, 6]), np.arange(1, 6, dtype=np.uint8), np.array([3, 0]), np.array([2, 2]))
+    >>> out.tolist()
+    [4, 5, 5, 0, 0, 1, 1, 2]
     """
     if not len(lens):
         return

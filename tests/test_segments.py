@@ -404,7 +404,7 @@ def test_id_terms_equal_whoosh_id(value: str) -> None:
 
 
 @settings(max_examples=300)
-@given(st.lists(st.integers(0, 2**40), max_size=300), st.booleans())
+@given(st.lists(st.integers(0, 2**62), max_size=300), st.booleans())
 def test_stable_order_is_a_stable_argsort(keys: list[int], few: bool) -> None:
     """Postings ordered by term keep their arrival order within a term, with keys of a few
     values (many ties) or large ones (past what fits beside the index: the fallback)."""
