@@ -19,7 +19,6 @@ import threading
 import zlib
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
@@ -31,7 +30,7 @@ from analyzers.roots import root_level
 from analyzers.stem import light_stem
 from analyzers.stopwords import is_normalized_stopword
 from analyzers.tagger import name_forms
-from analyzers.tokenize import SPLIT_RE, TOKEN_RE, Tokens
+from analyzers.tokenize import TOKEN_RE, Tokens, tokens_of
 
 _encode_positions = Positions().encode  # a positional value: pack_uint(n) + pickled position deltas
 
@@ -312,17 +311,14 @@ def analyze_text(text: str) -> TextAnalysis:
     (['انسحبت', 'القوات', 'من', 'الرقه'], Token(text='الرقّة', start=17, end=23))
     """
     now = trim()  # one numbering for the whole text
-    parts = SPLIT_RE.split(text)
-    surfaces = parts[1::2]
-    bounds = list(accumulate(map(len, parts)))
-    starts = bounds[0:-1:2]
-    ends = bounds[1::2]
+    tokens = tokens_of(text)
+    surfaces = tokens.surfaces
     levels = now.levels
     if not surfaces:
         exact, stem, root = levels["exact"], levels["stem"], levels["root"]
         none = np.zeros(0, dtype=np.int32)
         return TextAnalysis(
-            Tokens([], [], []),
+            tokens,
             [],
             Postings(None, none, [], none, ids=none, space=exact),
             Postings(None, none, None, ids=none, space=stem),
@@ -359,7 +355,7 @@ def analyze_text(text: str) -> TextAnalysis:
         for k, h, f in zip(more.tolist(), heads[more].tolist(), freqs[more].tolist(), strict=True):
             values[k] = pack_uint(f) + pickle.dumps(dl[h : h + f], 2)
     return TextAnalysis(
-        Tokens(surfaces, starts, ends),
+        tokens,
         list(exacts),
         Postings(None, freqs, values, order, ids=terms, space=levels["exact"]),
         _counts(ids[:, 1], levels["stem"]),

@@ -389,7 +389,6 @@ def _write_field(fw: W3FieldWriter, name: str, fieldobj, fp: _FieldPostings, lis
     blocks themselves (:func:`indexer.blocks.posting_bytes`, or block by block with pickle
     for protocol 2).
     """
-    fp.flush()
     # The field's terms: the numbers its postings hold (of a numbering other fields and
     # batches may share), renumbered 0..nterms-1 in the order of their bytes.
     numbered = np.frombuffer(fp.tids, dtype=np.int32)
