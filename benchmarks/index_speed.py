@@ -120,7 +120,8 @@ def _timed_phases(log: Path) -> None:
 
         setattr(owner, name, timed)
 
-    wrap(b, "_warm", "load tables before forking")
+    wrap(b, "_warm_words", "load word tables before forking")
+    wrap(b, "_warm", "load the other tables (during new words)")
     wrap(b, "_prime_words", "new words (2 pools: find, analyze)")
     wrap(b, "_write_store", "SQLite store (while writers run)")
     wrap(b, "_write", "shard writers + store (whole phase)")

@@ -547,7 +547,11 @@ def _prime_words(ctx, jobs: int, busy: list[int], found: set[str] | None = None)
             found = set().union(*pool.map(_shard_surfaces, busy))
         words = sorted(found - postings.known_words())
         parts = postings.share_words(words, 4 * jobs)
-        for part, levels in zip(parts, pool.imap(postings.word_levels, parts), strict=True):
+        analyzed = pool.imap(postings.word_levels, parts)
+        # What only the shard writers need is loaded meanwhile, by this process, which has
+        # time to spare while the others analyze (before they fork, a core would wait).
+        _warm()
+        for part, levels in zip(parts, analyzed, strict=True):
             postings.learn_words(part, levels)
 
 
@@ -573,11 +577,20 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+_WARM_TEXT = "قالت مصادر إن قوات النظام انسحبت من مدينة حلب وريف إدلب بعد قصف الطيران"
+
+
+def _warm_words() -> None:
+    """Load what analyzing a new word reads (lexicon, root patterns, the tagger's name index)
+    in this process before the word analyzers fork: each would otherwise load its own copy."""
+    postings.word_levels(_WARM_TEXT.split())
+
+
 def _warm() -> None:
-    """Load the analyzers' tables (lexicon, gazetteer and tagger indexes, MinHash permutations)
-    in this process before the workers fork: each would otherwise load its own copy (~1 s)."""
-    text = "قالت مصادر إن قوات النظام انسحبت من مدينة حلب وريف إدلب بعد قصف الطيران"
-    dedupe.doc_signature("", text, hashes=analyze_document("الرقة", text).hashes)
+    """Load the rest of the analyzers' tables (gazetteer, tagger rules, datasketch and the
+    MinHash permutations) in this process before the shard writers fork: each would
+    otherwise load its own copy."""
+    dedupe.doc_signature("", _WARM_TEXT, hashes=analyze_document("الرقة", _WARM_TEXT).hashes)
 
 
 def _write(  # noqa: PLR0917 - one private call site
@@ -633,8 +646,8 @@ def _write(  # noqa: PLR0917 - one private call site
     pool = None
     try:
         if jobs > 1 and len(ids) > 50:
-            _warm()
-            _prime_words(ctx, jobs, busy, words)
+            _warm_words()
+            _prime_words(ctx, jobs, busy, words)  # (which runs _warm meanwhile)
             # The word table and tables loaded so far are shared with the writers as forked: kept
             # out of the collector, whose passes would write to (and so copy) their pages.
             gc.freeze()

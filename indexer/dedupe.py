@@ -28,9 +28,6 @@ from datetime import date
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
-from datasketch.minhash import _SCHEME_WIDTHS, _fmix
 from whoosh.searching import Searcher
 
 from analyzers.normalize import normalize
@@ -41,7 +38,12 @@ THRESHOLD = 0.5  # estimated Jaccard similarity of shingle sets to count as one 
 SHINGLE = 4  # words per shingle
 MIN_WORDS = 8  # shorter bodies (and titles) never join a group: too little text to tell copies apart
 # Candidates from shared bands are checked against THRESHOLD anyway: weigh missed pairs 4× false candidates.
-BANDS, ROWS = _optimal_param(THRESHOLD, NUM_PERM, 0.2, 0.8)
+# datasketch's optimal banding for these (``_optimal_param(THRESHOLD, NUM_PERM, 0.2, 0.8)``,
+# which ``tests/test_dedupe.py`` checks), written out: datasketch's package imports scipy
+# (0.27 s and ~43 MB) into every process that imports it, and this module is imported by
+# every web worker and CLI run. datasketch is imported on first signing (:func:`_sketch`),
+# by a build before its shard writers fork.
+BANDS, ROWS = 30, 4
 ENABLED = True  # benchmarks switch it off to time a build without it
 KEY_CHUNK = 65_536  # signatures whose band keys are computed at once (~130 MB of scratch)
 
@@ -127,21 +129,24 @@ def _minhash(shingles: np.ndarray) -> np.ndarray:
     hashes, as uint32. Its CPU path, with the hashes handed over as one array: ``update_batch``
     calls ``hashfunc`` on each value in Python, which cost half of signing a report (49 µs →
     26 µs for 240 shingles). ``tests/test_dedupe.py`` checks the values equal datasketch's."""
-    a, b, init, dtype, width = _sketch()
+    a, b, init, dtype, width, fmix = _sketch()
     if not len(shingles):
         return init.astype(np.uint32)
-    hv = _fmix(shingles.astype(dtype).reshape(-1, 1), width)  # 32-bit values (``_shingles``)
+    hv = fmix(shingles.astype(dtype).reshape(-1, 1), width)  # 32-bit values (``_shingles``)
     return np.minimum(init, (hv * a + b).min(axis=0)).astype(np.uint32)
 
 
 @lru_cache(maxsize=1)
-def _sketch() -> tuple[np.ndarray, np.ndarray, np.ndarray, type, int]:
+def _sketch() -> tuple[np.ndarray, np.ndarray, np.ndarray, type, int, Callable]:
     """The permutations ``(a, b)`` of the signatures' MinHash, its initial values, the dtype and
-    width of its scheme (affine32 in datasketch 2)."""
+    width of its scheme (affine32 in datasketch 2), and datasketch's finalizer of the hashes."""
+    from datasketch import MinHash
+    from datasketch.minhash import _SCHEME_WIDTHS, _fmix
+
     perms, scheme = _permutations()
     m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=perms, scheme=scheme)
     a, b = m.permutations
-    return a, b, m.hashvalues.copy(), m.hashvalues.dtype.type, _SCHEME_WIDTHS[scheme]
+    return a, b, m.hashvalues.copy(), m.hashvalues.dtype.type, _SCHEME_WIDTHS[scheme], _fmix
 
 
 def signature(text: str) -> np.ndarray | None:
@@ -159,6 +164,8 @@ def signature(text: str) -> np.ndarray | None:
 def _permutations():
     # The same permutations for every signature (datasketch draws them from seed 1), made once:
     # drawing them costs more than hashing a report's shingles.
+    from datasketch import MinHash
+
     m = MinHash(num_perm=NUM_PERM)
     return m.permutations, m.scheme
 

@@ -167,6 +167,25 @@ def test_signatures_are_datasketchs(values: list[int]) -> None:
     assert got.dtype == np.uint32 and got.tolist() == m.hashvalues.astype(np.uint32).tolist()
 
 
+def test_bands_are_datasketchs_optimal_banding() -> None:
+    """The banding written out in indexer/dedupe.py is what datasketch computes for the
+    threshold and weights (it is not computed there: that imports scipy)."""
+    from datasketch.lsh import _optimal_param
+
+    assert (dedupe.BANDS, dedupe.ROWS) == _optimal_param(dedupe.THRESHOLD, dedupe.NUM_PERM, 0.2, 0.8)
+
+
+def test_importing_the_search_core_leaves_datasketch_and_scipy_out() -> None:
+    """A web worker or a CLI run that signs nothing does not load datasketch (and scipy,
+    which datasketch's package imports): 0.3 s and tens of MB per process."""
+    code = (
+        "import sys; import indexer.build, indexer.search, indexer.cli, web; "
+        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
 def test_dedupe_counts_stories(ix: Path) -> None:
     plain = search(ix, "الرقة", limit=50)
     grouped = search(ix, "الرقة", limit=50, dedupe=True)
