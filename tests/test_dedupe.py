@@ -410,3 +410,61 @@ def test_grouping_by_one_sort_equals_the_band_dict_algorithm(tmp_path, monkeypat
             assert mine == theirs, (k, table)
         joined = sorted_con.execute("SELECT count(*) FROM dedupe WHERE grp != doc_id").fetchone()[0]
         assert joined > 100 and got["joined"] > 0  # the stories did group
+
+
+def test_a_store_of_the_earlier_bands_layout_is_converted(tmp_path):
+    """A store made before the bands became one ``WITHOUT ROWID`` table (a rowid table and an
+    index on each column, as an index built by an earlier version holds) is converted by its
+    next grouping: the table has the new layout, its rows are the band keys of the stored
+    signatures (a stale row of the old table is gone), and the update groups as on a store
+    made in the new layout."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    sigs = _synthetic_signatures(rng, 600)
+    ids = list(sigs)
+    old_ddl = dedupe.DDL.replace(
+        dedupe.DDL[dedupe.DDL.index("CREATE TABLE IF NOT EXISTS dedupe_bands") :],
+        "CREATE TABLE IF NOT EXISTS dedupe_bands (key INTEGER NOT NULL, doc_id TEXT NOT NULL);\n"
+        "CREATE INDEX IF NOT EXISTS dedupe_bands_key ON dedupe_bands(key);\n"
+        "CREATE INDEX IF NOT EXISTS dedupe_bands_doc ON dedupe_bands(doc_id);\n",
+    )
+    cons = {}
+    for name in ("old", "new"):
+        con = cons[name] = store.open_build_db(tmp_path / f"{name}.sqlite")
+        con.executemany(
+            "INSERT INTO docs (id, title, body, date, hash, path, line) VALUES (?, '', '', ?, '', '', 0)",
+            [(d, f"2017-01-{1 + k % 28:02d}") for k, d in enumerate(ids)],
+        )
+        if name == "old":
+            con.executescript(old_ddl)
+        dedupe.update(con, ids[:500], None, {d: sigs[d] for d in ids[:500]})
+    old = cons["old"]
+    # make the first grouping's store look as an earlier version left it
+    rows = old.execute("SELECT key, doc_id FROM dedupe_bands").fetchall()
+    old.execute("DROP TABLE dedupe_bands")
+    old.executescript(old_ddl)
+    old.executemany("INSERT INTO dedupe_bands VALUES (?, ?)", [*rows, (12345, ids[0])])  # one stale row
+    old.commit()
+    assert (
+        "WITHOUT ROWID"
+        not in old.execute("SELECT sql FROM sqlite_master WHERE name = 'dedupe_bands'").fetchone()[0]
+    )
+
+    changed = ids[500:] + ids[:20]  # new reports, and a few old ones changed
+    for d in ids[:20]:
+        sigs[d] = rng.integers(0, 2**32, dedupe.NUM_PERM, dtype=np.uint64).astype(np.uint32).tobytes()
+    for con in cons.values():
+        dedupe.update(con, changed, None, {d: sigs[d] for d in changed})
+    sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'dedupe_bands'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql.upper()
+    assert not old.execute("SELECT name FROM sqlite_master WHERE name LIKE 'dedupe_bands_%'").fetchall()
+    assert old.execute("PRAGMA freelist_count").fetchone()[0] < 5  # vacuumed: the old pages are not kept
+    for table in ("dedupe", "dedupe_bands"):
+        assert sorted(old.execute(f"SELECT * FROM {table}")) == sorted(
+            cons["new"].execute(f"SELECT * FROM {table}")
+        )
+    signed = [(d, s) for d, s in old.execute("SELECT doc_id, sig FROM dedupe WHERE sig IS NOT NULL")]
+    keys = dedupe.band_keys(np.stack([np.frombuffer(s, dtype=np.uint32) for _, s in signed]))
+    want = sorted((k, d) for (d, _), row in zip(signed, keys.tolist(), strict=True) for k in row)
+    assert sorted(old.execute("SELECT key, doc_id FROM dedupe_bands")) == want
