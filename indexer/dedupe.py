@@ -61,8 +61,8 @@ CREATE TABLE IF NOT EXISTS dedupe_bands (
 ) WITHOUT ROWID;
 """
 # The bands are one B-tree ordered by key (what grouping looks up), without a rowid table
-# and an index on each column beside it: 34 instead of 74 MB for 30,000 documents, 2.9 GB
-# → about 1.2 GB at a million. A document's rows are found again from its signature (its
+# and an index on each column beside it: 36 instead of 85 MB for ANT's 30,337 documents,
+# 1.29 instead of 2.86 GB at a million. A document's rows are found again from its signature (its
 # keys), so no index by document is kept. Stores made before (a rowid table, two indexes)
 # are converted on their next build (``ensure``).
 
@@ -261,38 +261,45 @@ def _rebuild_bands(con: sqlite3.Connection) -> None:
     on), whatever an earlier version wrote; then the store is vacuumed, or the pages of the
     old table and its two indexes would stay in the file as free pages (1.6 GB at a million
     documents). Once per index, on its first build after the change: 59 s and 30 s for the
-    vacuum at a million documents."""
+    vacuum at a million documents. The signatures are read ``KEY_CHUNK`` at a time."""
     con.execute("DROP TABLE dedupe_bands")  # its two indexes go with it
     con.executescript(DDL)
-    ids: list[str] = []
-    sigs: list[bytes] = []
-    for doc_id, sig in con.execute("SELECT doc_id, sig FROM dedupe WHERE sig IS NOT NULL ORDER BY doc_id"):
-        ids.append(doc_id)
-        sigs.append(sig)
-    for c in range(0, len(ids), KEY_CHUNK):
-        part = np.frombuffer(b"".join(sigs[c : c + KEY_CHUNK]), dtype=np.uint32).reshape(-1, NUM_PERM)
-        _insert_bands(con, ids[c : c + KEY_CHUNK], band_keys(part))
+    rows = con.execute("SELECT doc_id, sig FROM dedupe WHERE sig IS NOT NULL ORDER BY doc_id")
+    while part := rows.fetchmany(KEY_CHUNK):
+        sigs = np.frombuffer(b"".join(s for _, s in part), dtype=np.uint32).reshape(-1, NUM_PERM)
+        _insert_bands(con, [d for d, _ in part], band_keys(sigs))
     con.commit()
-    con.execute("VACUUM")
+    try:
+        con.execute("VACUUM")
+    except sqlite3.OperationalError:
+        # (VACUUM writes a copy of the store to SQLite's temporary directory first, which may
+        # lack the room.) The store is whole without it: SQLite reuses the free pages.
+        pass
 
 
 def _insert_bands(con: sqlite3.Connection, ids: Sequence[str], keys: np.ndarray) -> None:
     """Insert the band rows of documents ``ids`` (``keys``: their :func:`band_keys`), sorted
     by key and then id, the table's own order: the B-tree is then filled from left to right
     instead of at random places (SQLite compares text as UTF-8 bytes, which order as Python
-    orders the strings)."""
+    orders the strings). The rows go to SQLite ``_BAND_ROWS`` at a time: as Python lists,
+    a million documents' 30 million rows would take gigabytes."""
     if not len(ids):
         return
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    rank = np.empty(len(ids), dtype=np.int32)
+    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int32)
+    width = keys.shape[1]
     flat = keys.ravel()
-    doc = np.repeat(np.arange(len(ids)), keys.shape[1])
-    order = np.lexsort((rank[doc], flat))
-    con.executemany(
-        # OR IGNORE: two bands of one document with one 64-bit key (a hash collision) are one row
-        "INSERT OR IGNORE INTO dedupe_bands VALUES (?, ?)",
-        zip(flat[order].tolist(), map(ids.__getitem__, doc[order].tolist()), strict=True),
-    )
+    order = np.lexsort((np.repeat(rank, width), flat))  # by key, then id
+    for s in range(0, len(order), _BAND_ROWS):
+        o = order[s : s + _BAND_ROWS]
+        con.executemany(
+            # OR IGNORE: two bands of one document with one 64-bit key (a hash collision) are one row
+            "INSERT OR IGNORE INTO dedupe_bands VALUES (?, ?)",
+            zip(flat[o].tolist(), map(ids.__getitem__, (o // width).tolist()), strict=True),
+        )
+
+
+_BAND_ROWS = 1 << 20
 
 
 def _delete_bands(con: sqlite3.Connection, ids: Sequence[str]) -> None:

@@ -374,6 +374,7 @@ def test_grouping_by_one_sort_equals_the_band_dict_algorithm(tmp_path, monkeypat
     import numpy as np
 
     monkeypatch.setattr(dedupe, "KEY_CHUNK", 700)  # band keys in several chunks, the last short
+    monkeypatch.setattr(dedupe, "_BAND_ROWS", 7000)  # band rows inserted in several chunks too
 
     rng = np.random.default_rng(7)
     sigs = _synthetic_signatures(rng, 3000)
@@ -412,7 +413,7 @@ def test_grouping_by_one_sort_equals_the_band_dict_algorithm(tmp_path, monkeypat
         assert joined > 100 and got["joined"] > 0  # the stories did group
 
 
-def test_a_store_of_the_earlier_bands_layout_is_converted(tmp_path):
+def test_a_store_of_the_earlier_bands_layout_is_converted(tmp_path, monkeypatch):
     """A store made before the bands became one ``WITHOUT ROWID`` table (a rowid table and an
     index on each column, as an index built by an earlier version holds) is converted by its
     next grouping: the table has the new layout, its rows are the band keys of the stored
@@ -420,6 +421,9 @@ def test_a_store_of_the_earlier_bands_layout_is_converted(tmp_path):
     made in the new layout."""
     import numpy as np
 
+    # signatures read and band rows inserted in several chunks, the last ones short
+    monkeypatch.setattr(dedupe, "KEY_CHUNK", 170)
+    monkeypatch.setattr(dedupe, "_BAND_ROWS", 2000)
     rng = np.random.default_rng(11)
     sigs = _synthetic_signatures(rng, 600)
     ids = list(sigs)
