@@ -266,8 +266,7 @@ def _rebuild_bands(con: sqlite3.Connection) -> None:
     con.executescript(DDL)
     rows = con.execute("SELECT doc_id, sig FROM dedupe WHERE sig IS NOT NULL ORDER BY doc_id")
     while part := rows.fetchmany(KEY_CHUNK):
-        sigs = np.frombuffer(b"".join(s for _, s in part), dtype=np.uint32).reshape(-1, NUM_PERM)
-        _insert_bands(con, [d for d, _ in part], band_keys(sigs))
+        _insert_bands(con, [d for d, _ in part], band_keys(_signatures(s for _, s in part)))
     con.commit()
     try:
         con.execute("VACUUM")
@@ -302,22 +301,27 @@ def _insert_bands(con: sqlite3.Connection, ids: Sequence[str], keys: np.ndarray)
 _BAND_ROWS = 1 << 20
 
 
-def _delete_bands(con: sqlite3.Connection, ids: Sequence[str]) -> None:
-    """Delete the band rows of documents ``ids``: their keys come from their stored
-    signatures (a document without one has no bands)."""
+def _forget(con: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Delete the grouping rows of documents ``ids``: their band rows, whose keys come from
+    their stored signatures (a document without one has no bands), then their own rows."""
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         marks = ",".join("?" * len(part))
         found = con.execute(
             f"SELECT doc_id, sig FROM dedupe WHERE sig IS NOT NULL AND doc_id IN ({marks})", part
         ).fetchall()
-        if not found:
-            continue
-        keys = band_keys(np.frombuffer(b"".join(s for _, s in found), dtype=np.uint32).reshape(-1, NUM_PERM))
-        con.executemany(
-            "DELETE FROM dedupe_bands WHERE key = ? AND doc_id = ?",
-            ((k, doc_id) for (doc_id, _), row in zip(found, keys.tolist(), strict=True) for k in row),
-        )
+        if found:
+            keys = band_keys(_signatures(s for _, s in found))
+            con.executemany(
+                "DELETE FROM dedupe_bands WHERE key = ? AND doc_id = ?",
+                ((k, doc_id) for (doc_id, _), row in zip(found, keys.tolist(), strict=True) for k in row),
+            )
+        con.execute(f"DELETE FROM dedupe WHERE doc_id IN ({marks})", part)
+
+
+def _signatures(blobs: Iterable[bytes]) -> np.ndarray:
+    """Stored signatures (``dedupe.sig``) as the rows of one uint32 array."""
+    return np.frombuffer(b"".join(blobs), dtype=np.uint32).reshape(-1, NUM_PERM)
 
 
 def update(
@@ -338,12 +342,7 @@ def update(
     ensure(con)
     if not ENABLED:
         return {"signed": 0, "joined": 0, "seconds": 0.0, "cpu": 0.0}
-    ids = list(dict.fromkeys(changed))
-    _delete_bands(con, ids)  # (before their signatures go)
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        marks = ",".join("?" * len(part))
-        con.execute(f"DELETE FROM dedupe WHERE doc_id IN ({marks})", part)
+    _forget(con, list(dict.fromkeys(changed)))
     # Ids only, in date order: texts are read below only for the documents the build's
     # workers did not sign (a million bodies at once would be gigabytes).
     todo = [
